@@ -1,0 +1,87 @@
+using RabbitMQ.Client;
+
+namespace MovieDb.Messaging;
+
+/// <summary>
+/// A channel with publisher confirms that many callers share. Every publish awaits the broker's
+/// confirm. If the broker closes the channel (a channel error) while the connection stays up, the
+/// next caller gets a new one; after a connection failure, automatic recovery reopens it.
+/// </summary>
+internal sealed class ConfirmChannel(BrokerConnection broker) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IChannel? _channel;
+
+    public async ValueTask<IChannel> GetAsync(CancellationToken cancellationToken)
+    {
+        var channel = _channel;
+        if (channel is { IsOpen: true })
+        {
+            return channel;
+        }
+
+        var connection = broker.Current;
+        if (connection is not { IsOpen: true })
+        {
+            throw new BrokerUnavailableException("The connection to RabbitMQ is not open.");
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_channel is { IsOpen: true } existing)
+            {
+                return existing;
+            }
+
+            if (_channel is not null)
+            {
+                await _channel.DisposeAsync();
+            }
+
+            // Tracking on: BasicPublishAsync returns only when the broker confirmed, and throws when
+            // it refused or returned the message.
+            _channel = await connection.CreateChannelAsync(
+                new CreateChannelOptions(
+                    publisherConfirmationsEnabled: true,
+                    publisherConfirmationTrackingEnabled: true,
+                    outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(1024),
+                    consumerDispatchConcurrency: 1),
+                cancellationToken);
+            return _channel;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_channel is not null)
+        {
+            await _channel.DisposeAsync();
+        }
+
+        _gate.Dispose();
+    }
+}
+
+/// <summary>The broker cannot be reached right now; nothing was published.</summary>
+public sealed class BrokerUnavailableException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public BrokerUnavailableException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public BrokerUnavailableException(string message) : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public BrokerUnavailableException(string message, Exception innerException) : base(message, innerException)
+    {
+    }
+}

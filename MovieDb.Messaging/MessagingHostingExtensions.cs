@@ -1,0 +1,117 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MovieDb.Messaging;
+using MovieDb.Messaging.Client;
+using MovieDb.Messaging.Diagnostics;
+using MovieDb.Messaging.Events;
+using MovieDb.Messaging.Server;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Registers MovieDb's messaging roles. Each needs <c>AddRabbitMQClient("messaging")</c> first;
+/// each adds a readiness check that fails while its consumer or channel is down.
+/// </summary>
+public static class MessagingHostingExtensions
+{
+    /// <summary>Health check of the request client (the gateway's side of request/reply).</summary>
+    public const string RequestClientHealthCheckName = "messaging-request-client";
+
+    /// <summary>Health check of the request consumer (the user service's side).</summary>
+    public const string RequestHandlersHealthCheckName = "messaging-request-handlers";
+
+    /// <summary>
+    /// Adds <see cref="IRequestClient"/>: request/reply to the user service with a reply queue per
+    /// process, publisher confirms and per-request time-outs.
+    /// </summary>
+    public static IHostApplicationBuilder AddRequestClient(this IHostApplicationBuilder builder)
+    {
+        builder.AddMessagingCore();
+        builder.Services.TryAddSingleton<RequestClient>();
+        builder.Services.TryAddSingleton<IRequestClient>(sp => sp.GetRequiredService<RequestClient>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestClient>());
+        builder.Services.AddHealthChecks().AddCheck<RequestClientHealthCheck>(RequestClientHealthCheckName);
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the hosted consumer of <c>users.requests</c> and <c>users.queries</c>; register the
+    /// handlers on the returned registry.
+    /// </summary>
+    public static RequestHandlerRegistry AddRequestHandlers(this IHostApplicationBuilder builder)
+    {
+        builder.AddMessagingCore();
+        var registry = new RequestHandlerRegistry(builder.Services);
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddSingleton<RequestHandlerHost>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestHandlerHost>());
+        builder.Services.AddHealthChecks().AddCheck<RequestHandlerHealthCheck>(RequestHandlersHealthCheckName);
+        return registry;
+    }
+
+    /// <summary>Adds <see cref="IEventPublisher"/>.</summary>
+    public static IHostApplicationBuilder AddEventPublisher(this IHostApplicationBuilder builder)
+    {
+        builder.AddMessagingCore();
+        builder.Services.TryAddSingleton<IEventPublisher, EventPublisher>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Subscribes this service to events on its own durable queue <paramref name="queue"/>; add the
+    /// handlers on the returned subscription.
+    /// </summary>
+    public static EventSubscription AddEventSubscription(this IHostApplicationBuilder builder, string queue)
+    {
+        builder.AddMessagingCore();
+        var subscription = new EventSubscription(queue, builder.Services);
+        builder.Services.AddSingleton(sp => new EventSubscriberHost(
+            sp.GetRequiredService<BrokerConnection>(),
+            subscription,
+            sp.GetRequiredService<IServiceScopeFactory>(),
+            sp.GetRequiredService<Options.IOptions<MessagingOptions>>(),
+            sp.GetRequiredService<MessagingMetrics>(),
+            sp.GetRequiredService<Logging.ILogger<EventSubscriberHost>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EventSubscriberHost>());
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            $"messaging-events-{queue}",
+            sp => new ConsumerHealthCheck(sp.GetRequiredService<EventSubscriberHost>()),
+            failureStatus: null,
+            tags: null));
+        return subscription;
+    }
+
+    private static void AddMessagingCore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<MessagingOptions>()
+            .BindConfiguration(MessagingOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<MessagingMetrics>();
+        builder.Services.TryAddSingleton<BrokerConnection>();
+    }
+
+    private sealed class RequestClientHealthCheck(RequestClient client) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(client.IsReady
+                ? HealthCheckResult.Healthy()
+                : new HealthCheckResult(context.Registration.FailureStatus, "The reply consumer is not running: requests to the user service fail."));
+    }
+
+    private sealed class RequestHandlerHealthCheck(RequestHandlerHost host) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            new ConsumerHealthCheck(host).CheckHealthAsync(context, cancellationToken);
+    }
+
+    private sealed class ConsumerHealthCheck(MovieDb.Messaging.Consuming.QueueConsumer consumer) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(consumer.IsConsuming
+                ? HealthCheckResult.Healthy()
+                : new HealthCheckResult(context.Registration.FailureStatus, $"Consumer {consumer.Name} is not consuming{(consumer.LastError is null ? "." : $": {consumer.LastError}")}"));
+    }
+}

@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MovieDb.Messaging;
+
+/// <summary>
+/// Knobs of MovieDb's messaging, bound from the <c>Messaging</c> configuration section.
+/// <see cref="MaxDeliveries"/> is also a queue argument: every service must use the same value.
+/// </summary>
+public sealed class MessagingOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Messaging";
+
+    /// <summary>How long a caller waits for a reply (and how long a query lives in the queue). Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a publish waits for the broker's confirm before it counts as not confirmed. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Deliveries of one message before it is dead-lettered: handler failures, and crashes while it
+    /// was being handled (the quorum queue's <c>x-delivery-limit</c>). Default 5.
+    /// </summary>
+    [Range(1, 100)]
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>Unacknowledged messages a consumer holds at once. Default 32.</summary>
+    [Range(1, 1000)]
+    public ushort PrefetchCount { get; set; } = 32;
+
+    /// <summary>Messages a consumer handles at the same time. Default 4.</summary>
+    [Range(1, 256)]
+    public ushort ConsumerConcurrency { get; set; } = 4;
+
+    /// <summary>Pause before a failed message goes back to its queue, times the attempt number. Default 200 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+}

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MovieDb.Messaging.Consuming;
+using MovieDb.Messaging.Contracts;
+using MovieDb.Messaging.Diagnostics;
+using RabbitMQ.Client;
+
+namespace MovieDb.Messaging.Server;
+
+/// <summary>
+/// Consumes <c>users.requests</c> and <c>users.queries</c>, dispatches each message by its
+/// <c>Type</c> to a handler in its own DI scope, publishes the reply (confirmed) and only then
+/// acknowledges. Unknown types and unreadable bodies are dead-lettered at once; handler failures
+/// are retried up to <see cref="MessagingOptions.MaxDeliveries"/> times, then dead-lettered. Either
+/// way the sender gets an error reply while it may still be waiting.
+/// </summary>
+internal sealed class RequestHandlerHost(
+    BrokerConnection broker,
+    RequestHandlerRegistry registry,
+    IServiceScopeFactory scopes,
+    IOptions<MessagingOptions> options,
+    MessagingMetrics metrics,
+    TimeProvider time,
+    ILogger<RequestHandlerHost> logger)
+    : QueueConsumer(broker, options.Value, metrics, logger)
+{
+    public override string Name => "user-requests";
+
+    protected override IReadOnlyList<string> Queues { get; } = [Topology.UserRequestsQueue, Topology.UserQueriesQueue];
+
+    protected override string DeadLetterQueueFor(string queue) => Topology.UserRequestsDeadLetterQueue;
+
+    protected override Task DeclareTopologyAsync(IChannel channel, CancellationToken cancellationToken) =>
+        Topology.DeclareUserServiceAsync(channel, Options, cancellationToken);
+
+    protected override async Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken)
+    {
+        var properties = delivery.Properties;
+        if (properties.Type is null || !registry.Handlers.TryGetValue(properties.Type, out var registration))
+        {
+            return DeliveryOutcome.DeadLetter("unknown-type", $"No handler for message type '{properties.Type}'.");
+        }
+
+        if (IsPastDeadline(properties))
+        {
+            return DeliveryOutcome.Expired;
+        }
+
+        object request;
+        try
+        {
+            request = registration.Deserialize(delivery.Body);
+        }
+        catch (JsonException ex)
+        {
+            return DeliveryOutcome.DeadLetter("unparseable", $"The body is not a valid {properties.Type}: {ex.Message}");
+        }
+
+        var context = new RequestContext(properties.MessageId ?? properties.CorrelationId ?? string.Empty, delivery.Attempt, delivery.Redelivered);
+        byte[] reply;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            reply = await registration.Invoke(scope.ServiceProvider, request, context, cancellationToken);
+        }
+
+        // Acknowledge only once the reply is safely with the broker; if this throws, the message
+        // goes back to the queue and the (idempotent) handler answers again.
+        await ReplyAsync(properties, reply, cancellationToken);
+        return DeliveryOutcome.Ack;
+    }
+
+    protected override async Task OnDeadLetteringAsync(Delivery delivery, DeliveryOutcome outcome, CancellationToken cancellationToken)
+    {
+        var title = outcome.Reason switch
+        {
+            "unknown-type" => "Unknown request type",
+            "unparseable" => "Unreadable request",
+            _ => "Request failed",
+        };
+
+        try
+        {
+            await ReplyAsync(delivery.Properties, RequestHandlerRegistry.ErrorReply(ReplyStatus.Failed, title, "The request could not be processed and was set aside for an operator."), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The error reply is a courtesy; the dead letter is what must not be lost.
+            logger.LogDebug(ex, "Could not send the error reply for {MessageId}", delivery.Properties.MessageId);
+        }
+    }
+
+    private async Task ReplyAsync(IReadOnlyBasicProperties request, byte[] body, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.ReplyTo))
+        {
+            return;
+        }
+
+        var headers = new Dictionary<string, object?>();
+        TraceContext.Inject(null, headers);
+        var properties = new BasicProperties
+        {
+            CorrelationId = request.CorrelationId,
+            MessageId = Guid.NewGuid().ToString(),
+            Type = request.Type + ".reply",
+            ContentType = MessageSerializer.ContentType,
+            Headers = headers,
+        };
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Options.PublishTimeout);
+        var channel = await Outbound.GetAsync(timeout.Token);
+
+        // Not mandatory: if the requester is gone (its reply queue deleted), the reply has no one to go to.
+        await channel.BasicPublishAsync(string.Empty, request.ReplyTo, mandatory: false, properties, body, timeout.Token);
+    }
+
+    private bool IsPastDeadline(IReadOnlyBasicProperties properties) =>
+        properties.Headers is { } headers
+        && headers.TryGetValue(Topology.DeadlineHeader, out var value)
+        && value is long deadline
+        && time.GetUtcNow().ToUnixTimeMilliseconds() > deadline;
+}

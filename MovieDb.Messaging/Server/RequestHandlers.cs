@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using MovieDb.Messaging.Contracts;
+
+namespace MovieDb.Messaging.Server;
+
+/// <summary>What a handler knows about the message it handles.</summary>
+/// <param name="RequestId">The message id: the idempotency key of a command.</param>
+/// <param name="Attempt">1 for the first delivery, more for redeliveries.</param>
+/// <param name="Redelivered">True when the broker delivered this message before (e.g. to a consumer that crashed).</param>
+public sealed record RequestContext(string RequestId, int Attempt, bool Redelivered);
+
+/// <summary>Handles one request type. Must be idempotent: a request may be delivered more than once.</summary>
+/// <typeparam name="TRequest">The request contract.</typeparam>
+/// <typeparam name="TResponse">The value of a successful reply.</typeparam>
+public interface IRequestHandler<in TRequest, TResponse> where TRequest : IRequest<TResponse>
+{
+    /// <summary>
+    /// Handles the request. Return a failed <see cref="Reply{T}"/> for expected errors (validation,
+    /// not found, conflict): it is sent back and the message is acknowledged. Throw for unexpected
+    /// errors: the message is tried again, and dead-lettered after the last attempt.
+    /// </summary>
+    Task<Reply<TResponse>> HandleAsync(TRequest request, RequestContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>The request handlers of a service, by message type.</summary>
+public sealed class RequestHandlerRegistry
+{
+    private readonly Dictionary<string, Registration> _handlers = new(StringComparer.Ordinal);
+    private readonly IServiceCollection _services;
+
+    internal RequestHandlerRegistry(IServiceCollection services) => _services = services;
+
+    internal IReadOnlyDictionary<string, Registration> Handlers => _handlers;
+
+    /// <summary>Handles <typeparamref name="TRequest"/> with <typeparamref name="THandler"/>, resolved from a DI scope per message.</summary>
+    public RequestHandlerRegistry Add<TRequest, TResponse, THandler>()
+        where TRequest : IRequest<TResponse>
+        where THandler : class, IRequestHandler<TRequest, TResponse>
+    {
+        var metadata = MessageMetadata.Of<TRequest>();
+        _services.TryAddScoped<THandler>();
+        _handlers[metadata.Type] = new Registration(
+            metadata.Kind,
+            typeof(THandler),
+            body => MessageSerializer.Deserialize<TRequest>(body.Span),
+            async (services, request, context, cancellationToken) =>
+            {
+                var handler = services.GetRequiredService<THandler>();
+                var reply = await handler.HandleAsync((TRequest)request, context, cancellationToken);
+                return MessageSerializer.Serialize(reply);
+            });
+        return this;
+    }
+
+    internal sealed record Registration(
+        MessageKind Kind,
+        Type HandlerType,
+        Func<ReadOnlyMemory<byte>, object> Deserialize,
+        Func<IServiceProvider, object, RequestContext, CancellationToken, Task<byte[]>> Invoke);
+
+    /// <summary>The error reply for a request that could not be processed, valid for every reply type.</summary>
+    internal static byte[] ErrorReply(ReplyStatus status, string title, string? detail) =>
+        JsonSerializer.SerializeToUtf8Bytes(Reply<Empty>.Fail(status, title, detail), MessageSerializer.Options);
+}

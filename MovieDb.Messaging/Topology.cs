@@ -1,0 +1,97 @@
+using RabbitMQ.Client;
+
+namespace MovieDb.Messaging;
+
+/// <summary>
+/// Every exchange and queue MovieDb uses, declared in one place. Declarations are idempotent and
+/// made by both sides (the gateway and the user service), so a command published before any user
+/// service has ever run is queued, not lost.
+/// </summary>
+public static class Topology
+{
+    /// <summary>Commands to the user service (quorum queue; never expire; dead-lettered after <see cref="MessagingOptions.MaxDeliveries"/>).</summary>
+    public const string UserRequestsQueue = "users.requests";
+
+    /// <summary>Queries to the user service (quorum queue; expire with the caller's time-out and are then dropped).</summary>
+    public const string UserQueriesQueue = "users.queries";
+
+    /// <summary>Where requests end that could not be processed; every message here needs an operator.</summary>
+    public const string UserRequestsDeadLetterQueue = "users.requests.dead";
+
+    /// <summary>Topic exchange for domain events (<c>user.registered</c>, <c>user.deleted</c>).</summary>
+    public const string EventsExchange = "moviedb.events";
+
+    /// <summary>The dead-letter queue of a durable event-subscriber queue.</summary>
+    public static string DeadLetterQueueFor(string queue) => queue + ".dead";
+
+    /// <summary>Header set on every dead-lettered message: why it was dead-lettered.</summary>
+    public const string DeadLetterReasonHeader = "x-moviedb-dead-letter-reason";
+
+    /// <summary>Header set on every dead-lettered message: the error, when there was one.</summary>
+    public const string DeadLetterDetailHeader = "x-moviedb-dead-letter-detail";
+
+    /// <summary>Header set on every dead-lettered message: the queue it came from.</summary>
+    public const string DeadLetterQueueHeader = "x-moviedb-original-queue";
+
+    /// <summary>Header set on every dead-lettered message: how many times it was delivered.</summary>
+    public const string DeliveryAttemptsHeader = "x-moviedb-delivery-attempts";
+
+    /// <summary>Header on queries: when the caller stops waiting (Unix time in milliseconds).</summary>
+    public const string DeadlineHeader = "x-moviedb-deadline";
+
+    /// <summary>Declares the user service's queues and the events exchange.</summary>
+    public static async Task DeclareUserServiceAsync(IChannel channel, MessagingOptions options, CancellationToken cancellationToken)
+    {
+        await DeclareWorkQueueAsync(channel, UserRequestsQueue, UserRequestsDeadLetterQueue, options.MaxDeliveries, cancellationToken);
+
+        // No dead-letter exchange: a query that expires in the queue is simply dropped, so the
+        // dead-letter queue holds only messages that failed. The consumer dead-letters poison queries
+        // itself; the delivery limit stops a query that crashes its consumer every time.
+        await channel.QueueDeclareAsync(
+            queue: UserQueriesQueue,
+            durable: true,
+            exclusive: false,
+            autoDelete: false,
+            arguments: new Dictionary<string, object?>
+            {
+                ["x-queue-type"] = "quorum",
+                ["x-delivery-limit"] = options.MaxDeliveries,
+            },
+            cancellationToken: cancellationToken);
+
+        await DeclareEventsExchangeAsync(channel, cancellationToken);
+    }
+
+    /// <summary>Declares the topic exchange for events.</summary>
+    public static Task DeclareEventsExchangeAsync(IChannel channel, CancellationToken cancellationToken) =>
+        channel.ExchangeDeclareAsync(EventsExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Declares a durable quorum work queue whose messages go to <paramref name="deadLetterQueue"/>
+    /// (through the default exchange) when they exceed the delivery limit or are rejected.
+    /// </summary>
+    public static async Task DeclareWorkQueueAsync(IChannel channel, string queue, string deadLetterQueue, int maxDeliveries, CancellationToken cancellationToken)
+    {
+        await channel.QueueDeclareAsync(
+            queue: deadLetterQueue,
+            durable: true,
+            exclusive: false,
+            autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" },
+            cancellationToken: cancellationToken);
+
+        await channel.QueueDeclareAsync(
+            queue: queue,
+            durable: true,
+            exclusive: false,
+            autoDelete: false,
+            arguments: new Dictionary<string, object?>
+            {
+                ["x-queue-type"] = "quorum",
+                ["x-delivery-limit"] = maxDeliveries,
+                ["x-dead-letter-exchange"] = "",
+                ["x-dead-letter-routing-key"] = deadLetterQueue,
+            },
+            cancellationToken: cancellationToken);
+    }
+}

@@ -1,0 +1,178 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using RabbitMQ.Client;
+using Testcontainers.RabbitMq;
+
+namespace MovieDb.Tests.Infrastructure;
+
+/// <summary>
+/// A RabbitMQ broker; every test gets its own virtual host (<see cref="CreateVirtualHostAsync"/>),
+/// so the fixed queue names of MovieDb never collide between tests running in parallel. Virtual
+/// hosts are created through the management HTTP API.
+/// </summary>
+public sealed class RabbitMqServer : IAsyncDisposable
+{
+    public const string EnvironmentVariable = "MOVIEDB_TEST_RABBITMQ";
+    public const string ManagementEnvironmentVariable = "MOVIEDB_TEST_RABBITMQ_MANAGEMENT";
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private RabbitMqContainer? _container;
+    private Uri? _amqp;
+    private Uri? _management;
+    private string? _unavailableReason;
+    private HttpClient? _http;
+
+    private async Task ResolveAsync()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+        {
+            _amqp = new Uri(fromEnvironment);
+            var management = Environment.GetEnvironmentVariable(ManagementEnvironmentVariable);
+            _management = string.IsNullOrWhiteSpace(management) ? new Uri($"http://{_amqp.Host}:15672/") : new Uri(management);
+            return;
+        }
+
+        if (!TestServers.DockerLooksReachable())
+        {
+            _unavailableReason = $"{EnvironmentVariable} is not set and no Docker engine is reachable for Testcontainers. Run scripts/test.sh, which installs and starts RabbitMQ.";
+            return;
+        }
+
+        try
+        {
+            _container = new RabbitMqBuilder("rabbitmq:3.13-management").WithPortBinding(15672, true).Build();
+            await _container.StartAsync();
+            _amqp = new Uri(_container.GetConnectionString());
+            _management = new Uri($"http://{_container.Hostname}:{_container.GetMappedPublicPort(15672)}/");
+        }
+        catch (Exception ex)
+        {
+            _unavailableReason = $"{EnvironmentVariable} is not set and starting a RabbitMQ container failed: {ex.Message}";
+        }
+    }
+
+    /// <summary>The broker's amqp:// URI (default virtual host); fails or skips the test when there is none.</summary>
+    public async Task<Uri> GetUriAsync()
+    {
+        await _gate.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            if (_amqp is null && _unavailableReason is null)
+            {
+                await ResolveAsync();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (_amqp is null)
+        {
+            throw TestServers.Unavailable("RabbitMQ", _unavailableReason!, requiredInCi: true);
+        }
+
+        return _amqp;
+    }
+
+    /// <summary>Creates a virtual host for one test, with full rights for the test account.</summary>
+    public async Task<TestVirtualHost> CreateVirtualHostAsync()
+    {
+        var amqp = await GetUriAsync();
+        var http = GetHttpClient(amqp);
+        var name = $"moviedb-test-{Guid.NewGuid():N}"[..21];
+        var user = Uri.UnescapeDataString(amqp.UserInfo.Split(':')[0]);
+        try
+        {
+            var ct = TestContext.Current.CancellationToken;
+            (await http.PutAsync($"api/vhosts/{Uri.EscapeDataString(name)}", JsonContent.Create(new { }), ct)).EnsureSuccessStatusCode();
+            (await http.PutAsync(
+                $"api/permissions/{Uri.EscapeDataString(name)}/{Uri.EscapeDataString(user)}",
+                JsonContent.Create(new { configure = ".*", write = ".*", read = ".*" }),
+                ct)).EnsureSuccessStatusCode();
+        }
+        catch (HttpRequestException ex)
+        {
+            throw TestServers.Unavailable("RabbitMQ", $"cannot create a virtual host through the management API at {_management} ({ManagementEnvironmentVariable}): {ex.Message}", requiredInCi: true);
+        }
+
+        var builder = new UriBuilder(amqp) { Path = "/" + Uri.EscapeDataString(name) };
+        return new TestVirtualHost(name, builder.Uri, http);
+    }
+
+    /// <summary>Whether a virtual host exists, according to the management API.</summary>
+    public async Task<bool> VirtualHostExistsAsync(string name)
+    {
+        var http = GetHttpClient(await GetUriAsync());
+        using var response = await http.GetAsync($"api/vhosts/{Uri.EscapeDataString(name)}", TestContext.Current.CancellationToken);
+        return response.IsSuccessStatusCode;
+    }
+
+    private HttpClient GetHttpClient(Uri amqp)
+    {
+        if (_http is null)
+        {
+            var credentials = Uri.UnescapeDataString(amqp.UserInfo);
+            _http = new HttpClient { BaseAddress = _management, Timeout = TimeSpan.FromSeconds(30) };
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
+        }
+
+        return _http;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_container is not null)
+        {
+            await _container.DisposeAsync();
+        }
+
+        _gate.Dispose();
+    }
+}
+
+/// <summary>One test's virtual host; deleted (with everything in it) on dispose.</summary>
+public sealed class TestVirtualHost(string name, Uri uri, HttpClient management) : IAsyncDisposable
+{
+    public string Name { get; } = name;
+
+    /// <summary>amqp:// URI of this virtual host: what <c>ConnectionStrings:messaging</c> is set to.</summary>
+    public Uri Uri { get; } = uri;
+
+    public string ConnectionString => Uri.ToString();
+
+    /// <summary>Opens a plain connection for the test's own inspection or publishing.</summary>
+    public Task<IConnection> ConnectAsync() =>
+        new ConnectionFactory { Uri = Uri, ClientProvidedName = "moviedb-tests" }.CreateConnectionAsync(TestContext.Current.CancellationToken);
+
+    /// <summary>Messages ready in a queue (0 when the queue does not exist).</summary>
+    public async Task<uint> MessageCountAsync(string queue)
+    {
+        await using var connection = await ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: TestContext.Current.CancellationToken);
+        try
+        {
+            var ok = await channel.QueueDeclarePassiveAsync(queue, TestContext.Current.CancellationToken);
+            return ok.MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var response = await management.DeleteAsync($"api/vhosts/{Uri.EscapeDataString(Name)}");
+        }
+        catch (HttpRequestException)
+        {
+            // The broker may be down on purpose (fault tests); a leftover virtual host is harmless.
+        }
+    }
+}

@@ -1,0 +1,8 @@
+namespace MovieService.Extensions;
+
+internal static class Extensions
+{
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+    }
+}

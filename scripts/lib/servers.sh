@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/test.sh, scripts/run-local.sh and bench/run.sh: install, start,
+# check and stop the MariaDB and RabbitMQ servers MovieDb needs when no containers are available.
+# Source it; do not run it. Every function prints what it does on stderr and returns non-zero
+# with a clear message on failure.
+
+MOVIEDB_SERVER_WAIT_SECONDS="${MOVIEDB_SERVER_WAIT_SECONDS:-90}"
+MOVIEDB_STARTED_MARIADB=0
+MOVIEDB_STARTED_RABBITMQ=0
+
+moviedb_log() { printf '[moviedb] %s\n' "$*" >&2; }
+
+# Runs a command as root: directly when we are root, else through passwordless sudo.
+moviedb_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo -n "$@"
+  else
+    moviedb_log "needs root (or passwordless sudo) to run: $*"
+    return 1
+  fi
+}
+
+moviedb_have_mariadb() { command -v mysqld_safe >/dev/null 2>&1 && command -v mysqladmin >/dev/null 2>&1; }
+moviedb_have_rabbitmq() { command -v rabbitmq-server >/dev/null 2>&1 && command -v rabbitmqctl >/dev/null 2>&1; }
+
+# Installs the apt packages named in "$@" that are missing; runs apt-get update at most once.
+moviedb_apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    moviedb_log "apt-get not found: this is not a Debian-like machine. Install these yourself and run again: $*"
+    return 1
+  fi
+  if [ "${MOVIEDB_APT_UPDATED:-0}" != 1 ]; then
+    moviedb_log "apt-get update"
+    moviedb_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
+    MOVIEDB_APT_UPDATED=1
+  fi
+  moviedb_log "apt-get install $*"
+  moviedb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || return 1
+}
+
+moviedb_install_servers() {
+  local missing=()
+  moviedb_have_mariadb || missing+=(mariadb-server mariadb-client)
+  moviedb_have_rabbitmq || missing+=(rabbitmq-server)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    moviedb_apt_install "${missing[@]}" || {
+      moviedb_log "could not install ${missing[*]}: MovieDb needs MariaDB 10.6+ (or MySQL 8) and RabbitMQ 3.10+"
+      return 1
+    }
+  fi
+}
+
+# Polls "$@" until it succeeds or MOVIEDB_SERVER_WAIT_SECONDS pass.
+moviedb_wait_for() {
+  local what="$1"; shift
+  local deadline=$((SECONDS + MOVIEDB_SERVER_WAIT_SECONDS))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      moviedb_log "$what was not ready after ${MOVIEDB_SERVER_WAIT_SECONDS}s (checked with: $*)"
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+moviedb_mariadb_ready() { moviedb_as_root mysqladmin --protocol=socket ping >/dev/null 2>&1; }
+moviedb_rabbitmq_ready() { moviedb_as_root rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; }
+
+moviedb_start_mariadb() {
+  if moviedb_mariadb_ready; then
+    moviedb_log "MariaDB is already running: leaving it alone"
+    return 0
+  fi
+  moviedb_log "starting MariaDB (mysqld_safe, no systemd)"
+  moviedb_as_root mkdir -p /run/mysqld && moviedb_as_root chown mysql:mysql /run/mysqld || return 1
+  moviedb_as_root sh -c 'nohup mysqld_safe >/var/log/mysqld_safe.moviedb.log 2>&1 &' || return 1
+  MOVIEDB_STARTED_MARIADB=1
+  moviedb_wait_for "MariaDB" moviedb_mariadb_ready || {
+    moviedb_log "MariaDB did not start; see /var/log/mysqld_safe.moviedb.log and /var/log/mysql/"
+    return 1
+  }
+  moviedb_log "MariaDB is ready"
+}
+
+moviedb_start_rabbitmq() {
+  # The management plugin serves the HTTP API the tests use to create one virtual host per test.
+  if moviedb_rabbitmq_ready; then
+    moviedb_log "RabbitMQ is already running: leaving it alone"
+    moviedb_as_root rabbitmq-plugins -q enable rabbitmq_management >/dev/null 2>&1 || true
+    return 0
+  fi
+  moviedb_log "starting RabbitMQ (rabbitmq-server -detached, no systemd)"
+  moviedb_as_root rabbitmq-plugins -q --offline enable rabbitmq_management >/dev/null || return 1
+  moviedb_as_root rabbitmq-server -detached >/dev/null 2>&1 || return 1
+  MOVIEDB_STARTED_RABBITMQ=1
+  moviedb_wait_for "RabbitMQ" moviedb_rabbitmq_ready || {
+    moviedb_log "RabbitMQ did not start; see /var/log/rabbitmq/"
+    return 1
+  }
+  moviedb_log "RabbitMQ is ready"
+}
+
+moviedb_start_servers() {
+  moviedb_install_servers && moviedb_start_mariadb && moviedb_start_rabbitmq
+}
+
+# Stops the servers this shell started; leaves alone the ones it found running.
+moviedb_stop_started_servers() {
+  if [ "$MOVIEDB_STARTED_RABBITMQ" = 1 ]; then
+    moviedb_log "stopping RabbitMQ (started by this script)"
+    moviedb_as_root rabbitmqctl -q stop >/dev/null 2>&1 || true
+    MOVIEDB_STARTED_RABBITMQ=0
+  fi
+  if [ "$MOVIEDB_STARTED_MARIADB" = 1 ]; then
+    moviedb_log "stopping MariaDB (started by this script)"
+    moviedb_as_root mysqladmin --protocol=socket shutdown >/dev/null 2>&1 || true
+    MOVIEDB_STARTED_MARIADB=0
+  fi
+}
+
+moviedb_random_secret() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
+
+# Creates (or resets the password of) a MariaDB account with full rights, reachable over TCP
+# from this machine. Usage: moviedb_mariadb_account NAME PASSWORD
+moviedb_mariadb_account() {
+  local name="$1" password="$2" host
+  for host in localhost 127.0.0.1; do
+    moviedb_as_root mysql --protocol=socket -e "
+      CREATE USER IF NOT EXISTS '${name}'@'${host}' IDENTIFIED BY '${password}';
+      ALTER USER '${name}'@'${host}' IDENTIFIED BY '${password}';
+      GRANT ALL PRIVILEGES ON *.* TO '${name}'@'${host}' WITH GRANT OPTION;" || return 1
+  done
+}
+
+# Creates (or resets the password of) a RabbitMQ administrator with rights on every virtual host.
+# Usage: moviedb_rabbitmq_account NAME PASSWORD
+moviedb_rabbitmq_account() {
+  local name="$1" password="$2"
+  if moviedb_as_root rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$name"; then
+    moviedb_as_root rabbitmqctl -q change_password "$name" "$password" >/dev/null || return 1
+  else
+    moviedb_as_root rabbitmqctl -q add_user "$name" "$password" >/dev/null || return 1
+  fi
+  moviedb_as_root rabbitmqctl -q set_user_tags "$name" administrator >/dev/null || return 1
+  moviedb_as_root rabbitmqctl -q set_permissions -p / "$name" '.*' '.*' '.*' >/dev/null || return 1
+}

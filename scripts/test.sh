@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The one test command. On a Debian-like machine without Docker it installs MariaDB and RabbitMQ
+# from apt when they are missing, starts them when they are not running, creates a test account on
+# each, builds MovieDb.Ci.slnf (everything but the Aspire AppHost) and runs every test against the
+# real servers. The last line it prints is "N passed, N failed, N skipped"; it exits non-zero when
+# anything failed or did not build. Servers it started are stopped again; running ones are left alone.
+#
+# Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter "FullyQualifiedName~Movies"]
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+# shellcheck source=lib/servers.sh
+source scripts/lib/servers.sh
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+RESULTS_DIR="$ROOT/TestResults"
+CONFIGURATION="${CONFIGURATION:-Debug}"
+
+summary() {
+  # Prints the per-assembly counts and the closing line from the TRX files of this run.
+  local total_passed=0 total_failed=0 total_skipped=0 trx name passed failed skipped outcomes
+  shopt -s nullglob
+  for trx in "$RESULTS_DIR"/*.trx; do
+    outcomes="$(grep -o '<UnitTestResult [^>]*' "$trx" | grep -o ' outcome="[A-Za-z]*"' | cut -d'"' -f2)"
+    passed=$(grep -cx 'Passed' <<<"$outcomes")
+    skipped=$(grep -cx 'NotExecuted' <<<"$outcomes")
+    failed=$(grep -cxE 'Failed|Error|Timeout|Aborted' <<<"$outcomes")
+    name="$(grep -o 'storage="[^"]*"' "$trx" | head -n 1 | cut -d'"' -f2)"
+    name="$(basename "${name:-$trx}")"
+    printf '%s: %d passed, %d failed, %d skipped\n' "${name%.dll}" "$passed" "$failed" "$skipped"
+    total_passed=$((total_passed + passed)); total_failed=$((total_failed + failed)); total_skipped=$((total_skipped + skipped))
+  done
+  if [ "$1" -ne 0 ] && [ "$total_failed" -eq 0 ]; then
+    echo "the test run did not complete (exit code $1): counted as 1 failure"
+    total_failed=1
+  fi
+  printf '%d passed, %d failed, %d skipped\n' "$total_passed" "$total_failed" "$total_skipped"
+}
+
+fail_before_tests() {
+  moviedb_log "$1"
+  moviedb_stop_started_servers
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+}
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  fail_before_tests "the .NET SDK 10 is not installed: see https://dot.net (global.json pins 10.0.x)"
+fi
+
+trap 'moviedb_stop_started_servers' EXIT
+trap 'exit 130' INT TERM
+
+moviedb_start_servers || fail_before_tests "MariaDB and RabbitMQ are needed for the tests and could not be started (see above)"
+
+TEST_PASSWORD="$(moviedb_random_secret)"
+moviedb_mariadb_account moviedb_test "$TEST_PASSWORD" || fail_before_tests "could not create the MariaDB test account"
+moviedb_rabbitmq_account moviedb_test "$TEST_PASSWORD" || fail_before_tests "could not create the RabbitMQ test account"
+export MOVIEDB_TEST_MYSQL="Server=127.0.0.1;Port=3306;User ID=moviedb_test;Password=$TEST_PASSWORD"
+export MOVIEDB_TEST_RABBITMQ="amqp://moviedb_test:$TEST_PASSWORD@127.0.0.1:5672/"
+export MOVIEDB_TEST_RABBITMQ_MANAGEMENT="http://127.0.0.1:15672/"
+# Lets the fault tests stop and start the servers (scripts/serverctl.sh).
+export MOVIEDB_TEST_SERVERCTL="$ROOT/scripts/serverctl.sh"
+
+moviedb_log "building MovieDb.Ci.slnf ($CONFIGURATION, without Aspire)"
+dotnet restore MovieDb.Ci.slnf -p:AspireHosting=false -v quiet || fail_before_tests "restore failed"
+dotnet build MovieDb.Ci.slnf -c "$CONFIGURATION" -p:AspireHosting=false --no-restore -v quiet -clp:ErrorsOnly \
+  || fail_before_tests "build failed"
+
+rm -rf "$RESULTS_DIR"
+moviedb_log "running the tests"
+dotnet test MovieDb.Ci.slnf -c "$CONFIGURATION" -p:AspireHosting=false --no-build \
+  --results-directory "$RESULTS_DIR" --logger "trx" --logger "console;verbosity=normal" \
+  --blame-hang-timeout 10m "$@"
+status=$?
+
+summary "$status"
+[ "$status" -eq 0 ]
