@@ -1,0 +1,201 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MovieDb.Messaging;
+using MovieDb.Messaging.Client;
+using MovieDb.Messaging.Contracts;
+using MovieDb.Tests.Infrastructure;
+using RabbitMQ.Client;
+
+namespace MovieDb.Tests.Integration.Messaging;
+
+/// <summary>Retries, dead-lettering and expiry in the request handler host, on a real broker.</summary>
+public sealed class RedeliveryTests(TestServers servers)
+{
+    private const int MaxDeliveries = 3;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static Dictionary<string, string?> Settings => new() { ["Messaging:MaxDeliveries"] = MaxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+    private static Task<MessagingTestHost> StartUserServiceAsync(TestVirtualHost vhost, HandlerScript script) =>
+        MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
+        {
+            builder.Services.AddSingleton(script);
+            builder.AddRequestHandlers()
+                .Add<GetUser, UserDto, ScriptedGetUserHandler>()
+                .Add<DeleteUser, Empty, ScriptedDeleteUserHandler>();
+        }, Settings, "userservice");
+
+    private static Task<MessagingTestHost> StartGatewayAsync(TestVirtualHost vhost) =>
+        MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(), Settings, "gateway");
+
+    private static async Task PublishRawAsync(TestVirtualHost vhost, string queue, string? type, byte[] body, string messageId)
+    {
+        await using var connection = await vhost.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), Ct);
+        await channel.BasicPublishAsync(string.Empty, queue, mandatory: true,
+            new BasicProperties { MessageId = messageId, Type = type, ContentType = "application/json", Persistent = true }, body, Ct);
+    }
+
+    private static async Task<List<BasicGetResult>> DrainAsync(TestVirtualHost vhost, string queue)
+    {
+        await using var connection = await vhost.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+        var messages = new List<BasicGetResult>();
+        while (await channel.BasicGetAsync(queue, autoAck: true, Ct) is { } message)
+        {
+            messages.Add(message);
+        }
+
+        return messages;
+    }
+
+    private static string Header(BasicGetResult message, string name) =>
+        message.BasicProperties.Headers![name] switch
+        {
+            byte[] bytes => Encoding.UTF8.GetString(bytes),
+            var other => Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture)!,
+        };
+
+    [Fact]
+    public async Task A_handler_that_fails_once_is_retried_and_the_caller_gets_the_reply()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var script = new HandlerScript();
+        script.FailuresLeft["flaky"] = 1;
+        await using var userService = await StartUserServiceAsync(vhost, script);
+        await using var gateway = await StartGatewayAsync(vhost);
+
+        var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("flaky"), cancellationToken: Ct);
+
+        Assert.Equal(RequestOutcome.Replied, result.Outcome);
+        Assert.Equal(ReplyStatus.Ok, result.Reply!.Status);
+        Assert.Equal(2, script.CallsFor("flaky"));
+        Assert.Equal([1, 2], script.Seen.Where(s => s.UserId == "flaky").Select(s => s.Context.Attempt));
+    }
+
+    [Fact]
+    public async Task Poison_messages_end_in_the_dead_letter_queue_with_a_reason_while_good_messages_keep_flowing()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var script = new HandlerScript();
+        script.FailuresLeft["always-fails"] = int.MaxValue;
+        await using var userService = await StartUserServiceAsync(vhost, script);
+        await using var gateway = await StartGatewayAsync(vhost);
+        var requests = gateway.Services.GetRequiredService<IRequestClient>();
+
+        await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.delete", Encoding.UTF8.GetBytes("{not json"), "unparseable");
+        await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.no-such-thing", Encoding.UTF8.GetBytes("{}"), "unknown-type");
+        var failing = requests.SendAsync(new DeleteUser(new Actor("a", true), "always-fails"), new RequestOptions { RequestId = "handler-fails", Timeout = TimeSpan.FromSeconds(20) }, Ct);
+        var good = await requests.SendAsync(new GetUser("good"), cancellationToken: Ct);
+
+        Assert.Equal(RequestOutcome.Replied, good.Outcome);
+        Assert.Equal(ReplyStatus.Ok, good.Reply!.Status);
+
+        // The caller of the failing command is told, while it still waits.
+        var failed = await failing;
+        Assert.Equal(RequestOutcome.Replied, failed.Outcome);
+        Assert.Equal(ReplyStatus.Failed, failed.Reply!.Status);
+        Assert.Equal(MaxDeliveries, script.CallsFor("always-fails"));
+
+        List<BasicGetResult> dead = [];
+        await Wait.UntilAsync(async () => (dead = [.. dead, .. await DrainAsync(vhost, Topology.UserRequestsDeadLetterQueue)]).Count >= 3, "three dead letters");
+        var byId = dead.ToDictionary(m => m.BasicProperties.MessageId!);
+        Assert.Equal("unparseable", Header(byId["unparseable"], Topology.DeadLetterReasonHeader));
+        Assert.Equal("unknown-type", Header(byId["unknown-type"], Topology.DeadLetterReasonHeader));
+        Assert.Equal("max-deliveries-exceeded", Header(byId["handler-fails"], Topology.DeadLetterReasonHeader));
+        Assert.Equal(MaxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture), Header(byId["handler-fails"], Topology.DeliveryAttemptsHeader));
+        Assert.Contains("scripted failure", Header(byId["handler-fails"], Topology.DeadLetterDetailHeader), StringComparison.Ordinal);
+        Assert.Equal(Topology.UserRequestsQueue, Header(byId["handler-fails"], Topology.DeadLetterQueueHeader));
+        Assert.Equal(0u, await vhost.MessageCountAsync(Topology.UserRequestsQueue));
+    }
+
+    [Fact]
+    public async Task Dead_letters_do_not_keep_passwords_or_tokens()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using var userService = await StartUserServiceAsync(vhost, new HandlerScript());
+
+        // users.register has no handler in this host: it is dead-lettered as an unknown type.
+        await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.register",
+            MessageSerializer.Serialize(new RegisterUser("alice", "alice@example.test", "correct horse battery staple")), "with-secret");
+
+        List<BasicGetResult> dead = [];
+        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, Topology.UserRequestsDeadLetterQueue)).Count == 1, "the dead letter");
+        var body = JsonNode.Parse(dead[0].Body.Span)!;
+        Assert.Equal("***", (string?)body["password"]);
+        Assert.Equal("alice", (string?)body["userName"]);
+    }
+
+    [Fact]
+    public async Task A_query_that_expires_before_a_consumer_runs_is_dropped_not_processed_and_not_dead_lettered()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using (var gateway = await StartGatewayAsync(vhost))
+        {
+            // No user service runs: the query is confirmed and queued, then nobody answers.
+            var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("expired"), new RequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }, Ct);
+            Assert.Equal(RequestOutcome.TimedOut, result.Outcome);
+        }
+
+        var script = new HandlerScript();
+        await using var userService = await StartUserServiceAsync(vhost, script);
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UserQueriesQueue) == 0, "the expired query leaves the queue");
+
+        Assert.Equal(0, script.CallsFor("expired"));
+        Assert.Equal(0u, await vhost.MessageCountAsync(Topology.UserRequestsDeadLetterQueue));
+    }
+
+    [Fact]
+    public async Task A_command_sent_while_no_consumer_runs_is_processed_once_one_starts()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using (var gateway = await StartGatewayAsync(vhost))
+        {
+            var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new DeleteUser(new Actor("a", true), "queued"), new RequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }, Ct);
+            Assert.Equal(RequestOutcome.TimedOut, result.Outcome);
+        }
+
+        Assert.Equal(1u, await vhost.MessageCountAsync(Topology.UserRequestsQueue));
+        var script = new HandlerScript();
+        await using var userService = await StartUserServiceAsync(vhost, script);
+
+        await Wait.UntilAsync(() => script.CallsFor("queued") == 1, "the queued command is handled");
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UserRequestsQueue) == 0, "the queue is empty");
+        Assert.Equal(1, script.CallsFor("queued"));
+    }
+
+    [Fact]
+    public async Task A_message_that_keeps_killing_its_consumer_is_dead_lettered_by_the_broker_after_the_delivery_limit()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using (var userService = await StartUserServiceAsync(vhost, new HandlerScript()))
+        {
+            // Only to declare the topology with MaxDeliveries = 3.
+        }
+
+        await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.delete", Encoding.UTF8.GetBytes("{}"), "crasher");
+
+        // A consumer that "crashes" (closes its channel without acknowledging) on every delivery.
+        var deliveries = 0;
+        for (var i = 0; i < MaxDeliveries + 2 && await vhost.MessageCountAsync(Topology.UserRequestsQueue) > 0; i++)
+        {
+            await using var connection = await vhost.ConnectAsync();
+            var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+            if (await channel.BasicGetAsync(Topology.UserRequestsQueue, autoAck: false, Ct) is not null)
+            {
+                deliveries++;
+            }
+
+            await channel.CloseAsync(Ct);
+        }
+
+        List<BasicGetResult> dead = [];
+        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, Topology.UserRequestsDeadLetterQueue)).Count == 1, "the broker dead-letters the message");
+        Assert.Equal("crasher", dead[0].BasicProperties.MessageId);
+        Assert.Equal("delivery_limit", Header(dead[0], "x-first-death-reason"));
+        Assert.InRange(deliveries, MaxDeliveries, MaxDeliveries + 1);
+    }
+}
