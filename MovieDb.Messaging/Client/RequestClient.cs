@@ -247,11 +247,10 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
             _replyChannel = null;
         }
 
+        await DeclareUserServiceQueuesAsync(connection, cancellationToken);
         var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         try
         {
-            // Declared here too, so that commands sent before any user service ever ran are queued.
-            await Topology.DeclareUserServiceAsync(channel, _options, cancellationToken);
             await channel.QueueDeclareAsync(ReplyQueue, durable: false, exclusive: true, autoDelete: true, arguments: null, cancellationToken: cancellationToken);
 
             var consumer = new AsyncEventingBasicConsumer(channel);
@@ -267,6 +266,24 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
         _replyChannel = channel;
         _replyChannelClosedChecks = 0;
         _logger.LogInformation("Receiving replies on {ReplyQueue}", ReplyQueue);
+    }
+
+    /// <summary>
+    /// Declares the user service's queues here too, so that commands sent before any user service
+    /// ever ran are queued rather than lost. The user service owns their arguments: if they differ
+    /// from this process's settings (another Messaging:MaxDeliveries), its declaration stands.
+    /// </summary>
+    private async Task DeclareUserServiceQueuesAsync(IConnection connection, CancellationToken cancellationToken)
+    {
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        try
+        {
+            await Topology.DeclareUserServiceAsync(channel, _options, cancellationToken);
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
+        {
+            _logger.LogWarning("The user service queues exist with other arguments than this process would declare ({Reason}); using them as they are. Set the same Messaging:MaxDeliveries everywhere.", ex.ShutdownReason.ReplyText);
+        }
     }
 
     private Task OnReplyAsync(object sender, BasicDeliverEventArgs delivery)

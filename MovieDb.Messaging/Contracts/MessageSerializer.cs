@@ -89,7 +89,7 @@ public static class MessageSerializer
 [JsonSerializable(typeof(UserDeleted))]
 [JsonSerializable(typeof(Reply<UserDto>))]
 [JsonSerializable(typeof(Reply<RegistrationStatus>))]
-[JsonSerializable(typeof(Reply<SignInResult>))]
+[JsonSerializable(typeof(Reply<UserSession>))]
 [JsonSerializable(typeof(Reply<UserPage>))]
 [JsonSerializable(typeof(Reply<Empty>))]
 internal sealed partial class MessagingJsonContext : JsonSerializerContext;

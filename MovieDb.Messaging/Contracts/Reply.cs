@@ -1,9 +1,10 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace MovieDb.Messaging.Contracts;
 
 /// <summary>How a request ended, as the handler saw it. The gateway maps it to an HTTP status.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<ReplyStatus>))]
+[JsonConverter(typeof(CamelCaseEnumConverter<ReplyStatus>))]
 public enum ReplyStatus
 {
     /// <summary>Done; the reply carries the value.</summary>
@@ -57,3 +58,8 @@ public sealed record Reply<T>(ReplyStatus Status, T? Value = default, ReplyError
     public static Reply<T> Fail(ReplyStatus status, ReplyError error) => new(status, default, error);
 #pragma warning restore CA1000
 }
+
+/// <summary>Writes enum values as camelCase strings (<c>"notFound"</c>), like every other name on the wire.</summary>
+/// <typeparam name="TEnum">The enum.</typeparam>
+public sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.CamelCase, allowIntegerValues: false)
+    where TEnum : struct, Enum;

@@ -39,13 +39,13 @@ public sealed record RegistrationStatus(string Status, UserDto? User = null, Rep
 
 /// <summary>Checks a user name and password and opens a session (a new refresh-token family).</summary>
 [Message("users.authenticate", MessageKind.Query)]
-public sealed record AuthenticateUser(string UserName, string Password) : IRequest<SignInResult>;
+public sealed record AuthenticateUser(string UserName, string Password) : IRequest<UserSession>;
 
 /// <summary>An authenticated user and the refresh token of their session.</summary>
 /// <param name="User">The account.</param>
 /// <param name="RefreshToken">The raw refresh token; the user service keeps only its hash.</param>
 /// <param name="RefreshTokenExpiresAt">When the refresh token expires.</param>
-public sealed record SignInResult(UserDto User, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt);
+public sealed record UserSession(UserDto User, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt);
 
 /// <summary>Reads one account.</summary>
 [Message("users.get", MessageKind.Query)]
@@ -77,7 +77,7 @@ public sealed record DeleteUser(Actor Actor, string UserId) : IRequest<Empty>;
 
 /// <summary>Rotates a refresh token. Presenting a token that was already rotated revokes its whole family.</summary>
 [Message("tokens.refresh", MessageKind.Query)]
-public sealed record RefreshSession(string RefreshToken) : IRequest<SignInResult>;
+public sealed record RefreshSession(string RefreshToken) : IRequest<UserSession>;
 
 /// <summary>Revokes the family of a refresh token (sign-out).</summary>
 [Message("tokens.revoke")]

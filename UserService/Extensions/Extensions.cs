@@ -1,8 +1,117 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Identity;
+using MovieDb.Messaging.Contracts;
+using UserService.Application;
+using UserService.Handlers;
+using UserService.Infrastructure;
+using UserService.Model;
+
 namespace UserService.Extensions;
 
 internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.AddRabbitMQClient("messaging");
+        builder.AddEventPublisher();
+        builder.AddRequestHandlers()
+            .Add<RegisterUser, UserDto, RegisterUserHandler>()
+            .Add<GetRegistrationStatus, RegistrationStatus, GetRegistrationStatusHandler>()
+            .Add<AuthenticateUser, UserSession, AuthenticateUserHandler>()
+            .Add<RefreshSession, UserSession, RefreshSessionHandler>()
+            .Add<RevokeSession, Empty, RevokeSessionHandler>()
+            .Add<GetUser, UserDto, GetUserHandler>()
+            .Add<ListUsers, UserPage, ListUsersHandler>()
+            .Add<UpdateUser, UserDto, UpdateUserHandler>()
+            .Add<DeleteUser, Empty, DeleteUserHandler>();
+
+        builder.AddUserStore("userdb");
+        builder.AddAdminOptions();
+
+        builder.Services.AddOptions<RefreshTokenOptions>().BindConfiguration(RefreshTokenOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.Configure<PasswordHasherOptions>(builder.Configuration.GetSection("PasswordHasher"));
+        builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+        builder.Services.AddSingleton<Passwords>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddScoped<Sessions>();
+        builder.Services.AddScoped<CommandInbox>();
+        builder.Services.AddScoped<Accounts>();
+
+        builder.Services.AddSingleton<UserStoreInitializer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<UserStoreInitializer>());
+        builder.Services.AddHealthChecks()
+            .AddCheck<UserStoreInitializer>("userdb-initialized")
+            .AddCheck<UserStoreHealthCheck>("userdb");
+    }
+
+    /// <summary>
+    /// Chooses the user store by the shape of <c>ConnectionStrings:{name}</c>: <c>mongodb://</c> or
+    /// <c>mongodb+srv://</c> for MongoDB, <c>Filename=…</c> for the embedded LiteDB file.
+    /// </summary>
+    private static void AddUserStore(this IHostApplicationBuilder builder, string connectionName)
+    {
+        var connectionString = builder.Configuration.GetRequiredConnectionString(connectionName);
+        if (connectionString.StartsWith("mongodb://", StringComparison.OrdinalIgnoreCase)
+            || connectionString.StartsWith("mongodb+srv://", StringComparison.OrdinalIgnoreCase))
+        {
+            if (string.IsNullOrEmpty(MongoDB.Driver.MongoUrl.Create(connectionString).DatabaseName))
+            {
+                throw new InvalidOperationException($"'ConnectionStrings:{connectionName}' must name the database, e.g. mongodb://host:27017/{connectionName}.");
+            }
+
+            builder.AddMongoDBClient(connectionName);
+            builder.Services.AddSingleton<IUserStore, MongoUserStore>();
+        }
+        else if (connectionString.Contains("Filename=", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Services.AddSingleton<IUserStore>(_ => new LiteDbUserStore(connectionString));
+        }
+        else
+        {
+            throw new InvalidOperationException(
+                $"'ConnectionStrings:{connectionName}' must be a MongoDB URI (mongodb://…) or a LiteDB connection string (Filename=…).");
+        }
+    }
+
+    /// <summary>
+    /// The bootstrap admin. Outside Development a missing <c>Admin:Password</c> stops start-up; in
+    /// Development a generated one is used and logged once.
+    /// </summary>
+    private static void AddAdminOptions(this IHostApplicationBuilder builder)
+    {
+        var password = builder.Configuration["Admin:Password"];
+        if (string.IsNullOrEmpty(password))
+        {
+            if (!builder.Environment.IsDevelopment())
+            {
+                throw new InvalidOperationException(
+                    "Admin:Password is not set. It is the password of the bootstrap admin account and is required outside Development: " +
+                    "set the environment variable Admin__Password (the AppHost passes its 'admin-password' parameter).");
+            }
+
+            password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
+            builder.Services.AddHostedService(sp => new GeneratedPasswordNotice(sp.GetRequiredService<ILogger<GeneratedPasswordNotice>>(), password));
+        }
+        else if (UserRules.CheckPassword(password).FirstOrDefault() is { } problem)
+        {
+            throw new InvalidOperationException($"Admin:Password is not acceptable: {problem}");
+        }
+
+        builder.Services.AddOptions<AdminOptions>()
+            .BindConfiguration(AdminOptions.SectionName)
+            .Configure(options => options.Password = password)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+    }
+
+    private sealed class GeneratedPasswordNotice(ILogger<GeneratedPasswordNotice> logger, string password) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            logger.LogWarning("Admin:Password is not set (Development): the bootstrap admin, if it is created now, gets the generated password {Password}", password);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -158,4 +158,22 @@ public sealed class RequestReplyTests(TestServers servers)
             Assert.Equal(caller.TraceId, seen.TraceId);
         }
     }
+
+    [Fact]
+    public async Task A_client_whose_delivery_limit_differs_from_the_queues_still_works()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var script = new HandlerScript();
+        await using var server = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
+        {
+            builder.Services.AddSingleton(script);
+            builder.AddRequestHandlers().Add<GetUser, UserDto, ScriptedGetUserHandler>();
+        }, new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "7" }, "userservice");
+        await using var client = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(),
+            new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "3" }, "gateway");
+
+        var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("mismatch"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(RequestOutcome.Replied, result.Outcome);
+    }
 }

@@ -1,0 +1,118 @@
+using System.Net.Mail;
+using System.Text.RegularExpressions;
+
+namespace MovieDb.Messaging.Contracts;
+
+/// <summary>
+/// The rules for account fields, part of the user contract: the user service enforces them, and the
+/// gateway checks them too, so that bad input gets a 400 at once even when the command would be queued.
+/// </summary>
+public static partial class UserRules
+{
+    /// <summary>Shortest user name.</summary>
+    public const int UserNameMinLength = 3;
+
+    /// <summary>Longest user name.</summary>
+    public const int UserNameMaxLength = 32;
+
+    /// <summary>Shortest password.</summary>
+    public const int PasswordMinLength = 8;
+
+    /// <summary>Longest password.</summary>
+    public const int PasswordMaxLength = 128;
+
+    /// <summary>Longest e-mail address (RFC 5321 path limit).</summary>
+    public const int EmailMaxLength = 254;
+
+    /// <summary>The roles there are.</summary>
+    public static IReadOnlyList<string> KnownRoles { get; } = ["user", "admin"];
+
+    /// <summary>Problems with a user name, or none.</summary>
+    public static IEnumerable<string> CheckUserName(string? userName)
+    {
+        if (string.IsNullOrEmpty(userName))
+        {
+            yield return "The user name is required.";
+        }
+        else if (userName.Length is < UserNameMinLength or > UserNameMaxLength || !UserNamePattern().IsMatch(userName))
+        {
+            yield return $"The user name must be {UserNameMinLength} to {UserNameMaxLength} characters of letters, digits (0-9), '.', '_' or '-'.";
+        }
+    }
+
+    /// <summary>Problems with an e-mail address, or none.</summary>
+    public static IEnumerable<string> CheckEmail(string? email)
+    {
+        if (string.IsNullOrEmpty(email))
+        {
+            yield return "The e-mail address is required.";
+        }
+        else if (email.Length > EmailMaxLength
+            || !MailAddress.TryCreate(email, out var address)
+            || !string.Equals(address.Address, email, StringComparison.Ordinal)
+            || !address.Host.Contains('.', StringComparison.Ordinal))
+        {
+            yield return "The e-mail address is not valid.";
+        }
+    }
+
+    /// <summary>Problems with a password, or none.</summary>
+    public static IEnumerable<string> CheckPassword(string? password)
+    {
+        if (string.IsNullOrEmpty(password))
+        {
+            yield return "The password is required.";
+        }
+        else if (password.Length is < PasswordMinLength or > PasswordMaxLength)
+        {
+            yield return $"The password must be {PasswordMinLength} to {PasswordMaxLength} characters long.";
+        }
+    }
+
+    /// <summary>Problems with a set of roles, or none.</summary>
+    public static IEnumerable<string> CheckRoles(IReadOnlyList<string>? roles)
+    {
+        if (roles is null || roles.Count == 0)
+        {
+            yield return "At least one role is required.";
+        }
+        else if (roles.FirstOrDefault(r => !KnownRoles.Contains(r, StringComparer.Ordinal)) is { } unknown)
+        {
+            yield return $"Unknown role '{unknown}'. Known roles: {string.Join(", ", KnownRoles)}.";
+        }
+    }
+
+    /// <summary>Field errors of a registration (camelCase field names, as in the JSON), empty when it is valid.</summary>
+    public static Dictionary<string, string[]> Validate(RegisterUser registration)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        Add(errors, "userName", CheckUserName(registration.UserName));
+        Add(errors, "email", CheckEmail(registration.Email));
+        Add(errors, "password", CheckPassword(registration.Password));
+        return errors;
+    }
+
+    /// <summary>Adds <paramref name="problems"/> under <paramref name="field"/> when there are any.</summary>
+    public static void Add(IDictionary<string, string[]> errors, string field, IEnumerable<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var list = problems.ToArray();
+        if (list.Length > 0)
+        {
+            errors[field] = list;
+        }
+    }
+
+    /// <summary>The form user names are compared and indexed in.</summary>
+    /// <remarks>Unicode compatibility normalisation first, so that visually identical spellings
+    /// (precomposed "é" and "e" + combining accent, full-width letters) are the same name.</remarks>
+    public static string NormalizeUserName(string userName) =>
+        userName.Trim().Normalize(System.Text.NormalizationForm.FormKC).ToUpperInvariant();
+
+    /// <summary>The form e-mail addresses are compared and indexed in.</summary>
+    public static string NormalizeEmail(string email) => email.Trim().ToUpperInvariant();
+
+    [GeneratedRegex(@"^[\p{L}\p{Mn}0-9._-]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex UserNamePattern();
+}

@@ -1,0 +1,25 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace MovieDb.Tests.Infrastructure;
+
+/// <summary>
+/// Hosts one MovieDb service in the test process with the given configuration. Settings go in with
+/// <c>UseSetting</c>, so they are visible to <c>Program.cs</c> while it builds (the services read
+/// connection strings before <c>Build()</c>).
+/// </summary>
+public class ServiceFactory<TApp>(IDictionary<string, string?> settings, string environment = "Development") : WebApplicationFactory<TApp>
+    where TApp : class
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(environment);
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+    }
+}

@@ -1,0 +1,112 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MovieDb.Messaging.Client;
+using MovieDb.Messaging.Contracts;
+using MovieDb.Tests.Infrastructure;
+using MovieDb.Tests.Integration.Messaging;
+using RabbitMQ.Client;
+using UserService;
+
+namespace MovieDb.Tests.Integration.Users;
+
+/// <summary>
+/// The real user service (in process, LiteDB in a temporary file) on its own virtual host, with a
+/// gateway-like request client and an event recorder next to it.
+/// </summary>
+internal sealed class UserServiceHost : IAsyncDisposable
+{
+    public const string AdminPassword = "admin-password-for-tests";
+
+    private readonly string _directory;
+
+    private UserServiceHost(TestVirtualHost vhost, ServiceFactory<UserServiceApp> service, MessagingTestHost gateway, MessagingTestHost recorder, HandlerScript events, string directory)
+    {
+        VirtualHost = vhost;
+        Service = service;
+        Gateway = gateway;
+        Recorder = recorder;
+        Events = events;
+        _directory = directory;
+    }
+
+    public TestVirtualHost VirtualHost { get; }
+
+    public ServiceFactory<UserServiceApp> Service { get; }
+
+    public MessagingTestHost Gateway { get; }
+
+    public MessagingTestHost Recorder { get; }
+
+    /// <summary>The <c>user.deleted</c> events seen by a subscriber.</summary>
+    public HandlerScript Events { get; }
+
+    public IRequestClient Requests => Gateway.Services.GetRequiredService<IRequestClient>();
+
+    public static Dictionary<string, string?> Settings(string connectionString, string directory) => new()
+    {
+        ["ConnectionStrings:messaging"] = connectionString,
+        ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(directory, "users.db")};Connection=shared",
+        ["Admin:Password"] = AdminPassword,
+        ["PasswordHasher:IterationCount"] = "10000",
+        ["Messaging:RetryDelay"] = "00:00:00.010",
+    };
+
+    public static async Task<UserServiceHost> StartAsync(TestServers servers)
+    {
+        var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
+        var service = new ServiceFactory<UserServiceApp>(Settings(vhost.ConnectionString, directory));
+        _ = service.Server;
+
+        var events = new HandlerScript();
+        var recorder = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
+        {
+            builder.Services.AddSingleton(events);
+            builder.AddEventSubscription("tests.user-events").On<UserDeleted, ScriptedUserDeletedConsumer>();
+        }, applicationName: "recorder");
+        var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(), applicationName: "gateway");
+        var host = new UserServiceHost(vhost, service, gateway, recorder, events, directory);
+        await Wait.UntilAsync(async () => (await service.CreateClient().GetAsync("/health", TestContext.Current.CancellationToken)).IsSuccessStatusCode, "the user service is ready");
+        return host;
+    }
+
+    public async Task<Reply<T>> SendAsync<T>(IRequest<T> request, string? requestId = null)
+    {
+        var result = await Requests.SendAsync(request, new RequestOptions { RequestId = requestId, Timeout = TimeSpan.FromSeconds(20) }, TestContext.Current.CancellationToken);
+        Assert.Equal(RequestOutcome.Replied, result.Outcome);
+        return result.Reply!;
+    }
+
+    /// <summary>Sends a request with a raw reply queue and returns the reply body exactly as it travelled.</summary>
+    public async Task<string> SendRawAsync<T>(IRequest<T> request)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var connection = await VirtualHost.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), ct);
+        var replyQueue = (await channel.QueueDeclareAsync(cancellationToken: ct)).QueueName;
+        var metadata = MessageMetadata.Of(request.GetType());
+        await channel.BasicPublishAsync(string.Empty, metadata.Kind == MessageKind.Query ? MovieDb.Messaging.Topology.UserQueriesQueue : MovieDb.Messaging.Topology.UserRequestsQueue, mandatory: true,
+            new BasicProperties { MessageId = Guid.NewGuid().ToString(), CorrelationId = "raw", ReplyTo = replyQueue, Type = metadata.Type, ContentType = "application/json", Persistent = true },
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), MessageSerializer.Options), ct);
+
+        BasicGetResult? reply = null;
+        await Wait.UntilAsync(async () => (reply = await channel.BasicGetAsync(replyQueue, autoAck: true, ct)) is not null, $"the raw reply to {metadata.Type}");
+        return Encoding.UTF8.GetString(reply!.Body.Span);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await Recorder.DisposeAsync();
+        await Service.DisposeAsync();
+        await VirtualHost.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

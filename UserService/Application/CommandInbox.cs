@@ -1,0 +1,61 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using MovieDb.Messaging.Contracts;
+using UserService.Infrastructure;
+using UserService.Model;
+
+namespace UserService.Application;
+
+/// <summary>
+/// Makes commands idempotent by request id: the first reply is recorded, and a redelivery (after a
+/// crash) or a repeat (a client retrying with the same Idempotency-Key) gets that reply back without
+/// running the command again. The same id with a different command is refused.
+/// </summary>
+internal sealed class CommandInbox(IUserStore store, TimeProvider time)
+{
+    /// <summary>
+    /// Returns the recorded reply of <paramref name="requestId"/>, or runs <paramref name="execute"/>
+    /// and records its reply (unless it says the command could not be processed).
+    /// </summary>
+    public async Task<Reply<T>> RunOnceAsync<TCommand, T>(string requestId, TCommand command, Func<Task<Reply<T>>> execute, CancellationToken cancellationToken)
+        where TCommand : IRequest<T>
+    {
+        var type = MessageMetadata.Of<TCommand>().Type;
+        var fingerprint = Fingerprint(command);
+
+        if (await store.FindProcessedCommandAsync(requestId, cancellationToken) is { } processed)
+        {
+            return processed.Fingerprint == fingerprint && processed.Type == type
+                ? MessageSerializer.Deserialize<Reply<T>>(System.Text.Encoding.UTF8.GetBytes(processed.Reply))
+                : Reply<T>.Fail(ReplyStatus.Conflict, "Request id reused", "This request id (Idempotency-Key) was already used for a different request.");
+        }
+
+        var reply = await execute();
+        await RecordAsync(requestId, type, fingerprint, reply, cancellationToken);
+        return reply;
+    }
+
+    private async Task RecordAsync<T>(string requestId, string type, string fingerprint, Reply<T> reply, CancellationToken cancellationToken)
+    {
+        if (reply.Status == ReplyStatus.Failed)
+        {
+            return;
+        }
+
+        await store.SaveProcessedCommandAsync(new ProcessedCommand
+        {
+            Id = requestId,
+            Type = type,
+            Fingerprint = fingerprint,
+            Reply = JsonSerializer.Serialize(reply, MessageSerializer.Options),
+            At = time.GetUtcNow().UtcDateTime,
+        }, cancellationToken);
+    }
+
+    public Task<ProcessedCommand?> FindAsync(string requestId, CancellationToken cancellationToken) =>
+        store.FindProcessedCommandAsync(requestId, cancellationToken);
+
+    // Secrets are masked first: a fast hash of a password would be a weak password hash.
+    private static string Fingerprint<TCommand>(TCommand command) =>
+        Convert.ToHexString(SHA256.HashData(MessageSerializer.Redact(JsonSerializer.SerializeToUtf8Bytes(command, MessageSerializer.Options))));
+}

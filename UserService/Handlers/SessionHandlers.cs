@@ -1,0 +1,34 @@
+using MovieDb.Messaging.Contracts;
+using MovieDb.Messaging.Server;
+using UserService.Application;
+
+namespace UserService.Handlers;
+
+/// <summary><c>users.authenticate</c>: checks the password and opens a session (a query: it expires unanswered rather than late).</summary>
+internal sealed class AuthenticateUserHandler(Accounts accounts) : IRequestHandler<AuthenticateUser, UserSession>
+{
+    public Task<Reply<UserSession>> HandleAsync(AuthenticateUser request, RequestContext context, CancellationToken cancellationToken) =>
+        accounts.AuthenticateAsync(request, cancellationToken);
+}
+
+/// <summary>
+/// <c>tokens.refresh</c>: rotates a refresh token. A query, so that a rotation nobody waits for any
+/// more is never made: the client's retry with the same token then still works.
+/// </summary>
+internal sealed class RefreshSessionHandler(Sessions sessions) : IRequestHandler<RefreshSession, UserSession>
+{
+    public async Task<Reply<UserSession>> HandleAsync(RefreshSession request, RequestContext context, CancellationToken cancellationToken) =>
+        await sessions.RotateAsync(request.RefreshToken, cancellationToken) is { } result
+            ? Reply<UserSession>.Ok(result)
+            : Reply<UserSession>.Fail(ReplyStatus.Unauthorized, "Invalid refresh token", "The refresh token is unknown, expired, revoked or was already used.");
+}
+
+/// <summary><c>tokens.revoke</c>: signs out (revokes the token's family). Always succeeds: it reveals nothing about the token.</summary>
+internal sealed class RevokeSessionHandler(Sessions sessions) : IRequestHandler<RevokeSession, Empty>
+{
+    public async Task<Reply<Empty>> HandleAsync(RevokeSession request, RequestContext context, CancellationToken cancellationToken)
+    {
+        await sessions.RevokeAsync(request.RefreshToken, cancellationToken);
+        return Reply<Empty>.Ok(Empty.Instance);
+    }
+}

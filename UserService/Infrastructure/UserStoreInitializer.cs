@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using MovieDb.Messaging.Contracts;
+using UserService.Application;
+using UserService.Model;
+
+namespace UserService.Infrastructure;
+
+/// <summary>
+/// At start-up: creates the store's indexes and the bootstrap admin account, retrying until the store
+/// answers. Readiness (<c>/health</c>) stays unhealthy until it has finished.
+/// </summary>
+internal sealed partial class UserStoreInitializer(
+    IUserStore store,
+    Passwords passwords,
+    IOptions<AdminOptions> admin,
+    TimeProvider time,
+    ILogger<UserStoreInitializer> logger) : BackgroundService, IHealthCheck
+{
+    /// <summary>The registration request id of the bootstrap admin (every account has one; it is unique).</summary>
+    public const string BootstrapRequestId = "bootstrap-admin";
+
+    private volatile bool _ready;
+    private volatile string? _lastError;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await store.InitializeAsync(stoppingToken);
+                await EnsureBootstrapAdminAsync(stoppingToken);
+                _ready = true;
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _lastError = ex.Message;
+                logger.LogWarning(ex, "The user store is not ready (attempt {Attempt}); retrying", attempt);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, attempt * 2)), stoppingToken);
+            }
+        }
+    }
+
+    private async Task EnsureBootstrapAdminAsync(CancellationToken cancellationToken)
+    {
+        var options = admin.Value;
+        var normalized = UserRules.NormalizeUserName(options.UserName);
+        if (await store.FindByUserNameAsync(normalized, cancellationToken) is not null)
+        {
+            return;
+        }
+
+        var now = User.Timestamp(time);
+        var user = new User
+        {
+            Id = Guid.CreateVersion7().ToString(),
+            UserName = options.UserName,
+            NormalizedUserName = normalized,
+            Email = options.Email,
+            NormalizedEmail = UserRules.NormalizeEmail(options.Email),
+            PasswordHash = string.Empty,
+            Roles = [Role.Admin, Role.User],
+            CreatedAt = now,
+            UpdatedAt = now,
+            RegistrationRequestId = BootstrapRequestId,
+            IsBootstrapAdmin = true,
+        };
+        user.PasswordHash = passwords.Hash(user, options.Password!);
+
+        // Another instance may have created it a moment ago: the unique index keeps one.
+        if (await store.InsertAsync(user, cancellationToken) == UserInsertResult.Inserted)
+        {
+            LogCreated(options.UserName);
+        }
+    }
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_ready
+            ? HealthCheckResult.Healthy()
+            : new HealthCheckResult(context.Registration.FailureStatus, _lastError is null ? "The user store is initialising." : $"The user store is not ready: {_lastError}"));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created the bootstrap admin account '{UserName}'")]
+    private partial void LogCreated(string userName);
+}
+
+/// <summary>Readiness of the user store: it answers a trivial query.</summary>
+internal sealed class UserStoreHealthCheck(IUserStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await store.PingAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, "The user store does not answer.", ex);
+        }
+    }
+}
