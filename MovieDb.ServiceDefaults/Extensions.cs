@@ -101,6 +101,10 @@ public static class Extensions
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
         });
 
+        // Unreadable requests throw, so that BadRequestExceptionHandler can explain them.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+
         // A startup filter puts the handlers at the very front of the pipeline, before anything
         // the service adds, so that no error escapes them.
         builder.Services.AddTransient<IStartupFilter, ProblemDetailsStartupFilter>();
@@ -126,6 +130,22 @@ public static class Extensions
             .DisableHttpMetrics();
 
         return app;
+    }
+
+    /// <summary>
+    /// Makes the named health checks report <paramref name="status"/> when they fail, e.g. Degraded
+    /// for a dependency the service can partly work without (<c>/health</c> still answers 200).
+    /// </summary>
+    public static IServiceCollection SetHealthCheckFailureStatus(this IServiceCollection services, HealthStatus status, params string[] names)
+    {
+        services.PostConfigure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations.Where(r => names.Contains(r.Name, StringComparer.Ordinal)))
+            {
+                registration.FailureStatus = status;
+            }
+        });
+        return services;
     }
 
     private static bool IsHealthEndpoint(PathString path) =>

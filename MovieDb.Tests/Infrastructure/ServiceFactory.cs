@@ -5,11 +5,12 @@ using Microsoft.Extensions.Logging;
 namespace MovieDb.Tests.Infrastructure;
 
 /// <summary>
-/// Hosts one MovieDb service in the test process with the given configuration. Settings go in with
+/// Hosts one MovieDb service in the test process with the given configuration, in the Production
+/// environment by default, so that tests see what a deployment does. Settings go in with
 /// <c>UseSetting</c>, so they are visible to <c>Program.cs</c> while it builds (the services read
 /// connection strings before <c>Build()</c>).
 /// </summary>
-public class ServiceFactory<TApp>(IDictionary<string, string?> settings, string environment = "Development") : WebApplicationFactory<TApp>
+public class ServiceFactory<TApp>(IDictionary<string, string?> settings, string environment = "Production") : WebApplicationFactory<TApp>
     where TApp : class
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -1,8 +1,54 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MovieDb.Messaging.Contracts;
+using MovieService.Events;
+using MovieService.Identity;
+using MovieService.Infrastructure;
+
 namespace MovieService.Extensions;
 
 internal static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.AddMovieDatabase("moviedb");
+
+        // Identity comes from the gateway's headers; every endpoint but the health checks needs it.
+        builder.Services.AddAuthentication(GatewayIdentityHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, GatewayIdentityHandler>(GatewayIdentityHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        // Movies can be served while the broker is away: only the user.deleted consumer waits for it.
+        builder.AddRabbitMQClient("messaging");
+        builder.AddEventSubscription("movieservice.events").On<UserDeleted, UserDeletedConsumer>();
+        builder.Services.SetHealthCheckFailureStatus(HealthStatus.Degraded, RabbitMQClientExtensions.HealthCheckName, "messaging-events-movieservice.events");
+    }
+
+    /// <summary>
+    /// EF Core on MySQL/MariaDB (Pomelo) with connection resiliency, migrations applied at start-up,
+    /// and readiness checks for "reachable" and "migrated".
+    /// </summary>
+    private static void AddMovieDatabase(this IHostApplicationBuilder builder, string connectionName)
+    {
+        var connectionString = builder.Configuration.GetRequiredConnectionString(connectionName);
+        var settings = builder.Configuration.GetSection(DatabaseSettings.SectionName).Get<DatabaseSettings>() ?? new DatabaseSettings();
+        var serverVersion = new ServerVersionSource(connectionString, settings.ServerVersion);
+
+        builder.Services.AddDbContextPool<MovieDbContext>(options => options.UseMySql(
+            connectionString,
+            serverVersion.Get(),
+            mysql => mysql.EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null)));
+
+        builder.Services.AddSingleton<DatabaseMigrator>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DatabaseMigrator>());
+        builder.Services.AddHealthChecks()
+            .AddDbContextCheck<MovieDbContext>(connectionName)
+            .AddCheck<DatabaseMigrator>($"{connectionName}-migrations");
+
+        builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource("MySqlConnector"));
     }
 }

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace MovieDb.Tests.Integration.Movies;
+
+/// <summary>A sweep of malformed requests: each gets its 4xx with problem details, never a 5xx.</summary>
+public sealed class MovieBadInputTests(MovieServiceFixture service) : IClassFixture<MovieServiceFixture>
+{
+    private const string Json = "application/json";
+
+    public static TheoryData<string, string, string, string?, string?, int> Requests()
+    {
+        var id = Guid.NewGuid();
+        var nested = new string('[', 1000) + new string(']', 1000);
+        return new TheoryData<string, string, string, string?, string?, int>
+        {
+            { "truncated JSON", "POST", "/movies", "{\"title\": \"x\"", Json, 400 },
+            { "not JSON at all", "POST", "/movies", "title=x&year=1", Json, 400 },
+            { "a JSON array", "POST", "/movies", "[]", Json, 400 },
+            { "a JSON string", "POST", "/movies", "\"movie\"", Json, 400 },
+            { "JSON null", "POST", "/movies", "null", Json, 400 },
+            { "an empty body", "POST", "/movies", "", Json, 400 },
+            { "text/plain", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":2000}", "text/plain", 415 },
+            { "no content type", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":2000}", null, 415 },
+            { "year as a word", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":\"nineteen\"}", Json, 400 },
+            { "year as a fraction", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":1999.5}", Json, 400 },
+            { "year beyond Int32", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":99999999999}", Json, 400 },
+            { "genres as a string", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":2000,\"genres\":\"Drama\"}", Json, 400 },
+            { "genres as numbers", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":2000,\"genres\":[1,2]}", Json, 400 },
+            { "genres as objects", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":2000,\"genres\":[{}]}", Json, 400 },
+            { "runtime as a boolean", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":2000,\"runtimeMinutes\":true}", Json, 400 },
+            { "title as a number", "POST", "/movies", "{\"title\":42,\"releaseYear\":2000}", Json, 400 },
+            { "title as an object", "POST", "/movies", "{\"title\":{\"en\":\"x\"},\"releaseYear\":2000}", Json, 400 },
+            { "a 1 MB title", "POST", "/movies", "{\"title\":\"" + new string('x', 1_000_000) + "\",\"releaseYear\":2000}", Json, 413 },
+            { "100 KB of whitespace", "POST", "/movies", new string(' ', 100_000) + "{}", Json, 413 },
+            { "JSON nested 1000 deep", "POST", "/movies", nested, Json, 400 },
+            { "comments in JSON", "POST", "/movies", "{/* hi */\"title\":\"x\",\"releaseYear\":2000}", Json, 400 },
+            { "trailing comma", "POST", "/movies", "{\"title\":\"x\",\"releaseYear\":2000,}", Json, 400 },
+            { "an id that is not a GUID", "GET", "/movies/not-a-guid", null, null, 404 },
+            { "a numeric id on PUT", "PUT", "/movies/123", "{}", Json, 404 },
+            { "a path traversal id", "DELETE", "/movies/..%2F..%2Fhealth", null, null, 404 },
+            { "page 0", "GET", "/movies?page=0", null, null, 400 },
+            { "a negative page", "GET", "/movies?page=-1", null, null, 400 },
+            { "a page that is a word", "GET", "/movies?page=first", null, null, 400 },
+            { "a page beyond Int32", "GET", "/movies?page=99999999999", null, null, 400 },
+            { "page size 0", "GET", "/movies?pageSize=0", null, null, 400 },
+            { "page size 101", "GET", "/movies?pageSize=101", null, null, 400 },
+            { "a year that is a word", "GET", "/movies?year=recent", null, null, 400 },
+            { "an unknown sort key", "GET", "/movies?sort=rating", null, null, 400 },
+            { "a doubled sort prefix", "GET", "/movies?sort=--title", null, null, 400 },
+            { "a 300-character search", "GET", "/movies?search=" + new string('s', 300), null, null, 400 },
+            { "a 41-character genre filter", "GET", "/movies?genre=" + new string('g', 41), null, null, 400 },
+            { "PATCH is not supported", "PATCH", $"/movies/{id}", "{}", Json, 405 },
+            { "POST to an id", "POST", $"/movies/{id}", "{}", Json, 405 },
+            { "PUT without If-Match on a missing movie", "PUT", $"/movies/{id}", "{\"title\":\"x\",\"releaseYear\":2000}", Json, 428 },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Requests))]
+    public async Task A_malformed_request_gets_a_4xx_problem(string description, string method, string path, string? body, string? contentType, int expected)
+    {
+        using var client = service.ClientFor($"user-{Guid.NewGuid():N}");
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            if (contentType is not null)
+            {
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+            }
+        }
+
+        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.True(expected == (int)response.StatusCode, $"{description}: expected {expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        Assert.Equal(expected, problem.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task Invalid_UTF8_in_the_body_is_a_400()
+    {
+        using var client = service.ClientFor($"user-{Guid.NewGuid():N}");
+        var bytes = Encoding.UTF8.GetBytes("{\"title\":\"xx\",\"releaseYear\":2000}");
+        bytes[10] = 0xC3;
+        bytes[11] = 0x28;
+        using var content = new ByteArrayContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue(Json) } };
+
+        using var response = await client.PostAsync("/movies", content, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Malformed_identity_headers_are_401()
+    {
+        using var client = service.ClientFor(new string('u', 100));
+
+        using var response = await client.GetAsync("/movies", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+}

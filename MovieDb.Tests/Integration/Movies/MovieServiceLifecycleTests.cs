@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MovieDb.Messaging.Contracts;
+using MovieDb.Messaging.Events;
+using MovieDb.Tests.Infrastructure;
+using MovieDb.Tests.Integration.Messaging;
+
+namespace MovieDb.Tests.Integration.Movies;
+
+/// <summary>Start-up, migrations, readiness and the user.deleted consumer of the movie service.</summary>
+public sealed class MovieServiceLifecycleTests(TestServers servers)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task On_an_empty_server_the_service_creates_the_database_migrates_it_and_only_then_reports_ready()
+    {
+        await using var database = await servers.MariaDb.ReserveDatabaseAsync();
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using var service = MovieServiceFixture.Create(database.ConnectionString, vhost.ConnectionString);
+        using var client = service.CreateClient();
+
+        await Wait.UntilAsync(async () => (await client.GetAsync("/health", Ct)).StatusCode == HttpStatusCode.OK, "the service becomes ready");
+
+        Assert.Equal(1L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM __EFMigrationsHistory WHERE MigrationId LIKE '%_InitialCreate'"));
+        Assert.Equal(2L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ('movies', 'movie_genres')"));
+        Assert.Equal("utf8mb4_unicode_ci", await database.ScalarAsync<string>("SELECT table_collation FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'movies'"));
+    }
+
+    [Fact]
+    public async Task Two_instances_starting_at_once_on_an_empty_database_both_become_ready_and_migrate_once()
+    {
+        await using var database = await servers.MariaDb.CreateDatabaseAsync();
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+
+        var starting = await Task.WhenAll(
+            Task.Run(() => MovieServiceFixture.Create(database.ConnectionString, vhost.ConnectionString), Ct),
+            Task.Run(() => MovieServiceFixture.Create(database.ConnectionString, vhost.ConnectionString), Ct));
+        await using var first = starting[0];
+        await using var second = starting[1];
+
+        foreach (var service in starting)
+        {
+            using var client = service.CreateClient();
+            await Wait.UntilAsync(async () => (await client.GetAsync("/health", Ct)).StatusCode == HttpStatusCode.OK, "both instances become ready");
+        }
+
+        Assert.Equal(1L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM __EFMigrationsHistory"));
+        using var writer = first.CreateClient();
+        writer.DefaultRequestHeaders.Add("X-User-Id", "u1");
+        Assert.Equal(HttpStatusCode.Created, (await writer.PostAsJsonAsync("/movies", MovieHttp.NewMovie(), Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task While_the_database_is_unreachable_readiness_fails_and_liveness_does_not()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var nowhere = $"Server=127.0.0.1;Port={ServiceProcess.FreePort()};User ID=nobody;Password=x;Database=moviedb;Connect Timeout=1";
+        await using var service = MovieServiceFixture.Create(nowhere, vhost.ConnectionString, new Dictionary<string, string?> { ["Database:ServerVersion"] = "10.11.0-mariadb" });
+        using var client = service.CreateClient();
+
+        using var health = await client.GetAsync("/health", Ct);
+        using var alive = await client.GetAsync("/alive", Ct);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+
+        client.DefaultRequestHeaders.Add("X-User-Id", "u1");
+        using var list = await client.GetAsync("/movies", Ct);
+        Assert.True(list.StatusCode == HttpStatusCode.ServiceUnavailable, await list.Content.ReadAsStringAsync(Ct));
+        Assert.NotNull(list.Headers.RetryAfter);
+        Assert.Equal("application/problem+json", list.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task While_the_broker_is_unreachable_movies_are_served_and_health_is_degraded_but_ready()
+    {
+        await using var database = await servers.MariaDb.CreateDatabaseAsync();
+        var nowhere = $"amqp://guest:guest@127.0.0.1:{ServiceProcess.FreePort()}/";
+        await using var service = MovieServiceFixture.Create(database.ConnectionString, nowhere, new Dictionary<string, string?> { ["Aspire:RabbitMQ:Client:MaxConnectRetryCount"] = "0" });
+        using var client = service.CreateClient();
+
+        await Wait.UntilAsync(async () => (await client.GetAsync("/health", Ct)).StatusCode == HttpStatusCode.OK, "ready without the broker");
+        Assert.Equal("Degraded", await (await client.GetAsync("/health", Ct)).Content.ReadAsStringAsync(Ct));
+        client.DefaultRequestHeaders.Add("X-User-Id", "u1");
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/movies", MovieHttp.NewMovie(), Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_user_deleted_event_deletes_that_users_movies_and_a_second_copy_changes_nothing()
+    {
+        await using var database = await servers.MariaDb.CreateDatabaseAsync();
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using var service = MovieServiceFixture.Create(database.ConnectionString, vhost.ConnectionString);
+        using var health = service.CreateClient();
+        await Wait.UntilAsync(async () => (await health.GetAsync("/health", Ct)).StatusCode == HttpStatusCode.OK, "ready");
+        await Wait.UntilAsync(async () => await health.GetStringAsync("/health", Ct) == "Healthy", "consuming events");
+
+        using var leaver = service.CreateClient();
+        leaver.DefaultRequestHeaders.Add("X-User-Id", "leaver");
+        using var stayer = service.CreateClient();
+        stayer.DefaultRequestHeaders.Add("X-User-Id", "stayer");
+        for (var i = 0; i < 3; i++)
+        {
+            await MovieHttp.CreateAsync(leaver, MovieHttp.NewMovie($"Leaver {i}"));
+        }
+
+        await MovieHttp.CreateAsync(stayer);
+
+        await using var users = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddEventPublisher(), applicationName: "userservice");
+        var events = users.Services.GetRequiredService<IEventPublisher>();
+        await events.PublishAsync(new UserDeleted("leaver", DateTimeOffset.UtcNow), Ct);
+        await events.PublishAsync(new UserDeleted("leaver", DateTimeOffset.UtcNow), Ct);
+
+        await Wait.UntilAsync(async () => await database.ScalarAsync<long>("SELECT COUNT(*) FROM movies WHERE OwnerId = 'leaver'") == 0, "the leaver's movies are deleted");
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync("movieservice.events") == 0, "both events are consumed");
+        Assert.Equal(1L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM movies WHERE OwnerId = 'stayer'"));
+        Assert.Equal(2L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM movie_genres"));
+        Assert.Equal(0u, await vhost.MessageCountAsync("movieservice.events.dead"));
+    }
+}

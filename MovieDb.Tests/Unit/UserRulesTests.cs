@@ -1,0 +1,60 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using MovieDb.Messaging.Contracts;
+
+namespace MovieDb.Tests.Unit;
+
+public sealed class UserRulesTests
+{
+    [Theory]
+    [InlineData("abc", true)]
+    [InlineData("ab", false)]
+    [InlineData("a.b_c-d", true)]
+    [InlineData("Amélie", true)]
+    [InlineData("with space", false)]
+    [InlineData("semi;colon", false)]
+    [InlineData("0123456789012345678901234567890a", true)]
+    [InlineData("0123456789012345678901234567890ab", false)]
+    public void User_names_are_3_to_32_letters_digits_dots_underscores_or_dashes(string name, bool valid) =>
+        Assert.Equal(valid, !UserRules.CheckUserName(name).Any());
+
+    [Theory]
+    [InlineData("a@example.com", true)]
+    [InlineData("Display Name <a@example.com>", false)]
+    [InlineData("no-at-sign", false)]
+    [InlineData("a@localhost", false)]
+    public void Emails_must_be_bare_addresses_with_a_domain(string email, bool valid) =>
+        Assert.Equal(valid, !UserRules.CheckEmail(email).Any());
+
+    [Fact]
+    public void User_names_that_look_the_same_normalise_to_the_same_value()
+    {
+        var precomposed = "Am\u00e9lie";
+        var decomposed = "Ame\u0301lie";
+
+        Assert.Equal(UserRules.NormalizeUserName(precomposed), UserRules.NormalizeUserName(decomposed));
+        Assert.Equal(UserRules.NormalizeUserName("ADMIN"), UserRules.NormalizeUserName("admin"));
+    }
+
+    [Fact]
+    public void Redaction_masks_every_secret_field_at_any_depth_and_keeps_the_rest()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"userName":"a","password":"p1","nested":{"newPassword":"p2","refreshToken":"t"},"email":"e"}""");
+
+        var redacted = JsonNode.Parse(MessageSerializer.Redact(body))!;
+
+        Assert.Equal("***", (string?)redacted["password"]);
+        Assert.Equal("***", (string?)redacted["nested"]!["newPassword"]);
+        Assert.Equal("***", (string?)redacted["nested"]!["refreshToken"]);
+        Assert.Equal("a", (string?)redacted["userName"]);
+        Assert.Equal("e", (string?)redacted["email"]);
+    }
+
+    [Fact]
+    public void Replies_travel_with_camel_case_statuses()
+    {
+        var json = Encoding.UTF8.GetString(MessageSerializer.Serialize(Reply<Empty>.Fail(ReplyStatus.NotFound, "gone")));
+
+        Assert.Equal("""{"status":"notFound","error":{"title":"gone"}}""", json);
+    }
+}

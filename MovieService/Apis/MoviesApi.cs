@@ -1,0 +1,353 @@
+using System.ComponentModel;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Net.Http.Headers;
+using MovieService.Identity;
+using MovieService.Infrastructure;
+using MovieService.Model;
+
+namespace MovieService.Apis;
+
+/// <summary>
+/// The movie catalogue: each user's own collection. Internal only — reached through the gateway,
+/// which proxies <c>/api/movies/**</c> here and sets the caller's identity headers.
+/// </summary>
+public static class MoviesApi
+{
+    /// <summary>Largest accepted request body: a movie is a few kilobytes at most.</summary>
+    public const long MaxBodyBytes = 64 * 1024;
+
+    public static IEndpointRouteBuilder MapMoviesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/movies")
+            .WithTags("Movies")
+            .RequireAuthorization()
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .AddEndpointFilter<DatabaseUnavailableFilter>();
+
+        api.MapGet("/", ListMovies)
+            .WithName("ListMovies")
+            .WithSummary("List the caller's movies")
+            .WithDescription("Search (title contains, case-insensitive), filter by genre and year, sort by title, year or created (prefix '-' for descending), page. Admins may pass owner={userId} or owner=all.");
+
+        api.MapGet("/{id:guid}", GetMovie)
+            .WithName("GetMovie")
+            .WithSummary("Get one movie, with its ETag");
+
+        api.MapPost("/", CreateMovie)
+            .WithName("CreateMovie")
+            .WithSummary("Add a movie to the caller's collection");
+
+        api.MapPut("/{id:guid}", UpdateMovie)
+            .WithName("UpdateMovie")
+            .WithSummary("Replace a movie; requires If-Match with its ETag");
+
+        api.MapDelete("/{id:guid}", DeleteMovie)
+            .WithName("DeleteMovie")
+            .WithSummary("Delete a movie; If-Match is optional");
+
+        return app;
+    }
+
+    public static async Task<Results<Ok<PagedResult<MovieDto>>, ValidationProblem, ForbidHttpResult>> ListMovies(
+        [AsParameters] MovieServices services,
+        [AsParameters] MovieListQuery query,
+        CancellationToken cancellationToken)
+    {
+        var errors = query.Validate(out var sort);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid query");
+        }
+
+        var caller = services.HttpContext.User;
+        string? owner = caller.UserId();
+        if (query.Owner is { } requested && requested != owner)
+        {
+            if (!caller.IsAdmin())
+            {
+                return TypedResults.Forbid();
+            }
+
+            owner = requested == MovieListQuery.AllOwners ? null : requested;
+        }
+
+        var movies = services.Context.Movies.AsNoTracking();
+        if (owner is not null)
+        {
+            movies = movies.Where(m => m.OwnerId == owner);
+        }
+
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            // The column's collation (utf8mb4_unicode_ci) makes this case- and accent-insensitive.
+            movies = movies.Where(m => m.Title.Contains(query.Search));
+        }
+
+        if (!string.IsNullOrEmpty(query.Genre))
+        {
+            var genre = query.Genre.Trim();
+            movies = movies.Where(m => m.Genres.Any(g => g.Name == genre));
+        }
+
+        if (query.Year is { } year)
+        {
+            movies = movies.Where(m => m.ReleaseYear == year);
+        }
+
+        var total = await movies.LongCountAsync(cancellationToken);
+        var page = await sort.Apply(movies)
+            .Skip((query.Page - 1) * query.PageSize)
+            .Take(query.PageSize)
+            .ToListAsync(cancellationToken);
+
+        return TypedResults.Ok(new PagedResult<MovieDto>([.. page.Select(m => m.ToDto())], query.Page, query.PageSize, total));
+    }
+
+    public static async Task<Results<Ok<MovieDto>, ProblemHttpResult>> GetMovie(
+        [AsParameters] MovieServices services,
+        Guid id,
+        CancellationToken cancellationToken)
+    {
+        var movie = await services.FindVisibleAsync(id, tracking: false, cancellationToken);
+        if (movie is null)
+        {
+            return NotFound();
+        }
+
+        services.HttpContext.Response.Headers.ETag = movie.ETag;
+        return TypedResults.Ok(movie.ToDto());
+    }
+
+    public static async Task<Results<Created<MovieDto>, ValidationProblem>> CreateMovie(
+        [AsParameters] MovieServices services,
+        MovieInput input,
+        CancellationToken cancellationToken)
+    {
+        var errors = MovieRules.Validate(input, services.Time);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid movie");
+        }
+
+        var now = Movie.Timestamp(services.Time);
+        var movie = new Movie
+        {
+            Id = Guid.CreateVersion7(),
+            OwnerId = services.HttpContext.User.UserId(),
+            Title = string.Empty,
+            CreatedAt = now,
+            Version = 1,
+        };
+        movie.Apply(input, now);
+
+        services.Context.Movies.Add(movie);
+        await services.Context.SaveChangesAsync(cancellationToken);
+
+        services.HttpContext.Response.Headers.ETag = movie.ETag;
+        return TypedResults.Created($"/movies/{movie.Id}", movie.ToDto());
+    }
+
+    public static async Task<Results<Ok<MovieDto>, ValidationProblem, ProblemHttpResult>> UpdateMovie(
+        [AsParameters] MovieServices services,
+        Guid id,
+        MovieInput input,
+        CancellationToken cancellationToken)
+    {
+        // Updates must say which version they replace, so that no change is silently overwritten.
+        var preconditions = services.HttpContext.Request.GetTypedHeaders().IfMatch;
+        if (preconditions.Count == 0)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status428PreconditionRequired,
+                title: "If-Match required",
+                detail: "Send If-Match with the movie's ETag (from GET), or If-Match: * to replace whatever version is current.");
+        }
+
+        var errors = MovieRules.Validate(input, services.Time);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid movie");
+        }
+
+        var movie = await services.FindVisibleAsync(id, tracking: true, cancellationToken);
+        if (movie is null)
+        {
+            return NotFound();
+        }
+
+        if (!Matches(preconditions, movie))
+        {
+            return Stale(movie);
+        }
+
+        // The version the client saw is the one the UPDATE must find, or nothing is written.
+        services.Context.Entry(movie).Property(m => m.Version).OriginalValue = movie.Version;
+        movie.Version++;
+        movie.Apply(input, Movie.Timestamp(services.Time));
+        try
+        {
+            await services.Context.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return Stale(null);
+        }
+
+        services.HttpContext.Response.Headers.ETag = movie.ETag;
+        return TypedResults.Ok(movie.ToDto());
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteMovie(
+        [AsParameters] MovieServices services,
+        Guid id,
+        CancellationToken cancellationToken)
+    {
+        var movie = await services.FindVisibleAsync(id, tracking: true, cancellationToken);
+        if (movie is null)
+        {
+            return NotFound();
+        }
+
+        var preconditions = services.HttpContext.Request.GetTypedHeaders().IfMatch;
+        if (preconditions.Count > 0 && !Matches(preconditions, movie))
+        {
+            return Stale(movie);
+        }
+
+        services.Context.Movies.Remove(movie);
+        try
+        {
+            await services.Context.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return Stale(null);
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    private static bool Matches(IList<EntityTagHeaderValue> preconditions, Movie movie) =>
+        preconditions.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || (!tag.IsWeak && tag.Tag == movie.ETag));
+
+    private static ProblemHttpResult NotFound() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Movie not found");
+
+    private static ProblemHttpResult Stale(Movie? current) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status412PreconditionFailed,
+            title: "The movie has changed",
+            detail: current is null
+                ? "Someone changed the movie at the same time. GET it again and reapply your change."
+                : $"The current version is {current.ETag}. GET it again and reapply your change.");
+}
+
+/// <summary>What every movie handler needs.</summary>
+public sealed class MovieServices(MovieDbContext context, TimeProvider time, HttpContext httpContext)
+{
+    public MovieDbContext Context { get; } = context;
+
+    public TimeProvider Time { get; } = time;
+
+    public HttpContext HttpContext { get; } = httpContext;
+
+    /// <summary>The movie if the caller may see it: their own, or anyone's for an admin. Others' movies are "not found".</summary>
+    public Task<Movie?> FindVisibleAsync(Guid id, bool tracking, CancellationToken cancellationToken)
+    {
+        var movies = tracking ? Context.Movies : Context.Movies.AsNoTracking();
+        var user = HttpContext.User;
+        if (!user.IsAdmin())
+        {
+            var owner = user.UserId();
+            movies = movies.Where(m => m.OwnerId == owner);
+        }
+
+        return movies.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+    }
+}
+
+/// <summary>The query string of the list endpoint.</summary>
+public sealed record MovieListQuery(
+    [property: Description("Part of the title, any case")] string? Search = null,
+    [property: Description("One genre, any case")] string? Genre = null,
+    [property: Description("Release year")] int? Year = null,
+    [property: Description("title, year or created; prefix '-' for descending. Default: title")] string? Sort = null,
+    [property: Description("1-based page number. Default 1")] int Page = 1,
+    [property: Description("1 to 100. Default 20")] int PageSize = 20,
+    [property: Description("Admins: a user id, or 'all'")] string? Owner = null)
+{
+    public const string AllOwners = "all";
+    public const int MaxPageSize = 100;
+    public const int MaxSearchLength = 200;
+
+    public Dictionary<string, string[]> Validate(out MovieSort sort)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (!MovieSort.TryParse(Sort, out sort))
+        {
+            errors["sort"] = ["Sort by title, year or created, optionally prefixed with '-' for descending order."];
+        }
+
+        if (Page < 1)
+        {
+            errors["page"] = ["The page must be 1 or more."];
+        }
+
+        if (PageSize is < 1 or > MaxPageSize)
+        {
+            errors["pageSize"] = [$"The page size must be between 1 and {MaxPageSize}."];
+        }
+
+        if (Search is { Length: > MaxSearchLength })
+        {
+            errors["search"] = [$"The search text must be at most {MaxSearchLength} characters."];
+        }
+
+        if (Genre is { Length: > MovieRules.GenreMaxLength })
+        {
+            errors["genre"] = [$"A genre is at most {MovieRules.GenreMaxLength} characters."];
+        }
+
+        if (Owner is { Length: > 64 })
+        {
+            errors["owner"] = ["The owner is a user id or 'all'."];
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>A sort order of the list endpoint, with the id as tie-breaker so pages never overlap.</summary>
+public sealed record MovieSort(string Field, bool Descending)
+{
+    public static bool TryParse(string? value, out MovieSort sort)
+    {
+        sort = new MovieSort("title", false);
+        if (string.IsNullOrEmpty(value))
+        {
+            return true;
+        }
+
+        var descending = value.StartsWith('-');
+        var field = descending ? value[1..] : value;
+        if (field is not ("title" or "year" or "created"))
+        {
+            return false;
+        }
+
+        sort = new MovieSort(field, descending);
+        return true;
+    }
+
+    public IQueryable<Movie> Apply(IQueryable<Movie> movies) => (Field, Descending) switch
+    {
+        ("year", false) => movies.OrderBy(m => m.ReleaseYear).ThenBy(m => m.Title).ThenBy(m => m.Id),
+        ("year", true) => movies.OrderByDescending(m => m.ReleaseYear).ThenBy(m => m.Title).ThenBy(m => m.Id),
+        ("created", false) => movies.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id),
+        ("created", true) => movies.OrderByDescending(m => m.CreatedAt).ThenByDescending(m => m.Id),
+        (_, false) => movies.OrderBy(m => m.Title).ThenBy(m => m.Id),
+        (_, true) => movies.OrderByDescending(m => m.Title).ThenByDescending(m => m.Id),
+    };
+}

@@ -1,0 +1,38 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using MovieService.Model;
+
+namespace MovieService.Infrastructure.EntityConfigurations;
+
+internal sealed class MovieEntityTypeConfiguration : IEntityTypeConfiguration<Movie>
+{
+    public void Configure(EntityTypeBuilder<Movie> builder)
+    {
+        builder.ToTable("movies");
+        builder.HasKey(m => m.Id);
+        builder.Property(m => m.Id).ValueGeneratedNever();
+        builder.Property(m => m.OwnerId).HasMaxLength(64).IsRequired();
+        builder.Property(m => m.Title).HasMaxLength(MovieRules.TitleMaxLength).IsRequired();
+        builder.Property(m => m.Synopsis).HasMaxLength(MovieRules.SynopsisMaxLength);
+        builder.Property(m => m.CreatedAt).HasPrecision(6);
+        builder.Property(m => m.UpdatedAt).HasPrecision(6);
+        builder.Property(m => m.Version).IsConcurrencyToken();
+        builder.Ignore(m => m.ETag);
+
+        // The list queries: a user's movies by title (search and sort), by year, by creation time.
+        builder.HasIndex(m => new { m.OwnerId, m.Title });
+        builder.HasIndex(m => new { m.OwnerId, m.ReleaseYear });
+        builder.HasIndex(m => new { m.OwnerId, m.CreatedAt });
+
+        builder.OwnsMany(m => m.Genres, genre =>
+        {
+            genre.ToTable("movie_genres");
+            genre.WithOwner().HasForeignKey("MovieId");
+            genre.Property<long>("Id");
+            genre.HasKey("Id");
+            genre.Property(g => g.Name).HasMaxLength(MovieRules.GenreMaxLength).IsRequired();
+            genre.HasIndex("Name", "MovieId");
+        });
+        builder.Navigation(m => m.Genres).AutoInclude();
+    }
+}

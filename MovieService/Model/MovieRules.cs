@@ -1,0 +1,127 @@
+using System.Text;
+
+namespace MovieService.Model;
+
+/// <summary>Validation of movie input (DESIGN.md): every problem is reported, by field.</summary>
+public static class MovieRules
+{
+    public const int TitleMaxLength = 200;
+    public const int MaxGenres = 10;
+    public const int GenreMaxLength = 40;
+    public const int SynopsisMaxLength = 4000;
+    public const int RuntimeMin = 1;
+    public const int RuntimeMax = 1000;
+    public const int FirstReleaseYear = 1888;
+
+    /// <summary>The latest acceptable release year: next year plus five (announced films).</summary>
+    public static int LastReleaseYear(TimeProvider time) => time.GetUtcNow().Year + 6;
+
+    /// <summary>Field errors (camelCase names, as in the JSON); empty when the input is valid.</summary>
+    public static Dictionary<string, string[]> Validate(MovieInput input, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+
+        if (string.IsNullOrWhiteSpace(input.Title))
+        {
+            errors["title"] = ["The title is required."];
+        }
+        else if (!IsWellFormed(input.Title))
+        {
+            errors["title"] = ["The title contains invalid Unicode."];
+        }
+        else if (Length(input.Title) > TitleMaxLength)
+        {
+            errors["title"] = [$"The title must be at most {TitleMaxLength} characters."];
+        }
+
+        var lastYear = LastReleaseYear(time);
+        if (input.ReleaseYear is null)
+        {
+            errors["releaseYear"] = ["The release year is required."];
+        }
+        else if (input.ReleaseYear < FirstReleaseYear || input.ReleaseYear > lastYear)
+        {
+            errors["releaseYear"] = [$"The release year must be between {FirstReleaseYear} and {lastYear}."];
+        }
+
+        if (input.Genres is { } genres)
+        {
+            var problems = new List<string>();
+            if (genres.Count > MaxGenres)
+            {
+                problems.Add($"At most {MaxGenres} genres.");
+            }
+
+            for (var i = 0; i < genres.Count; i++)
+            {
+                var genre = genres[i];
+                if (string.IsNullOrWhiteSpace(genre))
+                {
+                    problems.Add($"Genre {i + 1} is empty.");
+                }
+                else if (!IsWellFormed(genre) || Length(genre.Trim()) > GenreMaxLength)
+                {
+                    problems.Add($"Genre {i + 1} must be 1 to {GenreMaxLength} characters of valid text.");
+                }
+            }
+
+            if (problems.Count > 0)
+            {
+                errors["genres"] = [.. problems];
+            }
+        }
+
+        if (input.RuntimeMinutes is { } runtime && (runtime < RuntimeMin || runtime > RuntimeMax))
+        {
+            errors["runtimeMinutes"] = [$"The runtime must be between {RuntimeMin} and {RuntimeMax} minutes."];
+        }
+
+        if (input.Synopsis is { } synopsis)
+        {
+            if (!IsWellFormed(synopsis))
+            {
+                errors["synopsis"] = ["The synopsis contains invalid Unicode."];
+            }
+            else if (Length(synopsis) > SynopsisMaxLength)
+            {
+                errors["synopsis"] = [$"The synopsis must be at most {SynopsisMaxLength} characters."];
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>Genres trimmed, without case-insensitive duplicates, in the order given.</summary>
+    public static IEnumerable<string> DistinctGenres(IReadOnlyList<string?>? genres) =>
+        (genres ?? []).Where(g => !string.IsNullOrWhiteSpace(g)).Select(g => g!.Trim()).Distinct(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Length in Unicode code points, which is what the database's character columns count.</summary>
+    private static int Length(string value)
+    {
+        var count = 0;
+        foreach (var _ in value.EnumerateRunes())
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>False for strings with unpaired surrogates, which no database column can store faithfully.</summary>
+    private static bool IsWellFormed(string value)
+    {
+        var span = value.AsSpan();
+        while (!span.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(span, out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return false;
+            }
+
+            span = span[consumed..];
+        }
+
+        return true;
+    }
+}
