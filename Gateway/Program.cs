@@ -1,3 +1,5 @@
+using Gateway.Apis;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
@@ -5,6 +7,12 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseGatewayMiddleware();
+
 app.MapDefaultEndpoints();
+app.MapApiDocumentation();
+app.MapAuthApi();
+app.MapUsersApi();
+app.MapMovieProxy();
 
 app.Run();

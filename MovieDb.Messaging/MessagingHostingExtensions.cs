@@ -62,21 +62,33 @@ public static class MessagingHostingExtensions
     /// Subscribes this service to events on its own durable queue <paramref name="queue"/>; add the
     /// handlers on the returned subscription.
     /// </summary>
-    public static EventSubscription AddEventSubscription(this IHostApplicationBuilder builder, string queue)
+    public static EventSubscription AddEventSubscription(this IHostApplicationBuilder builder, string queue) =>
+        builder.AddEventSubscription(queue, perInstance: false);
+
+    /// <summary>
+    /// Subscribes every instance of this service to every event, on an exclusive queue of this
+    /// process: for caches that each instance keeps. Work that must happen once per event belongs in
+    /// <see cref="AddEventSubscription(IHostApplicationBuilder, string)"/>.
+    /// </summary>
+    public static EventSubscription AddPerInstanceEventSubscription(this IHostApplicationBuilder builder) =>
+        builder.AddEventSubscription($"{builder.Environment.ApplicationName.ToLowerInvariant()}.events.{Guid.NewGuid():N}", perInstance: true);
+
+    private static EventSubscription AddEventSubscription(this IHostApplicationBuilder builder, string queue, bool perInstance)
     {
         builder.AddMessagingCore();
-        var subscription = new EventSubscription(queue, builder.Services);
-        builder.Services.AddSingleton(sp => new EventSubscriberHost(
+        var subscription = new EventSubscription(queue, builder.Services, perInstance);
+        // Keyed by queue: a service may hold several subscriptions, each with its own consumer.
+        builder.Services.AddKeyedSingleton(queue, (sp, _) => new EventSubscriberHost(
             sp.GetRequiredService<BrokerConnection>(),
             subscription,
             sp.GetRequiredService<IServiceScopeFactory>(),
             sp.GetRequiredService<Options.IOptions<MessagingOptions>>(),
             sp.GetRequiredService<MessagingMetrics>(),
             sp.GetRequiredService<Logging.ILogger<EventSubscriberHost>>()));
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<EventSubscriberHost>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredKeyedService<EventSubscriberHost>(queue));
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
-            $"messaging-events-{queue}",
-            sp => new ConsumerHealthCheck(sp.GetRequiredService<EventSubscriberHost>()),
+            perInstance ? "messaging-events" : $"messaging-events-{queue}",
+            sp => new ConsumerHealthCheck(sp.GetRequiredKeyedService<EventSubscriberHost>(queue)),
             failureStatus: null,
             tags: null));
         return subscription;

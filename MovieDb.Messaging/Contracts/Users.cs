@@ -25,7 +25,8 @@ public sealed record GetRegistrationStatus(string RequestId) : IRequest<Registra
 /// <param name="Status"><c>pending</c>, <c>succeeded</c> or <c>failed</c>.</param>
 /// <param name="User">The account, once it exists.</param>
 /// <param name="Problem">Why it failed.</param>
-public sealed record RegistrationStatus(string Status, UserDto? User = null, ReplyError? Problem = null)
+/// <param name="FailureStatus">How it failed (e.g. <see cref="ReplyStatus.Conflict"/>).</param>
+public sealed record RegistrationStatus(string Status, UserDto? User = null, ReplyError? Problem = null, ReplyStatus? FailureStatus = null)
 {
     /// <summary>Not processed yet (or unknown).</summary>
     public const string Pending = "pending";

@@ -25,14 +25,22 @@ public sealed class EventSubscription
 
     private readonly IServiceCollection _services;
 
-    internal EventSubscription(string queue, IServiceCollection services)
+    internal EventSubscription(string queue, IServiceCollection services, bool perInstance)
     {
         Queue = queue;
         _services = services;
+        PerInstance = perInstance;
     }
 
-    /// <summary>The durable queue (a quorum queue with its own dead-letter queue) bound to the events exchange.</summary>
+    /// <summary>
+    /// The queue bound to the events exchange: a durable quorum queue with its own dead-letter queue,
+    /// shared by the instances of a service; or, when <see cref="PerInstance"/>, an exclusive queue
+    /// of this process that disappears with it.
+    /// </summary>
     public string Queue { get; }
+
+    /// <summary>True when every instance gets every event (for caches), rather than one instance each event.</summary>
+    public bool PerInstance { get; }
 
     internal IReadOnlyDictionary<string, Func<IServiceProvider, ReadOnlyMemory<byte>, CancellationToken, Task>> Handlers => _handlers;
 
@@ -71,7 +79,15 @@ internal sealed class EventSubscriberHost(
     protected override async Task DeclareTopologyAsync(IChannel channel, CancellationToken cancellationToken)
     {
         await Topology.DeclareEventsExchangeAsync(channel, cancellationToken);
-        await Topology.DeclareWorkQueueAsync(channel, subscription.Queue, Topology.DeadLetterQueueFor(subscription.Queue), Options.MaxDeliveries, cancellationToken);
+        if (subscription.PerInstance)
+        {
+            await channel.QueueDeclareAsync(subscription.Queue, durable: false, exclusive: true, autoDelete: true, arguments: null, cancellationToken: cancellationToken);
+        }
+        else
+        {
+            await Topology.DeclareWorkQueueAsync(channel, subscription.Queue, Topology.DeadLetterQueueFor(subscription.Queue), Options.MaxDeliveries, cancellationToken);
+        }
+
         foreach (var type in subscription.Handlers.Keys)
         {
             await channel.QueueBindAsync(subscription.Queue, Topology.EventsExchange, routingKey: type, cancellationToken: cancellationToken);
@@ -82,7 +98,9 @@ internal sealed class EventSubscriberHost(
     {
         if (delivery.Properties.Type is not { } type || !subscription.Handlers.TryGetValue(type, out var handle))
         {
-            return DeliveryOutcome.DeadLetter("unknown-type", $"No handler for event type '{delivery.Properties.Type}'.");
+            return subscription.PerInstance
+                ? DeliveryOutcome.Ack
+                : DeliveryOutcome.DeadLetter("unknown-type", $"No handler for event type '{delivery.Properties.Type}'.");
         }
 
         await using var scope = scopes.CreateAsyncScope();
@@ -93,6 +111,12 @@ internal sealed class EventSubscriberHost(
         catch (JsonException ex)
         {
             return DeliveryOutcome.DeadLetter("unparseable", $"The body is not a valid {type}: {ex.Message}");
+        }
+        catch (Exception ex) when (subscription.PerInstance && ex is not OperationCanceledException)
+        {
+            // A per-instance queue feeds a cache: it has no delivery count to bound retries and no
+            // dead-letter queue, so a failure is logged and the event let go.
+            logger.LogError(ex, "Event {MessageType} {MessageId} could not be applied to this instance", type, delivery.Properties.MessageId);
         }
 
         return DeliveryOutcome.Ack;

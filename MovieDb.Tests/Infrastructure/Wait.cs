@@ -28,6 +28,14 @@ public static class Wait
         }
     }
 
+    /// <summary>Waits until <c>/health</c> answers exactly <paramref name="expected"/> ("Healthy", or "Degraded").</summary>
+    public static Task UntilHealthAsync(HttpClient client, string what, string expected = "Healthy", TimeSpan? timeout = null) =>
+        UntilAsync(async () =>
+        {
+            using var response = await client.GetAsync("/health", TestContext.Current.CancellationToken);
+            return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken) == expected;
+        }, what, timeout);
+
     public static Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null, TimeSpan? interval = null) =>
         UntilAsync(() => Task.FromResult(condition()), what, timeout, interval);
 }

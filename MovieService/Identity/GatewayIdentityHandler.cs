@@ -36,7 +36,8 @@ internal sealed class GatewayIdentityHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var name = Request.Headers[UserNameHeader].ToString();
+        // The gateway percent-encodes the name: header values are ASCII, user names need not be.
+        var name = Uri.UnescapeDataString(Request.Headers[UserNameHeader].ToString());
         var roles = Request.Headers[UserRolesHeader].ToString();
         if (id.Length > 64 || name.Length > MaxValueLength || roles.Length > MaxValueLength || Request.Headers[UserIdHeader].Count > 1)
         {

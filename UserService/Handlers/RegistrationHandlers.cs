@@ -27,7 +27,7 @@ internal sealed class GetRegistrationStatusHandler(CommandInbox inbox, IUserStor
             var reply = MessageSerializer.Deserialize<Reply<UserDto>>(System.Text.Encoding.UTF8.GetBytes(processed.Reply));
             return Reply<RegistrationStatus>.Ok(reply.IsOk
                 ? new RegistrationStatus(RegistrationStatus.Succeeded, reply.Value)
-                : new RegistrationStatus(RegistrationStatus.Failed, Problem: reply.Error));
+                : new RegistrationStatus(RegistrationStatus.Failed, Problem: reply.Error, FailureStatus: reply.Status));
         }
 
         // Created, but the process stopped before it recorded the reply: the account is the outcome.

@@ -96,7 +96,7 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
         await using var service = MovieServiceFixture.Create(database.ConnectionString, vhost.ConnectionString);
         using var health = service.CreateClient();
         await Wait.UntilAsync(async () => (await health.GetAsync("/health", Ct)).StatusCode == HttpStatusCode.OK, "ready");
-        await Wait.UntilAsync(async () => await health.GetStringAsync("/health", Ct) == "Healthy", "consuming events");
+        await Wait.UntilHealthAsync(health, "consuming events");
 
         using var leaver = service.CreateClient();
         leaver.DefaultRequestHeaders.Add("X-User-Id", "leaver");

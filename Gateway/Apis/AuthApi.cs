@@ -1,0 +1,178 @@
+using System.Text.RegularExpressions;
+using Gateway.Model;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using MovieDb.Messaging.Client;
+using MovieDb.Messaging.Contracts;
+
+namespace Gateway.Apis;
+
+/// <summary>Registration, sign-in, token refresh and sign-out. Answers carry <c>Cache-Control: no-store</c>.</summary>
+public static partial class AuthApi
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/auth")
+            .WithTags("Auth")
+            .AllowAnonymous()
+            .AddEndpointFilter(static async (context, next) =>
+            {
+                context.HttpContext.Response.Headers.CacheControl = "no-store";
+                return await next(context);
+            });
+
+        api.MapPost("/register", Register)
+            .WithName("Register")
+            .WithSummary("Create an account")
+            .WithDescription("201 with the account; 202 + Location when the broker accepted the registration but the user service has not answered yet; 400 invalid; 409 taken; 503 when nothing could be queued. Send an Idempotency-Key (16-128 characters, e.g. a UUID) to make retries safe.")
+            .RequireRateLimiting(RateLimiting.AuthPolicy);
+
+        api.MapGet("/registrations/{requestId}", GetRegistrationStatus)
+            .WithName("GetRegistrationStatus")
+            .WithSummary("The outcome of a registration answered with 202");
+
+        api.MapPost("/login", Login)
+            .WithName("Login")
+            .WithSummary("Sign in: an access token (15 minutes) and a refresh token")
+            .RequireRateLimiting(RateLimiting.AuthPolicy);
+
+        api.MapPost("/refresh", Refresh)
+            .WithName("Refresh")
+            .WithSummary("Trade a refresh token for a new pair; a refresh token works once")
+            .RequireRateLimiting(RateLimiting.AuthPolicy);
+
+        api.MapPost("/logout", Logout)
+            .WithName("Logout")
+            .WithSummary("Revoke a refresh token and its whole session")
+            .RequireAuthorization();
+
+        return app;
+    }
+
+    public static async Task<Results<Created<UserDto>, Accepted<CommandAccepted>, ProblemHttpResult>> Register(
+        RegisterRequest body,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is not null && !IdempotencyKeyPattern().IsMatch(idempotencyKey))
+        {
+            return UserServiceResults.Invalid(new() { [IdempotencyKeyHeader] = ["Use 16 to 128 characters of letters, digits, '-', '_', '.' or ':' (a UUID is ideal)."] });
+        }
+
+        var command = new RegisterUser(body.UserName ?? string.Empty, body.Email ?? string.Empty, body.Password ?? string.Empty);
+
+        // Checked here too, so bad input is a 400 now even when the command would only be queued.
+        var errors = UserRules.Validate(command);
+        if (errors.Count > 0)
+        {
+            return UserServiceResults.Invalid(errors, "Invalid registration");
+        }
+
+        var result = await services.Requests.SendAsync(command, new RequestOptions { RequestId = idempotencyKey ?? Guid.NewGuid().ToString() }, cancellationToken);
+        return result.Outcome switch
+        {
+            RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.Created($"/api/users/{result.Reply.Value!.Id}", result.Reply.Value),
+            RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
+            RequestOutcome.TimedOut => TypedResults.Accepted(
+                $"/api/auth/registrations/{Uri.EscapeDataString(result.RequestId)}",
+                new CommandAccepted(result.RequestId, RegistrationStatus.Pending)),
+            _ => UserServiceResults.Unavailable(services.HttpContext),
+        };
+    }
+
+    public static async Task<Results<Ok<RegistrationStatusResponse>, ProblemHttpResult>> GetRegistrationStatus(
+        string requestId,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        if (!IdempotencyKeyPattern().IsMatch(requestId))
+        {
+            return UserServiceResults.Invalid(new() { ["requestId"] = ["Not a registration request id."] });
+        }
+
+        var result = await services.Requests.SendAsync(new GetRegistrationStatus(requestId), cancellationToken: cancellationToken);
+        if (result.Outcome != RequestOutcome.Replied)
+        {
+            return UserServiceResults.NoReply(result, services.HttpContext);
+        }
+
+        if (!result.Reply!.IsOk)
+        {
+            return UserServiceResults.Problem(result.Reply);
+        }
+
+        var status = result.Reply.Value!;
+        var problem = status.Problem is { } error
+            ? new RegistrationProblem(UserServiceResults.StatusCode(status.FailureStatus ?? ReplyStatus.Failed), error.Title, error.Detail, error.Errors)
+            : null;
+        return TypedResults.Ok(new RegistrationStatusResponse(status.Status, status.User, problem));
+    }
+
+    public static async Task<Results<Ok<TokenPair>, ProblemHttpResult>> Login(
+        LoginRequest body,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        // One answer for an unknown user and a wrong password; the user service spends the same
+        // hashing time on both.
+        var result = await services.Requests.SendAsync(new AuthenticateUser(body.UserName ?? string.Empty, body.Password ?? string.Empty), cancellationToken: cancellationToken);
+        return SessionResult(result, services);
+    }
+
+    public static async Task<Results<Ok<TokenPair>, ProblemHttpResult>> Refresh(
+        RefreshRequest body,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(body.RefreshToken))
+        {
+            return UserServiceResults.Invalid(new() { ["refreshToken"] = ["The refresh token is required."] });
+        }
+
+        var result = await services.Requests.SendAsync(new RefreshSession(body.RefreshToken), cancellationToken: cancellationToken);
+        return SessionResult(result, services);
+    }
+
+    public static async Task<Results<NoContent, Accepted<CommandAccepted>, ProblemHttpResult>> Logout(
+        RefreshRequest body,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(body.RefreshToken))
+        {
+            return UserServiceResults.Invalid(new() { ["refreshToken"] = ["The refresh token is required."] });
+        }
+
+        var result = await services.Requests.SendAsync(new RevokeSession(body.RefreshToken), cancellationToken: cancellationToken);
+        return result.Outcome switch
+        {
+            RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.NoContent(),
+            RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
+            RequestOutcome.TimedOut => UserServiceResults.Accepted(result),
+            _ => UserServiceResults.Unavailable(services.HttpContext),
+        };
+    }
+
+    private static Results<Ok<TokenPair>, ProblemHttpResult> SessionResult(RequestResult<UserSession> result, GatewayServices services)
+    {
+        if (result.Outcome != RequestOutcome.Replied)
+        {
+            return UserServiceResults.NoReply(result, services.HttpContext);
+        }
+
+        if (!result.Reply!.IsOk)
+        {
+            return UserServiceResults.Problem(result.Reply);
+        }
+
+        var session = result.Reply.Value!;
+        var (accessToken, expiresIn) = services.Tokens.Issue(session.User);
+        return TypedResults.Ok(new TokenPair(accessToken, "Bearer", expiresIn, session.RefreshToken));
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{16,128}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdempotencyKeyPattern();
+}

@@ -1,0 +1,16 @@
+using Gateway.Auth;
+using MovieDb.Messaging.Client;
+
+namespace Gateway.Apis;
+
+/// <summary>What the gateway's handlers need, bound with <c>[AsParameters]</c>.</summary>
+public sealed class GatewayServices(IRequestClient requests, AccessTokens tokens, DeletedUsers deletedUsers, HttpContext httpContext)
+{
+    public IRequestClient Requests { get; } = requests;
+
+    public AccessTokens Tokens { get; } = tokens;
+
+    public DeletedUsers DeletedUsers { get; } = deletedUsers;
+
+    public HttpContext HttpContext { get; } = httpContext;
+}

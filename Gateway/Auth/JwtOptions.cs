@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text;
+
+namespace Gateway.Auth;
+
+/// <summary>Access-token settings (section <c>Jwt</c>).</summary>
+public sealed class JwtOptions
+{
+    public const string SectionName = "Jwt";
+
+    /// <summary>The HS256 key, used as UTF-8 bytes: at least 32 bytes (256 bits); 64 random characters recommended.</summary>
+    public string? SigningKey { get; set; }
+
+    [Required]
+    public string Issuer { get; set; } = "moviedb";
+
+    [Required]
+    public string Audience { get; set; } = "moviedb-api";
+
+    /// <summary>Access-token lifetime. Default 15 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "01:00:00")]
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Tolerated clock difference when validating lifetimes. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    public const int MinimumKeyBytes = 32;
+
+    public byte[] KeyBytes() => Encoding.UTF8.GetBytes(SigningKey ?? string.Empty);
+}

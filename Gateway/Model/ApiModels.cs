@@ -1,0 +1,32 @@
+using System.ComponentModel;
+using MovieDb.Messaging.Contracts;
+
+namespace Gateway.Model;
+
+/// <summary>Body of <c>POST /api/auth/register</c>.</summary>
+public sealed record RegisterRequest(string? UserName, string? Email, string? Password);
+
+/// <summary>Body of <c>POST /api/auth/login</c>.</summary>
+public sealed record LoginRequest(string? UserName, string? Password);
+
+/// <summary>Body of <c>POST /api/auth/refresh</c> and <c>POST /api/auth/logout</c>.</summary>
+public sealed record RefreshRequest(string? RefreshToken);
+
+/// <summary>An access token and the refresh token that renews it.</summary>
+public sealed record TokenPair(string AccessToken, string TokenType, int ExpiresIn, string RefreshToken);
+
+/// <summary>A command the broker has accepted but the user service has not answered yet: it will be processed.</summary>
+public sealed record CommandAccepted(string RequestId, string Status);
+
+/// <summary>The outcome of a registration: <c>pending</c>, <c>succeeded</c> (with the user) or <c>failed</c> (with the problem).</summary>
+public sealed record RegistrationStatusResponse(string Status, UserDto? User, RegistrationProblem? Problem);
+
+/// <summary>Why a registration failed, as problem details fields.</summary>
+public sealed record RegistrationProblem(int Status, string Title, string? Detail, IReadOnlyDictionary<string, string[]>? Errors);
+
+/// <summary>Body of <c>PUT /api/users/{id}</c>: only the fields given change.</summary>
+public sealed record UpdateUserRequest(
+    [property: Description("A new e-mail address")] string? Email,
+    [property: Description("A new password (8 to 128 characters)")] string? Password,
+    [property: Description("The current password: required to change your own password")] string? CurrentPassword,
+    [property: Description("Admins only: the new set of roles")] IReadOnlyList<string>? Roles);

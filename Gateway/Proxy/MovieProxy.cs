@@ -1,0 +1,101 @@
+using Gateway.Auth;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace Gateway.Proxy;
+
+/// <summary>The gateway side of the movie routes: what the movie service may see, and what the client sees back.</summary>
+internal static class MovieProxy
+{
+    public const string ClusterId = "movieservice";
+    public const string UserIdHeader = "X-User-Id";
+    public const string UserNameHeader = "X-User-Name";
+    public const string UserRolesHeader = "X-User-Roles";
+
+    /// <summary>
+    /// For routes to the movie service: drop every <c>X-User-*</c> header the client sent (and its
+    /// credentials), then set the caller's identity from the validated token. The movie service
+    /// trusts these headers only because this is the one way in.
+    /// </summary>
+    public static void Configure(TransformBuilderContext context)
+    {
+        if (context.Cluster?.ClusterId != ClusterId)
+        {
+            return;
+        }
+
+        context.AddRequestTransform(transform =>
+        {
+            foreach (var header in transform.HttpContext.Request.Headers.Keys)
+            {
+                if (header.StartsWith("X-User-", StringComparison.OrdinalIgnoreCase))
+                {
+                    RequestTransform.RemoveHeader(transform, header);
+                }
+            }
+
+            RequestTransform.RemoveHeader(transform, "Authorization");
+            RequestTransform.RemoveHeader(transform, "Cookie");
+
+            var user = transform.HttpContext.User;
+            if (user.Identity?.IsAuthenticated == true)
+            {
+                RequestTransform.AddHeader(transform, UserIdHeader, user.UserId());
+
+                // Header values are ASCII: a Unicode user name travels percent-encoded.
+                RequestTransform.AddHeader(transform, UserNameHeader, Uri.EscapeDataString(user.Identity.Name ?? string.Empty));
+                RequestTransform.AddHeader(transform, UserRolesHeader, string.Join(',', user.FindAll(TokenClaims.Role).Select(c => c.Value)));
+            }
+
+            return ValueTask.CompletedTask;
+        });
+
+        // The movie service names its resources /movies/{id}; clients know them as /api/movies/{id}.
+        context.AddResponseTransform(transform =>
+        {
+            var location = transform.HttpContext.Response.Headers.Location.ToString();
+            if (location.StartsWith("/movies", StringComparison.Ordinal))
+            {
+                transform.HttpContext.Response.Headers.Location = "/api" + location;
+            }
+
+            return ValueTask.CompletedTask;
+        });
+    }
+
+    /// <summary>
+    /// YARP answers an unreachable destination with an empty 502; clients get problem details
+    /// instead: 503 (try again later) when the movie service cannot be reached, 504 when it is too slow.
+    /// </summary>
+    public static async Task ProblemsForForwarderErrors(HttpContext context, Func<Task> next)
+    {
+        await next();
+
+        var error = context.GetForwarderErrorFeature();
+        if (error is null || context.Response.HasStarted || error.Error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled)
+        {
+            return;
+        }
+
+        var (status, title) = error.Error switch
+        {
+            ForwarderError.RequestTimedOut => (StatusCodes.Status504GatewayTimeout, "Movie service timed out"),
+            ForwarderError.RequestBodyClient or ForwarderError.RequestBodyDestination => (StatusCodes.Status400BadRequest, "Request body could not be forwarded"),
+            _ => (StatusCodes.Status503ServiceUnavailable, "Movie service unavailable"),
+        };
+
+        context.Response.StatusCode = status;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "5";
+        }
+
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = status, Title = title, Detail = "The movie service could not be reached. Try again shortly." },
+        });
+    }
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace MovieDb.Tests.EndToEnd;
+
+/// <summary>
+/// A running MovieDb, as a client sees it: the gateway's address and the bootstrap admin. The same
+/// scenarios run against every launcher (in process, real processes as scripts/run-local.sh starts
+/// them, and the Aspire AppHost where it can run).
+/// </summary>
+public abstract class MovieDbSystem : IAsyncLifetime
+{
+    public const string AdminUserName = "admin";
+    public const string AdminPassword = "admin-password-for-tests";
+
+    /// <summary>A client of the gateway, with no credentials.</summary>
+    public abstract HttpClient CreateClient();
+
+    public abstract ValueTask InitializeAsync();
+
+    public abstract ValueTask DisposeAsync();
+
+    /// <summary>Registers a fresh user and signs them in.</summary>
+    public async Task<SignedInUser> NewUserAsync(string? prefix = null)
+    {
+        var name = $"{prefix ?? "user"}{Guid.NewGuid():N}"[..24];
+        var password = "s3cret-" + Guid.NewGuid().ToString("N")[..12];
+        using var client = CreateClient();
+        using var register = await client.PostAsJsonAsync("/api/auth/register", new { userName = name, email = $"{name}@example.test", password }, TestContext.Current.CancellationToken);
+        Assert.True(register.StatusCode == HttpStatusCode.Created, $"register: {(int)register.StatusCode} {await register.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+        var user = await register.Content.ReadFromJsonAsync<UserJson>(TestContext.Current.CancellationToken);
+        return await SignInAsync(name, password, user!.Id);
+    }
+
+    public async Task<SignedInUser> SignInAsAdminAsync()
+    {
+        var admin = await SignInAsync(AdminUserName, AdminPassword, id: null);
+        using var client = admin.CreateClient();
+        var me = await client.GetFromJsonAsync<UserJson>("/api/users/me", TestContext.Current.CancellationToken);
+        return admin with { Id = me!.Id };
+    }
+
+    public async Task<SignedInUser> SignInAsync(string userName, string password, string? id)
+    {
+        using var client = CreateClient();
+        using var login = await client.PostAsJsonAsync("/api/auth/login", new { userName, password }, TestContext.Current.CancellationToken);
+        Assert.True(login.StatusCode == HttpStatusCode.OK, $"login: {(int)login.StatusCode} {await login.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+        var tokens = await login.Content.ReadFromJsonAsync<TokenPairJson>(TestContext.Current.CancellationToken);
+        return new SignedInUser(this, id ?? string.Empty, userName, password, tokens!);
+    }
+}
+
+public sealed record SignedInUser(MovieDbSystem System, string Id, string UserName, string Password, TokenPairJson Tokens)
+{
+    /// <summary>A gateway client that sends this user's access token.</summary>
+    public HttpClient CreateClient()
+    {
+        var client = System.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Tokens.AccessToken);
+        return client;
+    }
+}
+
+public sealed record TokenPairJson(string AccessToken, string TokenType, int ExpiresIn, string RefreshToken);
+
+public sealed record UserJson(string Id, string UserName, string Email, string[] Roles, DateTimeOffset CreatedAt);
+
+public sealed record UserPageJson(UserJson[] Items, int Page, int PageSize, long TotalCount);
+
+public static class ProblemAssert
+{
+    /// <summary>Asserts the status and that the body is problem details with that status and a traceId.</summary>
+    public static async Task<JsonElement> IsProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
+        return problem;
+    }
+}
