@@ -14,9 +14,9 @@ public static partial class AuthApi
 
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
+        // Anonymous except sign-out (AllowAnonymous on the group would override RequireAuthorization).
         var api = app.MapGroup("/api/auth")
             .WithTags("Auth")
-            .AllowAnonymous()
             .AddEndpointFilter(static async (context, next) =>
             {
                 context.HttpContext.Response.Headers.CacheControl = "no-store";
@@ -25,21 +25,25 @@ public static partial class AuthApi
 
         api.MapPost("/register", Register)
             .WithName("Register")
+            .AllowAnonymous()
             .WithSummary("Create an account")
             .WithDescription("201 with the account; 202 + Location when the broker accepted the registration but the user service has not answered yet; 400 invalid; 409 taken; 503 when nothing could be queued. Send an Idempotency-Key (16-128 characters, e.g. a UUID) to make retries safe.")
             .RequireRateLimiting(RateLimiting.AuthPolicy);
 
         api.MapGet("/registrations/{requestId}", GetRegistrationStatus)
             .WithName("GetRegistrationStatus")
+            .AllowAnonymous()
             .WithSummary("The outcome of a registration answered with 202");
 
         api.MapPost("/login", Login)
             .WithName("Login")
+            .AllowAnonymous()
             .WithSummary("Sign in: an access token (15 minutes) and a refresh token")
             .RequireRateLimiting(RateLimiting.AuthPolicy);
 
         api.MapPost("/refresh", Refresh)
             .WithName("Refresh")
+            .AllowAnonymous()
             .WithSummary("Trade a refresh token for a new pair; a refresh token works once")
             .RequireRateLimiting(RateLimiting.AuthPolicy);
 

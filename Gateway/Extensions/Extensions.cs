@@ -4,7 +4,6 @@ using Gateway.Auth;
 using Gateway.OpenApi;
 using Gateway.Proxy;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -33,11 +32,11 @@ internal static class Extensions
             "messaging-events");
 
         builder.AddJwtAuthentication();
-        var authenticated = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+        // Every endpoint states its own rule (no fallback policy: it would also guard the framework's
+        // 404/405/415 answers and turn them into 401s).
         builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(AuthenticatedPolicy, authenticated)
-            .AddPolicy(UsersApi.AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole("admin"))
-            .SetFallbackPolicy(authenticated);
+            .AddPolicy(AuthenticatedPolicy, policy => policy.RequireAuthenticatedUser())
+            .AddPolicy(UsersApi.AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole("admin"));
 
         builder.Services.AddGatewayRateLimiting();
 
@@ -88,6 +87,7 @@ internal static class Extensions
         app.MapReverseProxy(proxy =>
         {
             proxy.Use(MovieProxy.ProblemsForForwarderErrors);
+            proxy.Use(MovieProxy.RejectOversizedBodies);
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
         });

@@ -1,5 +1,6 @@
 using Gateway.Auth;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -65,6 +66,28 @@ internal static class MovieProxy
     }
 
     /// <summary>
+    /// A body that announces itself larger than the route allows is refused here, before anything
+    /// is forwarded: the client gets a clear 413 instead of a race with the movie service's own limit.
+    /// (Bodies without a length are cut off by the same limit while they stream.)
+    /// </summary>
+    public static async Task RejectOversizedBodies(HttpContext context, Func<Task> next)
+    {
+        var limit = context.GetReverseProxyFeature().Route.Config.MaxRequestBodySize;
+        if (limit is > 0 && context.Request.ContentLength > limit)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = { Status = StatusCodes.Status413PayloadTooLarge, Title = "Request body too large", Detail = $"At most {limit} bytes." },
+            });
+            return;
+        }
+
+        await next();
+    }
+
+    /// <summary>
     /// YARP answers an unreachable destination with an empty 502; clients get problem details
     /// instead: 503 (try again later) when the movie service cannot be reached, 504 when it is too slow.
     /// </summary>
@@ -78,11 +101,13 @@ internal static class MovieProxy
             return;
         }
 
-        var (status, title) = error.Error switch
+        var (status, title, detail) = error switch
         {
-            ForwarderError.RequestTimedOut => (StatusCodes.Status504GatewayTimeout, "Movie service timed out"),
-            ForwarderError.RequestBodyClient or ForwarderError.RequestBodyDestination => (StatusCodes.Status400BadRequest, "Request body could not be forwarded"),
-            _ => (StatusCodes.Status503ServiceUnavailable, "Movie service unavailable"),
+            // The client's body broke a limit (the route's MaxRequestBodySize) while it was streamed.
+            { Exception: BadHttpRequestException bad } => (bad.StatusCode, "Bad request", bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : bad.Message),
+            { Error: ForwarderError.RequestBodyClient } => (StatusCodes.Status400BadRequest, "Bad request", "The request body could not be read."),
+            { Error: ForwarderError.RequestTimedOut } => (StatusCodes.Status504GatewayTimeout, "Movie service timed out", "The movie service did not answer in time."),
+            _ => (StatusCodes.Status503ServiceUnavailable, "Movie service unavailable", "The movie service could not be reached. Try again shortly."),
         };
 
         context.Response.StatusCode = status;
@@ -95,7 +120,7 @@ internal static class MovieProxy
         await problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
-            ProblemDetails = { Status = status, Title = title, Detail = "The movie service could not be reached. Try again shortly." },
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
 }

@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using MovieDb.Tests.Infrastructure;
+
+namespace MovieDb.Tests.EndToEnd;
+
+/// <summary>A sweep of malformed requests against the gateway: each gets its 4xx problem details, none a 5xx.</summary>
+public sealed class GatewayBadInputTests(GatewayBadInputTests.System system) : IClassFixture<GatewayBadInputTests.System>
+{
+    public sealed class System(TestServers servers) : InProcessSystem(servers);
+
+    private const string Json = "application/json";
+
+    public static TheoryData<string, string, string, string?, string?, bool, int> Requests()
+    {
+        var nested = new string('{', 0) + string.Concat(Enumerable.Repeat("{\"a\":", 500)) + "1" + new string('}', 500);
+        return new TheoryData<string, string, string, string?, string?, bool, int>
+        {
+            // name, method, path, body, content type, signed in, expected status
+            { "register: truncated JSON", "POST", "/api/auth/register", "{\"userName\":", Json, false, 400 },
+            { "register: array body", "POST", "/api/auth/register", "[]", Json, false, 400 },
+            { "register: null body", "POST", "/api/auth/register", "null", Json, false, 400 },
+            { "register: empty body", "POST", "/api/auth/register", "", Json, false, 400 },
+            { "register: text/plain", "POST", "/api/auth/register", "{}", "text/plain", false, 415 },
+            { "register: all fields missing", "POST", "/api/auth/register", "{}", Json, false, 400 },
+            { "register: user name as a number", "POST", "/api/auth/register", "{\"userName\":5,\"email\":\"a@b.cd\",\"password\":\"12345678\"}", Json, false, 400 },
+            { "register: bad e-mail", "POST", "/api/auth/register", "{\"userName\":\"abcd\",\"email\":\"abcd\",\"password\":\"12345678\"}", Json, false, 400 },
+            { "register: 7-character password", "POST", "/api/auth/register", "{\"userName\":\"abcd\",\"email\":\"a@b.cd\",\"password\":\"1234567\"}", Json, false, 400 },
+            { "register: 129-character password", "POST", "/api/auth/register", "{\"userName\":\"abcd\",\"email\":\"a@b.cd\",\"password\":\"" + new string('p', 129) + "\"}", Json, false, 400 },
+            { "register: user name with a space", "POST", "/api/auth/register", "{\"userName\":\"ab cd\",\"email\":\"a@b.cd\",\"password\":\"12345678\"}", Json, false, 400 },
+            { "register: 33-character user name", "POST", "/api/auth/register", "{\"userName\":\"" + new string('u', 33) + "\",\"email\":\"a@b.cd\",\"password\":\"12345678\"}", Json, false, 400 },
+            { "register: deeply nested JSON", "POST", "/api/auth/register", nested, Json, false, 400 },
+            { "register: short idempotency key", "POST", "/api/auth/register", "{\"userName\":\"abcd\",\"email\":\"a@b.cd\",\"password\":\"12345678\"}", Json + "|Idempotency-Key: abc", false, 400 },
+            { "login: truncated JSON", "POST", "/api/auth/login", "{\"userName\":\"x\"", Json, false, 400 },
+            { "login: password as an object", "POST", "/api/auth/login", "{\"userName\":\"x\",\"password\":{}}", Json, false, 400 },
+            { "login: empty credentials", "POST", "/api/auth/login", "{}", Json, false, 401 },
+            { "login: a 1 MB password", "POST", "/api/auth/login", "{\"userName\":\"x\",\"password\":\"" + new string('p', 1_000_000) + "\"}", Json, false, 401 },
+            { "refresh: no token", "POST", "/api/auth/refresh", "{}", Json, false, 400 },
+            { "refresh: token as a number", "POST", "/api/auth/refresh", "{\"refreshToken\":42}", Json, false, 400 },
+            { "refresh: a garbage token", "POST", "/api/auth/refresh", "{\"refreshToken\":\"garbage\"}", Json, false, 401 },
+            { "refresh: a 10 KB token", "POST", "/api/auth/refresh", "{\"refreshToken\":\"" + new string('t', 10_000) + "\"}", Json, false, 401 },
+            { "logout: anonymous", "POST", "/api/auth/logout", "{\"refreshToken\":\"x\"}", Json, false, 401 },
+            { "registration status: id with bad characters", "GET", "/api/auth/registrations/%3Cscript%3E-not-an-id-value", null, null, false, 400 },
+            { "users: anonymous", "GET", "/api/users/me", null, null, false, 401 },
+            { "users: list as a user", "GET", "/api/users", null, null, true, 403 },
+            { "users: update someone else", "PUT", "/api/users/someone-else", "{\"email\":\"a@b.cd\"}", Json, true, 403 },
+            { "users: update with wrong types", "PUT", "/api/users/someone-else", "{\"roles\":\"admin\"}", Json, true, 400 },
+            { "users: delete as a user", "DELETE", "/api/users/someone-else", null, null, true, 403 },
+            { "users: unsupported method", "PATCH", "/api/users/me", "{}", Json, true, 405 },
+            { "movies: anonymous", "GET", "/api/movies", null, null, false, 401 },
+            { "movies: malformed JSON through the proxy", "POST", "/api/movies", "{\"title\":", Json, true, 400 },
+            { "movies: wrong types through the proxy", "POST", "/api/movies", "{\"title\":1,\"releaseYear\":\"x\"}", Json, true, 400 },
+            { "movies: oversized body through the proxy", "POST", "/api/movies", "{\"title\":\"" + new string('x', 200_000) + "\",\"releaseYear\":2000}", Json, true, 413 },
+            { "movies: invalid id", "GET", "/api/movies/not-a-guid", null, null, true, 404 },
+            { "movies: bad query values", "GET", "/api/movies?page=-4&pageSize=abc", null, null, true, 400 },
+            { "movies: unknown sort", "GET", "/api/movies?sort=%27%3B%20DROP%20TABLE%20movies", null, null, true, 400 },
+            { "movies: path traversal", "GET", "/api/movies/..%2F..%2F..%2Fetc%2Fpasswd", null, null, true, 404 },
+            { "unknown route", "GET", "/api/nothing-here", null, null, true, 404 },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Requests))]
+    public async Task A_malformed_request_gets_a_4xx_problem(string description, string method, string path, string? body, string? contentType, bool signedIn, int expected)
+    {
+        using var client = signedIn ? (await system.NewUserAsync()).CreateClient() : system.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        var type = contentType?.Split('|')[0];
+        if (contentType?.Split('|') is [_, var header])
+        {
+            var (name, value) = (header.Split(": ")[0], header.Split(": ")[1]);
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            if (type is not null)
+            {
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue(type);
+            }
+        }
+
+        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.True((int)response.StatusCode == expected, $"{description}: expected {expected}, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+        await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)expected);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using MovieDb.Tests.Infrastructure;
+
+namespace MovieDb.Tests.EndToEnd;
+
+/// <summary>Access tokens that must not work, and refresh-token theft.</summary>
+public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassFixture<GatewayTokenTests.System>
+{
+    public sealed class System(TestServers servers) : InProcessSystem(servers);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string Token(
+        string subject,
+        string? key = InProcessSystem.SigningKey,
+        string issuer = "moviedb",
+        string audience = "moviedb-api",
+        DateTime? expires = null,
+        DateTime? notBefore = null,
+        string[]? roles = null)
+    {
+        var now = DateTime.UtcNow;
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = issuer,
+            Audience = audience,
+            IssuedAt = (notBefore ?? now).AddSeconds(-1),
+            NotBefore = notBefore ?? now.AddSeconds(-1),
+            Expires = expires ?? now.AddMinutes(15),
+            Claims = new Dictionary<string, object> { ["sub"] = subject, ["unique_name"] = "someone", ["role"] = roles ?? ["user"], ["jti"] = Guid.NewGuid().ToString() },
+        };
+        if (key is not null)
+        {
+            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256);
+        }
+
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
+    }
+
+    private async Task<HttpStatusCode> CallWithAsync(string token)
+    {
+        using var client = system.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var movies = await client.GetAsync("/api/movies", Ct);
+        using var me = await client.GetAsync("/api/users/me", Ct);
+        Assert.Equal(movies.StatusCode, me.StatusCode);
+        if (movies.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            await ProblemAssert.IsProblemAsync(movies, HttpStatusCode.Unauthorized);
+        }
+
+        return movies.StatusCode;
+    }
+
+    private static string Base64Url(string json) => Base64UrlEncoder.Encode(json);
+
+    [Fact]
+    public async Task A_token_we_issued_works_and_so_does_one_forged_with_our_key_proving_the_key_is_the_only_secret()
+    {
+        var user = await system.NewUserAsync();
+
+        Assert.Equal(HttpStatusCode.OK, await CallWithAsync(user.Tokens.AccessToken));
+        Assert.Equal(HttpStatusCode.OK, await CallWithAsync(Token(user.Id)));
+    }
+
+    [Fact]
+    public async Task Expired_not_yet_valid_wrongly_signed_or_addressed_tokens_are_401()
+    {
+        var user = await system.NewUserAsync();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, expires: DateTime.UtcNow.AddMinutes(-2), notBefore: DateTime.UtcNow.AddMinutes(-20))));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, notBefore: DateTime.UtcNow.AddMinutes(5), expires: DateTime.UtcNow.AddMinutes(20))));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, key: "another-key-of-enough-length-0123456789abcdefghijklmnop")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, audience: "someone-else")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, issuer: "evil")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync("not-a-jwt"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(string.Empty.PadLeft(5000, 'a')));
+    }
+
+    [Fact]
+    public async Task Alg_none_and_a_tampered_payload_are_401()
+    {
+        var user = await system.NewUserAsync();
+        var parts = user.Tokens.AccessToken.Split('.');
+
+        var none = $"{Base64Url("""{"alg":"none","typ":"JWT"}""")}.{parts[1]}.";
+        var payload = Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(parts[1])).Replace("\"user\"", "\"admin\"", StringComparison.Ordinal);
+        var tampered = $"{parts[0]}.{Base64Url(payload)}.{parts[2]}";
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(none));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(tampered));
+    }
+
+    [Fact]
+    public async Task A_token_signed_with_RS256_is_401_no_algorithm_confusion()
+    {
+        var user = await system.NewUserAsync();
+        using var rsa = RSA.Create(2048);
+        var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "moviedb",
+            Audience = "moviedb-api",
+            Expires = DateTime.UtcNow.AddMinutes(10),
+            Claims = new Dictionary<string, object> { ["sub"] = user.Id, ["role"] = "admin" },
+            SigningCredentials = new SigningCredentials(new RsaSecurityKey(rsa), SecurityAlgorithms.RsaSha256),
+        });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(token));
+    }
+
+    [Fact]
+    public async Task A_stolen_refresh_token_used_after_the_owner_rotated_it_revokes_the_session()
+    {
+        var user = await system.NewUserAsync();
+        using var client = system.CreateClient();
+        var stolen = user.Tokens.RefreshToken;
+
+        using var ownerRefresh = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = stolen }, Ct);
+        Assert.Equal(HttpStatusCode.OK, ownerRefresh.StatusCode);
+        var ownerTokens = await ownerRefresh.Content.ReadFromJsonAsync<TokenPairJson>(Ct);
+
+        using var thiefRefresh = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = stolen }, Ct);
+        await ProblemAssert.IsProblemAsync(thiefRefresh, HttpStatusCode.Unauthorized);
+
+        // The reuse revoked the whole family: the owner's current token is dead too.
+        using var ownerAgain = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = ownerTokens!.RefreshToken }, Ct);
+        await ProblemAssert.IsProblemAsync(ownerAgain, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task The_token_of_a_deleted_user_stops_working_at_once()
+    {
+        var doomed = await system.NewUserAsync("doomed");
+        var admin = await system.SignInAsAdminAsync();
+        using var adminClient = admin.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, await CallWithAsync(doomed.Tokens.AccessToken));
+        using (var doomedClient = doomed.CreateClient())
+        {
+            await Integration.Movies.MovieHttp.CreateAsync(doomedClient, path: "/api/movies");
+        }
+
+        using var delete = await adminClient.DeleteAsync($"/api/users/{doomed.Id}", Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(doomed.Tokens.AccessToken));
+        using var refresh = await system.CreateClient().PostAsJsonAsync("/api/auth/refresh", new { refreshToken = doomed.Tokens.RefreshToken }, Ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, refresh.StatusCode);
+
+        // The movie service heard user.deleted and removed the movies.
+        await Wait.UntilAsync(async () => await system.Database.ScalarAsync<long>("SELECT COUNT(*) FROM movies WHERE OwnerId = @id", ("@id", doomed.Id)) == 0, "the deleted user's movies are gone");
+    }
+}
