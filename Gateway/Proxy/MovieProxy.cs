@@ -1,6 +1,5 @@
 using Gateway.Auth;
 using Yarp.ReverseProxy.Forwarder;
-using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 

@@ -52,6 +52,7 @@ internal abstract partial class QueueConsumer : BackgroundService
     private int _closedChecks;
     private int _inFlight;
     private CancellationTokenSource? _processing;
+    private CancellationToken _processingToken;
 
     protected QueueConsumer(BrokerConnection broker, MessagingOptions options, MessagingMetrics metrics, ILogger logger)
     {
@@ -95,6 +96,7 @@ internal abstract partial class QueueConsumer : BackgroundService
     {
         await Task.Yield();
         _processing = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        _processingToken = _processing.Token;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -186,7 +188,7 @@ internal abstract partial class QueueConsumer : BackgroundService
     private async Task OnReceivedAsync(IChannel channel, string queue, BasicDeliverEventArgs args)
     {
         Interlocked.Increment(ref _inFlight);
-        var cancellationToken = _processing?.Token ?? CancellationToken.None;
+        var cancellationToken = _processingToken;
         var properties = args.BasicProperties;
         var attempt = DeliveryCount(properties) + 1;
         var delivery = new Delivery(queue, properties, args.Body, attempt, args.Redelivered);
@@ -360,7 +362,15 @@ internal abstract partial class QueueConsumer : BackgroundService
             await Task.Delay(20, CancellationToken.None);
         }
 
-        _processing?.Cancel();
+        try
+        {
+            _processing?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed with the host.
+        }
+
         await base.StopAsync(cancellationToken);
         if (_channel is not null)
         {

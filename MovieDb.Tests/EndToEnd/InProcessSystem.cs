@@ -94,11 +94,28 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
 
     public override async ValueTask DisposeAsync()
     {
-        await Gateway.DisposeAsync();
+        // Null-safe: a start-up that failed (or skipped for a missing server) leaves parts unset.
+        if (Gateway is not null)
+        {
+            await Gateway.DisposeAsync();
+        }
+
         await StopUserServiceAsync();
-        await MovieService.DisposeAsync();
-        await VirtualHost.DisposeAsync();
-        await Database.DisposeAsync();
+        if (MovieService is not null)
+        {
+            await MovieService.DisposeAsync();
+        }
+
+        if (VirtualHost is not null)
+        {
+            await VirtualHost.DisposeAsync();
+        }
+
+        if (Database is not null)
+        {
+            await Database.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(_directory, recursive: true);
