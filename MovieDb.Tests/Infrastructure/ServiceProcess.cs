@@ -12,6 +12,23 @@ namespace MovieDb.Tests.Infrastructure;
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
+    // Children that outlive a failed test are killed when the test run ends, never left behind.
+    private static readonly ConcurrentDictionary<int, Process> Running = new();
+
+    static ServiceProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var process in Running.Values)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+    };
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
@@ -59,6 +76,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => service.Record(e.Data);
         process.ErrorDataReceived += (_, e) => service.Record(e.Data);
         process.Start();
+        Running[process.Id] = process;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return service;
@@ -160,6 +178,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+        Running.TryRemove(_process.Id, out _);
         _process.Dispose();
     }
 

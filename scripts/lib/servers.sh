@@ -146,3 +146,27 @@ moviedb_rabbitmq_account() {
   moviedb_as_root rabbitmqctl -q set_user_tags "$name" administrator >/dev/null || return 1
   moviedb_as_root rabbitmqctl -q set_permissions -p / "$name" '.*' '.*' '.*' >/dev/null || return 1
 }
+
+# Prints the HTTP status of GET http://127.0.0.1:PORT/PATH, or 000 when nothing answers.
+# Plain bash (/dev/tcp): no curl needed on a bare machine. Usage: moviedb_http_status PORT PATH
+moviedb_http_status() {
+  local port="$1" path="$2" line
+  line="$( (exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    printf 'GET %s HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$path" >&3
+    timeout 5 head -n 1 <&3) 2>/dev/null)" || { echo 000; return; }
+  set -- $line
+  echo "${2:-000}"
+}
+
+# Percent-encodes a string for a URI path segment (e.g. a RabbitMQ virtual host).
+moviedb_uri_escape() {
+  local input="$1" output="" char i
+  for ((i = 0; i < ${#input}; i++)); do
+    char="${input:i:1}"
+    case "$char" in
+      [a-zA-Z0-9._~-]) output+="$char" ;;
+      *) output+="$(printf '%%%02X' "'$char")" ;;
+    esac
+  done
+  echo "$output"
+}

@@ -56,7 +56,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
             await channel.QueueBindAsync("tests.refuse-events", Topology.EventsExchange, "user.registered", cancellationToken: Ct);
         }
 
-        var first = StartUserService(vhost, directory, maxDeliveries: 100);
+        await using var first = StartUserService(vhost, directory, maxDeliveries: 100);
         await first.WaitUntilHealthyAsync();
 
         var registration = new RegisterUser("phoenix", "phoenix@example.test", "s3cret-passw0rd");
@@ -67,7 +67,6 @@ public sealed class UserServiceCrashTests(TestServers servers)
             "the account is stored");
 
         first.Kill();
-        await first.DisposeAsync();
 
         // The message was never acknowledged: it is back in the queue.
         Assert.Equal(1u, await vhost.MessageCountAsync(Topology.UserRequestsQueue));

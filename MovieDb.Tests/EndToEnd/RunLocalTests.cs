@@ -1,0 +1,48 @@
+using MovieDb.Tests.Infrastructure;
+
+namespace MovieDb.Tests.EndToEnd;
+
+/// <summary>
+/// The no-container route of the README, proven: scripts/run-local.sh brings MovieDb up as real
+/// processes on the real servers (user store on LiteDB), the shared scenarios pass through its
+/// gateway, and Ctrl-C (SIGTERM) stops every service it started.
+/// </summary>
+public sealed class RunLocalTests(TestServers servers)
+{
+    [Fact]
+    public async Task Run_local_brings_the_system_up_the_scenarios_pass_and_stopping_it_stops_every_service()
+    {
+        var system = new RunLocalSystem(servers);
+        try
+        {
+            await system.InitializeAsync();
+
+            await Scenarios.UserJourneyAsync(system);
+            await Scenarios.UsersSeeOnlyTheirOwnMoviesAsync(system);
+            await Scenarios.SpoofedIdentityHeadersGainNothingAsync(system);
+
+            // The internal services listen only on loopback ports of their own, and nothing in the
+            // gateway's answers points at them.
+            using var client = system.CreateClient();
+            var document = await client.GetStringAsync("/openapi/v1.json", TestContext.Current.CancellationToken);
+            Assert.DoesNotContain(system.MovieServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture), document, StringComparison.Ordinal);
+            Assert.Contains("MovieDb is running.", system.Output, StringComparison.Ordinal);
+            Assert.Contains($"password \"{MovieDbSystem.AdminPassword}\"", system.Output, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(system.StateDirectory, "users.db")), "the LiteDB user store is in the state folder");
+            Assert.True(File.Exists(Path.Combine(system.StateDirectory, "logs", "Gateway.log")), "one log file per service");
+
+            await system.StopAsync();
+
+            foreach (var port in new[] { system.GatewayPort, system.MovieServicePort, system.UserServicePort })
+            {
+                Assert.False(RunLocalSystem.IsListening(port), $"port {port} still listens after stopping run-local.sh");
+            }
+
+            Assert.Contains("stopped", system.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await system.DisposeAsync();
+        }
+    }
+}
