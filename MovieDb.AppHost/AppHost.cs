@@ -1,0 +1,56 @@
+// The MovieDb distributed application: infrastructure first, then the services that use it.
+// Only the gateway is reachable from outside; everything else is internal.
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Secrets: generated on the first run and kept in this project's user secrets (persist: true);
+// azd generates them too when it deploys. Configuration (Parameters:*) overrides them.
+var jwtSigningKey = builder.AddParameter(
+    "jwt-signing-key",
+    new GenerateParameterDefault { MinLength = 64, Special = false },
+    secret: true,
+    persist: true);
+var adminPassword = builder.AddParameter(
+    "admin-password",
+    new GenerateParameterDefault { MinLength = 20, Special = false },
+    secret: true,
+    persist: true);
+
+// Databases and broker as containers. Named volumes and the persistent lifetime keep their data
+// (and their generated passwords' meaning) across AppHost restarts.
+var mysql = builder.AddMySql("mysql")
+    .WithDataVolume()
+    .WithLifetime(ContainerLifetime.Persistent);
+var moviedb = mysql.AddDatabase("moviedb");
+
+var mongo = builder.AddMongoDB("mongo")
+    .WithDataVolume()
+    .WithLifetime(ContainerLifetime.Persistent);
+var userdb = mongo.AddDatabase("userdb");
+
+// The management UI (port 15672) shows queues, the dead-letter queue and consumers.
+var messaging = builder.AddRabbitMQ("messaging")
+    .WithManagementPlugin()
+    .WithDataVolume()
+    .WithLifetime(ContainerLifetime.Persistent);
+
+var movieService = builder.AddProject<Projects.MovieService>("movieservice")
+    .WithReference(moviedb).WaitFor(moviedb)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.UserService>("userservice")
+    .WithReference(userdb).WaitFor(userdb)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithEnvironment("Admin__Password", adminPassword)
+    .WithHttpHealthCheck("/health");
+
+// The gateway reaches the movie service by service discovery (services__movieservice__http__0)
+// and the user service only through the broker, so it references the first and not the second.
+builder.AddProject<Projects.Gateway>("gateway")
+    .WithReference(movieService).WaitFor(movieService)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
+    .WithHttpHealthCheck("/health")
+    .WithExternalHttpEndpoints();
+
+builder.Build().Run();
