@@ -69,13 +69,13 @@ chmod 700 "$STATE"
 # admin password and accepts the tokens it issued.
 SECRETS="$STATE/secrets.env"
 if [ ! -f "$SECRETS" ]; then
-  umask 077
+  (umask 077
   {
     echo "DB_PASSWORD=$(moviedb_random_secret)"
     echo "BROKER_PASSWORD=$(moviedb_random_secret)"
     echo "ADMIN_PASSWORD=$(moviedb_random_secret | head -c 20)"
     echo "JWT_SIGNING_KEY=$(moviedb_random_secret)$(moviedb_random_secret)"
-  } > "$SECRETS"
+  } > "$SECRETS")
 fi
 # shellcheck disable=SC1090
 source "$SECRETS"

@@ -84,15 +84,23 @@ moviedb_start_mariadb() {
   moviedb_log "MariaDB is ready"
 }
 
+# The management plugin serves the HTTP API the tests use to create one virtual host per test.
+# The node runs as the rabbitmq user and must be able to read the plugins file root writes.
+moviedb_enable_management() {
+  if ! moviedb_as_root rabbitmq-plugins -q list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
+    moviedb_as_root rabbitmq-plugins -q "$@" enable rabbitmq_management >/dev/null || return 1
+  fi
+  moviedb_as_root chmod a+r /etc/rabbitmq/enabled_plugins 2>/dev/null || true
+}
+
 moviedb_start_rabbitmq() {
-  # The management plugin serves the HTTP API the tests use to create one virtual host per test.
   if moviedb_rabbitmq_ready; then
     moviedb_log "RabbitMQ is already running: leaving it alone"
-    moviedb_as_root rabbitmq-plugins -q enable rabbitmq_management >/dev/null 2>&1 || true
+    moviedb_enable_management >/dev/null 2>&1 || true
     return 0
   fi
   moviedb_log "starting RabbitMQ (rabbitmq-server -detached, no systemd)"
-  moviedb_as_root rabbitmq-plugins -q --offline enable rabbitmq_management >/dev/null || return 1
+  moviedb_enable_management --offline || return 1
   moviedb_as_root rabbitmq-server -detached >/dev/null 2>&1 || return 1
   MOVIEDB_STARTED_RABBITMQ=1
   moviedb_wait_for "RabbitMQ" moviedb_rabbitmq_ready || {

@@ -1,0 +1,132 @@
+using MovieDb.Tests.Infrastructure;
+
+namespace MovieDb.Tests.EndToEnd;
+
+/// <summary>
+/// MovieDb as real processes, configured the way <c>scripts/run-local.sh</c> configures them (the
+/// AppHost's keys, the user store on a shared LiteDB file), with each process under the test's
+/// control: kill one, start another, run several user service instances.
+/// </summary>
+public class ProcessSystem(TestServers servers) : MovieDbSystem
+{
+    public const string SigningKey = InProcessSystem.SigningKey;
+
+    private readonly List<ServiceProcess> _userServices = [];
+
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "moviedb-tests", "processes-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public TestDatabase Database { get; private set; } = null!;
+
+    public TestVirtualHost VirtualHost { get; private set; } = null!;
+
+    public ServiceProcess MovieService { get; private set; } = null!;
+
+    public ServiceProcess Gateway { get; private set; } = null!;
+
+    public IReadOnlyList<ServiceProcess> UserServices => _userServices;
+
+    public string UsersFile => Path.Combine(Directory, "users.db");
+
+    /// <summary>Extra settings for every service (environment-variable form: <c>Messaging__RequestTimeout</c>).</summary>
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    /// <summary>How many user service instances to start.</summary>
+    protected virtual int UserServiceInstances => 1;
+
+    public override HttpClient CreateClient() => new() { BaseAddress = Gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    public override async ValueTask InitializeAsync()
+    {
+        Database = await servers.MariaDb.CreateDatabaseAsync();
+        VirtualHost = await servers.RabbitMq.CreateVirtualHostAsync();
+        System.IO.Directory.CreateDirectory(Directory);
+
+        MovieService = ServiceProcess.Start("MovieService", Environment(new()
+        {
+            ["ConnectionStrings__moviedb"] = Database.ConnectionString,
+        }));
+        for (var i = 0; i < UserServiceInstances; i++)
+        {
+            StartUserService();
+        }
+
+        Gateway = ServiceProcess.Start("Gateway", Environment(new()
+        {
+            ["services__movieservice__http__0"] = MovieService.BaseAddress.ToString().TrimEnd('/'),
+            ["Jwt__SigningKey"] = SigningKey,
+        }));
+
+        await MovieService.WaitUntilHealthyAsync();
+        foreach (var userService in _userServices)
+        {
+            await userService.WaitUntilHealthyAsync();
+        }
+
+        await Gateway.WaitUntilHealthyAsync();
+        using var client = CreateClient();
+        await Wait.UntilHealthAsync(client, "the gateway is fully ready");
+    }
+
+    /// <summary>Starts one more user service instance on the same store and broker (not waiting for it).</summary>
+    public ServiceProcess StartUserService()
+    {
+        var process = ServiceProcess.Start("UserService", Environment(new()
+        {
+            ["ConnectionStrings__userdb"] = $"Filename={UsersFile};Connection=shared",
+            ["Admin__Password"] = AdminPassword,
+        }));
+        _userServices.Add(process);
+        return process;
+    }
+
+    private Dictionary<string, string?> Environment(Dictionary<string, string?> specific)
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__messaging"] = VirtualHost.ConnectionString,
+            ["PasswordHasher__IterationCount"] = "10000",
+            ["RateLimiting__Auth__PermitLimit"] = "100000",
+            ["RateLimiting__Api__TokenLimit"] = "100000",
+            ["RateLimiting__Api__TokensPerSecond"] = "100000",
+            ["Aspire__RabbitMQ__Client__ConnectionFactory__NetworkRecoveryInterval"] = "00:00:01",
+        };
+        foreach (var (key, value) in Settings.Concat(specific))
+        {
+            environment[key] = value;
+        }
+
+        return environment;
+    }
+
+    /// <summary>The output of every process, for failure messages.</summary>
+    public string Logs() => string.Join("\n\n", new[] { Gateway, MovieService }.Concat(_userServices).Where(p => p is not null)
+        .Select(p => $"--- {p.Name} ({(p.HasExited ? "exited" : "running")}) ---\n{p.Tail(40)}"));
+
+    public override async ValueTask DisposeAsync()
+    {
+        foreach (var process in new[] { Gateway, MovieService }.Concat(_userServices).Where(p => p is not null))
+        {
+            await process.DisposeAsync();
+        }
+
+        if (VirtualHost is not null)
+        {
+            await VirtualHost.DisposeAsync();
+        }
+
+        if (Database is not null)
+        {
+            await Database.DisposeAsync();
+        }
+
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MovieDb.Tests.EndToEnd;
+using MovieDb.Tests.Infrastructure;
+
+namespace MovieDb.Tests.Integration.Faults;
+
+/// <summary>
+/// A burst of registrations from concurrent clients, each with its own Idempotency-Key, and the
+/// checks that every one of them came out exactly once.
+/// </summary>
+internal sealed class RegistrationBurst(MovieDbSystem system, int registrations, int clients)
+{
+    private readonly string _run = Guid.NewGuid().ToString("N")[..6];
+    private int _next;
+
+    public ConcurrentQueue<(string Name, string Key, HttpStatusCode Status)> Outcomes { get; } = new();
+
+    public int Answered => Outcomes.Count;
+
+    public int Count(HttpStatusCode status) => Outcomes.Count(o => o.Status == status);
+
+    public Task RunAsync() => Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(ClientAsync)));
+
+    private async Task ClientAsync()
+    {
+        using var client = system.CreateClient();
+        int n;
+        while ((n = Interlocked.Increment(ref _next)) <= registrations)
+        {
+            var name = $"b{_run}{n:D4}";
+            var key = $"burst-{_run}-{n:D6}";
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/register")
+            {
+                Content = JsonContent.Create(new { userName = name, email = $"{name}@example.test", password = "s3cret-passw0rd" }),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            Outcomes.Enqueue((name, key, response.StatusCode));
+        }
+    }
+
+    /// <summary>
+    /// Every registration answered 201 or 202; every 202 resolves to succeeded; every name exists
+    /// exactly once; nothing was dead-lettered.
+    /// </summary>
+    public async Task AssertEveryRegistrationExistsExactlyOnceAsync(TestVirtualHost virtualHost)
+    {
+        Assert.Equal(registrations, Outcomes.Count);
+        var unexpected = Outcomes.Where(o => o.Status is not (HttpStatusCode.Created or HttpStatusCode.Accepted)).ToList();
+        Assert.True(unexpected.Count == 0, $"unexpected answers: {string.Join(", ", unexpected.Select(o => $"{o.Name}={(int)o.Status}"))}");
+
+        using var client = system.CreateClient();
+        foreach (var accepted in Outcomes.Where(o => o.Status == HttpStatusCode.Accepted))
+        {
+            await Wait.UntilAsync(async () =>
+            {
+                using var response = await client.GetAsync($"/api/auth/registrations/{accepted.Key}", TestContext.Current.CancellationToken);
+                if (!response.IsSuccessStatusCode)
+                {
+                    return false;
+                }
+
+                var status = (await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken)).GetProperty("status").GetString();
+                Assert.NotEqual("failed", status);
+                return status == "succeeded";
+            }, $"the accepted registration {accepted.Key} succeeds", TimeSpan.FromSeconds(60));
+        }
+
+        var admin = await system.SignInAsAdminAsync();
+        using var adminClient = admin.CreateClient();
+        var names = new List<string>();
+        for (var page = 1; ; page++)
+        {
+            var users = await adminClient.GetFromJsonAsync<UserPageJson>($"/api/users?page={page}&pageSize=100", TestContext.Current.CancellationToken);
+            names.AddRange(users!.Items.Select(u => u.UserName).Where(n => n.StartsWith("b" + _run, StringComparison.Ordinal)));
+            if (page * 100 >= users.TotalCount)
+            {
+                break;
+            }
+        }
+
+        var duplicates = names.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(duplicates.Count == 0, $"registered twice: {string.Join(", ", duplicates)}");
+        Assert.Equal(Outcomes.Select(o => o.Name).Order(StringComparer.Ordinal), names.Order(StringComparer.Ordinal));
+        Assert.Equal(0u, await virtualHost.MessageCountAsync(MovieDb.Messaging.Topology.UserRequestsDeadLetterQueue));
+    }
+}

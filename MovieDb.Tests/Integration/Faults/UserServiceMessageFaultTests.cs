@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using LiteDB;
+using MovieDb.Messaging;
+using MovieDb.Tests.EndToEnd;
+using MovieDb.Tests.Infrastructure;
+using RabbitMQ.Client;
+
+namespace MovieDb.Tests.Integration.Faults;
+
+/// <summary>Poison messages and a slow consumer, against the real user service process.</summary>
+public sealed class UserServiceMessageFaultTests(TestServers servers)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private sealed class System(TestServers servers, IDictionary<string, string?> settings) : ProcessSystem(servers)
+    {
+        protected override IDictionary<string, string?> Settings => settings;
+    }
+
+    private static async Task PublishRawAsync(TestVirtualHost vhost, string? type, string body, string messageId)
+    {
+        await using var connection = await vhost.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), Ct);
+        await channel.BasicPublishAsync(string.Empty, Topology.UserRequestsQueue, mandatory: true,
+            new BasicProperties { MessageId = messageId, Type = type, ContentType = "application/json", Persistent = true }, Encoding.UTF8.GetBytes(body), Ct);
+    }
+
+    [Fact]
+    public async Task Poison_messages_are_dead_lettered_with_a_reason_while_good_requests_keep_flowing()
+    {
+        await using var system = new System(servers, new Dictionary<string, string?> { ["Messaging__MaxDeliveries"] = "3" });
+        await system.InitializeAsync();
+
+        await PublishRawAsync(system.VirtualHost, "users.register", "{this is not json", "poison-unparseable");
+        await PublishRawAsync(system.VirtualHost, "users.frobnicate", "{}", "poison-unknown-type");
+        await PublishRawAsync(system.VirtualHost, "users.register", """{"userName":{"nested":true},"email":5}""", "poison-wrong-shape");
+        await PublishRawAsync(system.VirtualHost, null, "{}", "poison-no-type");
+        var good = await system.NewUserAsync("flowing");
+
+        var dead = new Dictionary<string, string>();
+        await Wait.UntilAsync(async () =>
+        {
+            await using var connection = await system.VirtualHost.ConnectAsync();
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+            while (await channel.BasicGetAsync(Topology.UserRequestsDeadLetterQueue, autoAck: true, Ct) is { } message)
+            {
+                dead[message.BasicProperties.MessageId!] = Encoding.UTF8.GetString((byte[])message.BasicProperties.Headers![Topology.DeadLetterReasonHeader]!);
+            }
+
+            return dead.Count == 4;
+        }, "four dead letters");
+
+        Assert.Equal("unparseable", dead["poison-unparseable"]);
+        Assert.Equal("unknown-type", dead["poison-unknown-type"]);
+        Assert.Equal("unparseable", dead["poison-wrong-shape"]);
+        Assert.Equal("unknown-type", dead["poison-no-type"]);
+        Assert.Equal(0u, await system.VirtualHost.MessageCountAsync(Topology.UserRequestsQueue));
+        using var client = good.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/users/me", Ct)).StatusCode);
+        FaultReport.Record(nameof(Poison_messages_are_dead_lettered_with_a_reason_while_good_requests_keep_flowing),
+            "unparseable, wrong-shape, unknown-type and type-less messages dead-lettered at once with their reason; a registration and a read sent after them answered normally");
+    }
+
+    [Fact]
+    public async Task A_user_service_slower_than_the_time_out_answers_queries_504_in_time_never_processes_them_late_and_processes_commands_once()
+    {
+        // Password hashing made slow on purpose (millions of PBKDF2 rounds) and one message at a time:
+        // each registration or sign-in takes longer than the gateway's one-second time-out.
+        await using var system = new System(servers, new Dictionary<string, string?>
+        {
+            ["Messaging__RequestTimeout"] = "00:00:01",
+            ["Messaging__ConsumerConcurrency"] = "1",
+            ["PasswordHasher__IterationCount"] = "3000000",
+        });
+        await system.InitializeAsync();
+        using var client = system.CreateClient();
+
+        using var register = new HttpRequestMessage(HttpMethod.Post, "/api/auth/register")
+        {
+            Content = JsonContent.Create(new { userName = "slowpoke", email = "slowpoke@example.test", password = "s3cret-passw0rd" }),
+        };
+        register.Headers.Add("Idempotency-Key", "slow-registration-000001");
+        var watch = Stopwatch.StartNew();
+        using var registered = await client.SendAsync(register, Ct);
+        var registerTook = watch.Elapsed;
+        Assert.Equal(HttpStatusCode.Accepted, registered.StatusCode);
+        Assert.True(registerTook < TimeSpan.FromSeconds(2.5), $"register took {registerTook}");
+
+        var logins = await Task.WhenAll(Enumerable.Range(0, 5).Select(async _ =>
+        {
+            var started = Stopwatch.StartNew();
+            var response = await client.PostAsJsonAsync("/api/auth/login", new { userName = "slowpoke", password = "s3cret-passw0rd" }, Ct);
+            return (response, started.Elapsed);
+        }));
+        foreach (var (response, took) in logins)
+        {
+            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.GatewayTimeout);
+            Assert.True(took < TimeSpan.FromSeconds(2.5), $"a query took {took}");
+        }
+
+        // The command is processed, once.
+        await Wait.UntilAsync(async () =>
+        {
+            var status = await client.GetFromJsonAsync<JsonElement>("/api/auth/registrations/slow-registration-000001", Ct);
+            return status.GetProperty("status").GetString() == "succeeded";
+        }, "the registration succeeds", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(async () => await system.VirtualHost.MessageCountAsync(Topology.UserQueriesQueue) == 0, "the queries are gone", TimeSpan.FromSeconds(60));
+
+        // Not one of the timed-out sign-ins opened a session: none was processed after its caller gave up.
+        using (var store = new LiteDatabase($"Filename={system.UsersFile};Connection=shared"))
+        {
+            Assert.Equal(1, store.GetCollection("users").Count(Query.EQ("UserName", "slowpoke")));
+            Assert.Equal(0, store.GetCollection("refresh_tokens").Count());
+        }
+
+        FaultReport.Record(nameof(A_user_service_slower_than_the_time_out_answers_queries_504_in_time_never_processes_them_late_and_processes_commands_once),
+            $"register answered 202 in {registerTook.TotalSeconds:F1} s (time-out 1 s); 5 sign-ins answered 504 in at most {logins.Max(l => l.Elapsed).TotalSeconds:F1} s; none processed later (0 sessions); the registration succeeded once");
+    }
+}
