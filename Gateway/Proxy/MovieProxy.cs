@@ -100,10 +100,11 @@ internal static class MovieProxy
             return;
         }
 
+        // The client's body broke a limit (the route's MaxRequestBodySize) while it was streamed.
+        var badRequest = Inner<BadHttpRequestException>(error.Exception);
         var (status, title, detail) = error switch
         {
-            // The client's body broke a limit (the route's MaxRequestBodySize) while it was streamed.
-            { Exception: BadHttpRequestException bad } => (bad.StatusCode, "Bad request", bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : bad.Message),
+            _ when badRequest is not null => (badRequest.StatusCode, "Bad request", badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : badRequest.Message),
             { Error: ForwarderError.RequestBodyClient } => (StatusCodes.Status400BadRequest, "Bad request", "The request body could not be read."),
             { Error: ForwarderError.RequestTimedOut } => (StatusCodes.Status504GatewayTimeout, "Movie service timed out", "The movie service did not answer in time."),
             _ => (StatusCodes.Status503ServiceUnavailable, "Movie service unavailable", "The movie service could not be reached. Try again shortly."),
@@ -121,5 +122,18 @@ internal static class MovieProxy
             HttpContext = context,
             ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
+    }
+
+    private static T? Inner<T>(Exception? exception) where T : Exception
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
     }
 }

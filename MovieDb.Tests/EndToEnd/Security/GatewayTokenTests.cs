@@ -1,13 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 using MovieDb.Tests.Infrastructure;
 
-namespace MovieDb.Tests.EndToEnd;
+namespace MovieDb.Tests.EndToEnd.Security;
 
 /// <summary>Access tokens that must not work, and refresh-token theft.</summary>
 public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassFixture<GatewayTokenTests.System>
@@ -23,25 +19,7 @@ public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassF
         string audience = "moviedb-api",
         DateTime? expires = null,
         DateTime? notBefore = null,
-        string[]? roles = null)
-    {
-        var now = DateTime.UtcNow;
-        var descriptor = new SecurityTokenDescriptor
-        {
-            Issuer = issuer,
-            Audience = audience,
-            IssuedAt = (notBefore ?? now).AddSeconds(-1),
-            NotBefore = notBefore ?? now.AddSeconds(-1),
-            Expires = expires ?? now.AddMinutes(15),
-            Claims = new Dictionary<string, object> { ["sub"] = subject, ["unique_name"] = "someone", ["role"] = roles ?? ["user"], ["jti"] = Guid.NewGuid().ToString() },
-        };
-        if (key is not null)
-        {
-            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256);
-        }
-
-        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
-    }
+        string[]? roles = null) => TestTokens.Create(subject, key, issuer, audience, expires, notBefore, roles);
 
     private async Task<HttpStatusCode> CallWithAsync(string token)
     {
@@ -57,8 +35,6 @@ public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassF
 
         return movies.StatusCode;
     }
-
-    private static string Base64Url(string json) => Base64UrlEncoder.Encode(json);
 
     [Fact]
     public async Task A_token_we_issued_works_and_so_does_one_forged_with_our_key_proving_the_key_is_the_only_secret()
@@ -87,31 +63,15 @@ public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassF
     public async Task Alg_none_and_a_tampered_payload_are_401()
     {
         var user = await system.NewUserAsync();
-        var parts = user.Tokens.AccessToken.Split('.');
-
-        var none = $"{Base64Url("""{"alg":"none","typ":"JWT"}""")}.{parts[1]}.";
-        var payload = Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(parts[1])).Replace("\"user\"", "\"admin\"", StringComparison.Ordinal);
-        var tampered = $"{parts[0]}.{Base64Url(payload)}.{parts[2]}";
-
-        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(none));
-        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(tampered));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.AlgNone(user.Tokens.AccessToken)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.Tampered(user.Tokens.AccessToken)));
     }
 
     [Fact]
     public async Task A_token_signed_with_RS256_is_401_no_algorithm_confusion()
     {
         var user = await system.NewUserAsync();
-        using var rsa = RSA.Create(2048);
-        var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = "moviedb",
-            Audience = "moviedb-api",
-            Expires = DateTime.UtcNow.AddMinutes(10),
-            Claims = new Dictionary<string, object> { ["sub"] = user.Id, ["role"] = "admin" },
-            SigningCredentials = new SigningCredentials(new RsaSecurityKey(rsa), SecurityAlgorithms.RsaSha256),
-        });
-
-        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(token));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.SignedWithRsa(user.Id)));
     }
 
     [Fact]
