@@ -140,6 +140,9 @@ start_service Gateway "$GATEWAY_PORT" \
   services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
   Jwt__SigningKey="$JWT_SIGNING_KEY"
 
+# For tools that watch the services (bench/run.sh samples their memory).
+printf 'MovieService %s\nUserService %s\nGateway %s\n' "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" > "$STATE/pids"
+
 wait_healthy MovieService "$MOVIESERVICE_PORT"
 wait_healthy UserService "$USERSERVICE_PORT"
 wait_healthy Gateway "$GATEWAY_PORT"

@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MovieDb.Messaging.Client;
+using MovieDb.Messaging.Contracts;
+
+// bench/run.sh drives this tool; every command prints Markdown (or plain values) on stdout.
+//   seed      --movies URL --user ID --count N --ids FILE        movies straight into the movie service
+//   user      --gateway URL --user NAME --password PW             registers (if new), prints "id token"
+//   latency   --gateway URL --user NAME --password PW --seconds S --concurrency 1,8,32
+//   amqp      --messaging URI --user ID --seconds S --concurrency 1,8,32
+//   register  --gateway URL --count N --concurrency C
+//   hash      [--iterations N]
+var options = Options.Parse(args);
+return options.Command switch
+{
+    "seed" => await Seed(options),
+    "user" => await BenchUser(options),
+    "latency" => await Latency(options),
+    "amqp" => await Amqp(options),
+    "register" => await Register(options),
+    "hash" => Hash(options),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: MovieDb.Bench seed|token|latency|amqp|register|hash [--option value]...");
+    return 2;
+}
+
+static async Task<int> Seed(Options options)
+{
+    using var http = new HttpClient { BaseAddress = new Uri(options["movies"]) };
+    http.DefaultRequestHeaders.Add("X-User-Id", options["user"]);
+    http.DefaultRequestHeaders.Add("X-User-Name", "bench");
+    http.DefaultRequestHeaders.Add("X-User-Roles", "user");
+    var count = options.Int("count", 10_000);
+    var ids = new string[count];
+    var genres = new[] { "Drama", "Comedy", "Science Fiction", "Crime", "Romance", "War", "Horror", "Documentary" };
+    var next = -1;
+    await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+    {
+        int i;
+        while ((i = Interlocked.Increment(ref next)) < count)
+        {
+            using var response = await http.PostAsJsonAsync("/movies", new
+            {
+                title = $"Bench movie {i:D5}",
+                releaseYear = 1900 + (i % 125),
+                genres = new[] { genres[i % genres.Length], genres[(i / 8) % genres.Length] },
+                runtimeMinutes = 80 + (i % 100),
+                synopsis = "A film made of numbers.",
+            });
+            response.EnsureSuccessStatusCode();
+            ids[i] = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        }
+    }));
+    await File.WriteAllLinesAsync(options["ids"], ids);
+    Console.WriteLine($"seeded {count} movies");
+    return 0;
+}
+
+static async Task<string> SignInAsync(HttpClient http, string user, string password)
+{
+    using var response = await http.PostAsJsonAsync("/api/auth/login", new { userName = user, password });
+    response.EnsureSuccessStatusCode();
+    return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString()!;
+}
+
+static async Task<int> BenchUser(Options options)
+{
+    using var http = new HttpClient { BaseAddress = new Uri(options["gateway"]) };
+    using var register = await http.PostAsJsonAsync("/api/auth/register", new { userName = options["user"], email = options["user"] + "@example.test", password = options["password"] });
+    if (!register.IsSuccessStatusCode && register.StatusCode != System.Net.HttpStatusCode.Conflict)
+    {
+        Console.Error.WriteLine($"register: {(int)register.StatusCode} {await register.Content.ReadAsStringAsync()}");
+        return 1;
+    }
+
+    var token = await SignInAsync(http, options["user"], options["password"]);
+    using var request = new HttpRequestMessage(HttpMethod.Get, "/api/users/me");
+    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    using var me = await http.SendAsync(request);
+    var id = (await me.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+    Console.WriteLine($"{id} {token}");
+    return 0;
+}
+
+// p50/p90/p99/max of one operation at several concurrencies, each for a fixed time after a warm-up.
+static async Task<int> Latency(Options options)
+{
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(options["gateway"]) };
+    var token = await SignInAsync(http, options["user"], options["password"]);
+    var seconds = options.Int("seconds", 10);
+    Console.WriteLine("| operation | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+    foreach (var clients in options.Ints("concurrency", [1, 8, 32]))
+    {
+        var me = await Measure(clients, seconds, async () =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/users/me");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request);
+            return response.IsSuccessStatusCode;
+        });
+        Console.WriteLine(me.Row("GET /api/users/me", clients));
+    }
+
+    foreach (var clients in options.Ints("concurrency", [1, 8, 32]))
+    {
+        var login = await Measure(clients, seconds, async () =>
+        {
+            using var response = await http.PostAsJsonAsync("/api/auth/login", new { userName = options["user"], password = options["password"] });
+            return response.IsSuccessStatusCode;
+        });
+        Console.WriteLine(login.Row("POST /api/auth/login", clients));
+    }
+
+    return 0;
+}
+
+// The same round trip without HTTP: MovieDb.Messaging's request client straight to the user service.
+static async Task<int> Amqp(Options options)
+{
+    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "bench", DisableDefaults = true });
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:messaging"] = options["messaging"] });
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.AddRabbitMQClient("messaging");
+    builder.AddRequestClient();
+    using var host = builder.Build();
+    await host.StartAsync();
+    var client = host.Services.GetRequiredService<IRequestClient>();
+    var ready = Stopwatch.StartNew();
+    while ((await client.SendAsync(new GetUser(options["user"]))).Outcome != RequestOutcome.Replied && ready.Elapsed < TimeSpan.FromSeconds(30))
+    {
+        await Task.Delay(100);
+    }
+
+    var seconds = options.Int("seconds", 10);
+    Console.WriteLine("| operation | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+    foreach (var clients in options.Ints("concurrency", [1, 8, 32]))
+    {
+        var result = await Measure(clients, seconds, async () =>
+            (await client.SendAsync(new GetUser(options["user"]))).Outcome == RequestOutcome.Replied);
+        Console.WriteLine(result.Row("users.get over AMQP", clients));
+    }
+
+    await host.StopAsync();
+    return 0;
+}
+
+static async Task<int> Register(Options options)
+{
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(options["gateway"]), Timeout = TimeSpan.FromMinutes(2) };
+    var count = options.Int("count", 200);
+    var clients = options.Int("concurrency", 16);
+    var run = Guid.NewGuid().ToString("N")[..6];
+    var next = -1;
+    var failed = 0;
+    var watch = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+    {
+        int i;
+        while ((i = Interlocked.Increment(ref next)) < count)
+        {
+            using var response = await http.PostAsJsonAsync("/api/auth/register", new { userName = $"r{run}{i:D5}", email = $"r{run}{i:D5}@example.test", password = "s3cret-passw0rd" });
+            if (!response.IsSuccessStatusCode)
+            {
+                Interlocked.Increment(ref failed);
+            }
+        }
+    }));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{count / watch.Elapsed.TotalSeconds:F1} {failed}"));
+    return 0;
+}
+
+// What one PBKDF2 hash costs with ASP.NET Core's defaults (or a given iteration count).
+static int Hash(Options options)
+{
+    var hasher = new PasswordHasher<object>(Microsoft.Extensions.Options.Options.Create(new PasswordHasherOptions
+    {
+        IterationCount = options.Int("iterations", new PasswordHasherOptions().IterationCount),
+    }));
+    hasher.HashPassword(new object(), "warm-up");
+    var watch = Stopwatch.StartNew();
+    const int Rounds = 20;
+    for (var i = 0; i < Rounds; i++)
+    {
+        hasher.HashPassword(new object(), "s3cret-passw0rd");
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{watch.Elapsed.TotalMilliseconds / Rounds:F1} {new PasswordHasherOptions().IterationCount}"));
+    return 0;
+}
+
+static async Task<Measurement> Measure(int clients, int seconds, Func<Task<bool>> operation)
+{
+    // Warm-up: connections, JIT, pools.
+    var warmUp = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+    {
+        while (warmUp.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            await operation();
+        }
+    }));
+
+    var latencies = new List<double>[clients];
+    var errors = 0;
+    var watch = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
+    {
+        var own = latencies[c] = [];
+        while (watch.Elapsed < TimeSpan.FromSeconds(seconds))
+        {
+            var started = Stopwatch.GetTimestamp();
+            var ok = await operation();
+            own.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (!ok)
+            {
+                Interlocked.Increment(ref errors);
+            }
+        }
+    }));
+    var all = latencies.SelectMany(l => l).Order().ToArray();
+    return new Measurement(all, watch.Elapsed, errors);
+}
+
+internal sealed record Measurement(double[] SortedMilliseconds, TimeSpan Elapsed, int Errors)
+{
+    private double Percentile(double p) => SortedMilliseconds.Length == 0 ? double.NaN : SortedMilliseconds[Math.Min(SortedMilliseconds.Length - 1, (int)Math.Ceiling(p * SortedMilliseconds.Length) - 1)];
+
+    public string Row(string operation, int clients) => string.Create(CultureInfo.InvariantCulture,
+        $"| {operation} | {clients} | {SortedMilliseconds.Length / Elapsed.TotalSeconds:F0} | {Percentile(0.50):F2} | {Percentile(0.90):F2} | {Percentile(0.99):F2} | {SortedMilliseconds.LastOrDefault():F2} | {Errors} |");
+}
+
+internal sealed class Options
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+    public string Command { get; private init; } = string.Empty;
+
+    public string this[string name] => _values.TryGetValue(name, out var value) ? value : throw new ArgumentException($"--{name} is required");
+
+    public int Int(string name, int fallback) => _values.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
+
+    public int[] Ints(string name, int[] fallback) =>
+        _values.TryGetValue(name, out var value) ? [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))] : fallback;
+
+    public static Options Parse(string[] args)
+    {
+        var options = new Options { Command = args.FirstOrDefault() ?? string.Empty };
+        for (var i = 1; i + 1 < args.Length; i += 2)
+        {
+            options._values[args[i].TrimStart('-')] = args[i + 1];
+        }
+
+        return options;
+    }
+}

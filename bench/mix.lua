@@ -1,0 +1,53 @@
+-- The request mix of bench/run.sh, the same on every path: 45% a list page, 45% one movie by id,
+-- 10% a small create. Arguments: <path prefix> <header mode: direct|bearer> <value> <ids file>.
+-- direct: identity headers (X-User-*) with <value> as the user id; bearer: <value> is an access token.
+local prefix, ids = "/movies", {}
+
+function init(args)
+  prefix = args[1]
+  if args[2] == "direct" then
+    wrk.headers["X-User-Id"] = args[3]
+    wrk.headers["X-User-Name"] = "bench"
+    wrk.headers["X-User-Roles"] = "user"
+  else
+    wrk.headers["Authorization"] = "Bearer " .. args[3]
+  end
+  for line in io.lines(args[4]) do
+    ids[#ids + 1] = line
+  end
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+end
+
+local body = '{"title":"Made under load","releaseYear":2024,"genres":["Drama"],"runtimeMinutes":90}'
+local postHeaders = nil
+
+-- wrk.format replaces wrk.headers by the table it is given: the POST headers carry the identity too.
+local function withContentType()
+  if postHeaders == nil then
+    postHeaders = { ["Content-Type"] = "application/json" }
+    for name, value in pairs(wrk.headers) do
+      postHeaders[name] = value
+    end
+  end
+  return postHeaders
+end
+
+function request()
+  local pick = math.random(100)
+  if pick <= 45 then
+    return wrk.format("GET", prefix .. "?page=" .. math.random(1, 100) .. "&pageSize=20&sort=title")
+  elseif pick <= 90 then
+    return wrk.format("GET", prefix .. "/" .. ids[math.random(#ids)])
+  else
+    return wrk.format("POST", prefix, withContentType(), body)
+  end
+end
+
+-- One machine-readable line per run: requests/s, latency percentiles in ms, errors, requests.
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %.1f %.2f %.2f %.2f %.2f %d %d\n",
+    summary.requests / (summary.duration / 1000000),
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.requests))
+end

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# MovieDb's benchmarks (never run in CI). Starts the system the way scripts/run-local.sh does
+# (Release builds, Production environment, warnings-only logging, rate limits lifted), seeds 10,000
+# movies for one user, then measures on this machine, in one run:
+#   1. movie reads and writes with wrk — the same mix (45% list page, 45% get by id, 10% create)
+#      against the movie service directly, through nginx as a plain reverse proxy, and through the
+#      gateway; interleaved rounds, medians reported, ratios against the goals;
+#   2. request/reply latency of GET /api/users/me and of sign-in through the gateway at 1, 8 and 32
+#      clients, and the same round trip over raw AMQP without HTTP;
+#   3. registration throughput and the cost of one password hash;
+#   4. each service's working set, idle and under load.
+# Writes bench/results/results-<UTC time>.md (and prints it). Knobs: BENCH_DURATION (15 s),
+# BENCH_WARMUP (5 s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
+# BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10).
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+# shellcheck source=../scripts/lib/servers.sh
+source scripts/lib/servers.sh
+
+DURATION="${BENCH_DURATION:-15}"
+WARMUP="${BENCH_WARMUP:-5}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+CONNECTIONS="${BENCH_CONNECTIONS:-32}"
+THREADS="${BENCH_THREADS:-2}"
+MOVIES="${BENCH_MOVIES:-10000}"
+LATENCY_SECONDS="${BENCH_LATENCY_SECONDS:-10}"
+GATEWAY_PORT=5180 MOVIESERVICE_PORT=5181 USERSERVICE_PORT=5182 NGINX_PORT=5183
+OUT="$ROOT/bench/results"
+STATE="$OUT/state"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+REPORT="$OUT/results-$STAMP.md"
+BENCH_TOOL="$ROOT/bench/MovieDb.Bench/bin/Release/net10.0/MovieDb.Bench.dll"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+RUNLOCAL_PID=""
+cleanup() {
+  trap - EXIT INT TERM
+  [ -f "$STATE/nginx.pid" ] && kill "$(cat "$STATE/nginx.pid")" 2>/dev/null
+  if [ -n "$RUNLOCAL_PID" ]; then
+    kill -TERM "$RUNLOCAL_PID" 2>/dev/null
+    wait "$RUNLOCAL_PID" 2>/dev/null
+  fi
+  moviedb_stop_started_servers
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+fail() { moviedb_log "$1"; exit 1; }
+
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+[ "${#missing[@]}" -eq 0 ] || moviedb_apt_install "${missing[@]}" || fail "could not install ${missing[*]}"
+moviedb_start_servers || fail "MariaDB and RabbitMQ could not be started"
+
+rm -rf "$STATE" && mkdir -p "$STATE"
+moviedb_log "building (Release)"
+for project in MovieService UserService Gateway bench/MovieDb.Bench; do
+  dotnet build "$project" -c Release -nologo >"$STATE/build.log" 2>&1 || { tail -n 30 "$STATE/build.log"; fail "build of $project failed"; }
+done
+
+# A fresh database and virtual host for every run.
+moviedb_as_root mysql --protocol=socket -e "DROP DATABASE IF EXISTS moviedb_bench" || fail "could not reset the bench database"
+moviedb_as_root rabbitmqctl -q delete_vhost moviedb-bench >/dev/null 2>&1 || true
+
+moviedb_log "starting MovieDb (scripts/run-local.sh, Release, Production)"
+env MOVIEDB_STATE_DIR="$STATE" MOVIEDB_GATEWAY_PORT=$GATEWAY_PORT MOVIEDB_MOVIESERVICE_PORT=$MOVIESERVICE_PORT \
+MOVIEDB_USERSERVICE_PORT=$USERSERVICE_PORT MOVIEDB_DATABASE=moviedb_bench MOVIEDB_VHOST=moviedb-bench \
+MOVIEDB_ACCOUNT=moviedb_bench MOVIEDB_CONFIGURATION=Release MOVIEDB_NO_BUILD=1 MOVIEDB_ENVIRONMENT=Production \
+Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.AspNetCore=Warning" \
+RateLimiting__Auth__PermitLimit=100000000 RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 \
+Jwt__AccessTokenLifetime=01:00:00 \
+  bash scripts/run-local.sh >"$STATE/run-local.out" 2>&1 &
+RUNLOCAL_PID=$!
+for _ in $(seq 1 240); do
+  grep -q "MovieDb is running." "$STATE/run-local.out" && break
+  kill -0 "$RUNLOCAL_PID" 2>/dev/null || { cat "$STATE/run-local.out"; fail "run-local.sh stopped"; }
+  sleep 0.5
+done
+grep -q "MovieDb is running." "$STATE/run-local.out" || fail "MovieDb did not start in 120 s"
+# shellcheck disable=SC1091
+source "$STATE/secrets.env"
+
+GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
+read -r USER_ID TOKEN < <(dotnet "$BENCH_TOOL" user --gateway "$GATEWAY" --user benchuser --password bench-passw0rd) || fail "could not create the bench user"
+moviedb_log "seeding $MOVIES movies for $USER_ID"
+dotnet "$BENCH_TOOL" seed --movies "http://127.0.0.1:$MOVIESERVICE_PORT" --user "$USER_ID" --count "$MOVIES" --ids "$STATE/ids.txt" || fail "seeding failed"
+
+rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
+declare -A PID
+while read -r name pid; do PID[$name]=$pid; done < "$STATE/pids"
+sleep 3
+declare -A IDLE PEAK
+for name in Gateway MovieService UserService; do IDLE[$name]=$(rss_mb "${PID[$name]}"); PEAK[$name]=${IDLE[$name]}; done
+
+sed -e "s|@STATE@|$STATE|g" -e "s|@MOVIESERVICE_PORT@|$MOVIESERVICE_PORT|g" -e "s|@NGINX_PORT@|$NGINX_PORT|g" \
+  bench/nginx.conf.template > "$STATE/nginx.conf"
+nginx -c "$STATE/nginx.conf" -p "$STATE" || fail "nginx did not start"
+
+run_wrk() { # name url prefix mode value seconds → prints the RESULT fields
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "${6}s" --latency -s bench/mix.lua "$2" -- "$3" "$4" "$5" "$STATE/ids.txt" \
+    | awk '/^RESULT/ { $1 = ""; print substr($0, 2) }'
+}
+
+declare -A RPS P50 P99 ERR
+for round in $(seq 1 "$ROUNDS"); do
+  for path in direct nginx gateway; do
+    case $path in
+      direct) url="http://127.0.0.1:$MOVIESERVICE_PORT"; prefix=/movies; mode=direct; value=$USER_ID ;;
+      nginx) url="http://127.0.0.1:$NGINX_PORT"; prefix=/movies; mode=direct; value=$USER_ID ;;
+      gateway) url="$GATEWAY"; prefix=/api/movies; mode=bearer; value=$TOKEN ;;
+    esac
+    run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$WARMUP" >/dev/null
+    if [ "$path" = gateway ]; then
+      ( while true; do for name in Gateway MovieService UserService; do echo "$name $(rss_mb "${PID[$name]}")"; done; sleep 0.5; done ) > "$STATE/rss-$round.txt" &
+      SAMPLER=$!
+    fi
+    read -r rps p50 p90 p99 max errors requests < <(run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$DURATION")
+    [ "$path" = gateway ] && { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; }
+    moviedb_log "round $round $path: $rps req/s, p50 $p50 ms, p99 $p99 ms, $errors errors of $requests"
+    RPS[$path]+="$rps "; P50[$path]+="$p50 "; P99[$path]+="$p99 "; ERR[$path]=$(( ${ERR[$path]:-0} + errors ))
+  done
+done
+for round in $(seq 1 "$ROUNDS"); do
+  while read -r name mb; do
+    [ -n "$mb" ] && [ "$mb" -gt "${PEAK[$name]}" ] && PEAK[$name]=$mb
+  done < "$STATE/rss-$round.txt"
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A MRPS MP50 MP99
+for path in direct nginx gateway; do
+  MRPS[$path]=$(median <<<"${RPS[$path]}"); MP50[$path]=$(median <<<"${P50[$path]}"); MP99[$path]=$(median <<<"${P99[$path]}")
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+
+moviedb_log "request/reply latency through the gateway and over AMQP"
+LATENCY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32)"
+AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" --user "$USER_ID" --seconds "$LATENCY_SECONDS" --concurrency 1,8,32 | tail -n +3)"
+moviedb_log "registration throughput and hashing cost"
+read -r REGISTER_RATE REGISTER_FAILED < <(dotnet "$BENCH_TOOL" register --gateway "$GATEWAY" --count 200 --concurrency 16)
+read -r HASH_MS ITERATIONS < <(dotnet "$BENCH_TOOL" hash)
+
+ME32=$(grep -F '| GET /api/users/me | 32 |' <<<"$LATENCY")
+ME32_P50=$(awk -F'|' '{ gsub(/ /, "", $5); print $5 }' <<<"$ME32")
+ME32_P99=$(awk -F'|' '{ gsub(/ /, "", $7); print $7 }' <<<"$ME32")
+verdict() { awk -v v="$1" -v limit="$2" -v cmp="$3" 'BEGIN { ok = (cmp == "ge") ? (v >= limit) : (v <= limit); print ok ? "met" : "**not met**" }'; }
+GW_DIRECT=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[direct]}" 'BEGIN { print a / b }')
+GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / b }')
+
+{
+  echo "# MovieDb benchmark results — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "- Machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(. /etc/os-release && echo "$PRETTY_NAME"); .NET $(dotnet --version)"
+  echo "- Commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+  echo "- Everything on this one machine: wrk ($THREADS threads, $CONNECTIONS connections), nginx, the three services, MariaDB, RabbitMQ"
+  echo "- Command: \`bench/run.sh\` (BENCH_DURATION=$DURATION, BENCH_WARMUP=$WARMUP, BENCH_ROUNDS=$ROUNDS, BENCH_MOVIES=$MOVIES)"
+  echo
+  echo "## Movie reads and writes (45% list page, 45% get by id, 10% create), median of $ROUNDS interleaved rounds of ${DURATION} s"
+  echo
+  echo "| path | requests/s | p50 ms | p99 ms | errors | runs (req/s) |"
+  echo "|---|---:|---:|---:|---:|---|"
+  for path in direct nginx gateway; do
+    echo "| $path | ${MRPS[$path]} | ${MP50[$path]} | ${MP99[$path]} | ${ERR[$path]} | ${RPS[$path]}|"
+  done
+  echo
+  echo "| goal | measured | |"
+  echo "|---|---:|---|"
+  echo "| gateway ≥ 85% of direct | $(ratio "${MRPS[gateway]}" "${MRPS[direct]}") | $(verdict "$GW_DIRECT" 0.85 ge) |"
+  echo "| gateway ≥ nginx | $(ratio "${MRPS[gateway]}" "${MRPS[nginx]}") of nginx | $(verdict "$GW_NGINX" 1 ge) |"
+  echo "| GET /api/users/me p50 ≤ 2 ms at 32 clients | ${ME32_P50} ms | $(verdict "$ME32_P50" 2 le) |"
+  echo "| GET /api/users/me p99 ≤ 10 ms at 32 clients | ${ME32_P99} ms | $(verdict "$ME32_P99" 10 le) |"
+  echo
+  echo "## Request/reply latency"
+  echo
+  echo "$LATENCY"
+  echo "$AMQP"
+  echo
+  echo "## Registration"
+  echo
+  echo "- 200 registrations through the gateway from 16 clients: ${REGISTER_RATE} per second (${REGISTER_FAILED} failed)."
+  echo "- One password hash (PBKDF2-HMAC-SHA512, $ITERATIONS iterations, ASP.NET Core's default): ${HASH_MS} ms; with $(nproc) cores that alone caps registrations (and sign-ins) at about $(awk -v ms="$HASH_MS" -v c="$(nproc)" 'BEGIN { printf "%.0f", c * 1000 / ms }') per second."
+  echo
+  echo "## Working set (MB)"
+  echo
+  echo "| service | idle | peak under the gateway load |"
+  echo "|---|---:|---:|"
+  for name in Gateway MovieService UserService; do echo "| $name | ${IDLE[$name]} | ${PEAK[$name]} |"; done
+} > "$REPORT"
+
+cat "$REPORT"
+moviedb_log "written to $REPORT"
