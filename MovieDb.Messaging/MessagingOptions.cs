@@ -20,19 +20,23 @@ public sealed class MessagingOptions
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Deliveries of one message before it is dead-lettered: handler failures, and crashes while it
-    /// was being handled (the quorum queue's <c>x-delivery-limit</c>). Default 5.
+    /// Deliveries of one command before it is dead-lettered: handler failures, and crashes while it
+    /// was being handled (the quorum queue's <c>x-delivery-limit</c>). Default 5. Queries are not
+    /// retried: a failed query is dead-lettered at once.
     /// </summary>
     [Range(1, 100)]
     public int MaxDeliveries { get; set; } = 5;
 
-    /// <summary>Unacknowledged messages a consumer holds at once. Default 32.</summary>
+    /// <summary>Unacknowledged messages a consumer holds at once. Default 64.</summary>
     [Range(1, 1000)]
-    public ushort PrefetchCount { get; set; } = 32;
+    public ushort PrefetchCount { get; set; } = 64;
 
-    /// <summary>Messages a consumer handles at the same time. Default 4.</summary>
+    /// <summary>
+    /// Messages a consumer handles at the same time. Default 16: handlers mostly wait (for the store,
+    /// for the reply's confirm), so more than the core count keeps the CPU busy (bench/RESULTS.md).
+    /// </summary>
     [Range(1, 256)]
-    public ushort ConsumerConcurrency { get; set; } = 4;
+    public ushort ConsumerConcurrency { get; set; } = 16;
 
     /// <summary>Pause before a failed message goes back to its queue, times the attempt number. Default 200 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]

@@ -12,7 +12,12 @@ public static class Topology
     /// <summary>Commands to the user service (quorum queue; never expire; dead-lettered after <see cref="MessagingOptions.MaxDeliveries"/>).</summary>
     public const string UserRequestsQueue = "users.requests";
 
-    /// <summary>Queries to the user service (quorum queue; expire with the caller's time-out and are then dropped).</summary>
+    /// <summary>
+    /// Queries to the user service: a durable classic queue of transient messages that expire with
+    /// the caller's time-out and are then dropped. Not a quorum queue: those write every message to
+    /// disk before confirming it, which doubled the round trip of a read (bench/RESULTS.md), and a
+    /// query outlives neither its caller's time-out nor a broker restart anyway.
+    /// </summary>
     public const string UserQueriesQueue = "users.queries";
 
     /// <summary>Where requests end that could not be processed; every message here needs an operator.</summary>
@@ -46,17 +51,13 @@ public static class Topology
 
         // No dead-letter exchange: a query that expires in the queue is simply dropped, so the
         // dead-letter queue holds only messages that failed. The consumer dead-letters poison queries
-        // itself; the delivery limit stops a query that crashes its consumer every time.
+        // itself, at their first failure; one that crashes its consumer every time expires.
         await channel.QueueDeclareAsync(
             queue: UserQueriesQueue,
             durable: true,
             exclusive: false,
             autoDelete: false,
-            arguments: new Dictionary<string, object?>
-            {
-                ["x-queue-type"] = "quorum",
-                ["x-delivery-limit"] = options.MaxDeliveries,
-            },
+            arguments: new Dictionary<string, object?> { ["x-queue-type"] = "classic" },
             cancellationToken: cancellationToken);
 
         await DeclareEventsExchangeAsync(channel, cancellationToken);

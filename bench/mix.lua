@@ -1,18 +1,23 @@
 -- The request mix of bench/run.sh, the same on every path: 45% a list page, 45% one movie by id,
--- 10% a small create. Arguments: <path prefix> <header mode: direct|bearer> <value> <ids file>.
--- direct: identity headers (X-User-*) with <value> as the user id; bearer: <value> is an access token.
-local prefix, ids = "/movies", {}
+-- 10% a small create. Arguments: <path prefix> <header mode: direct|bearer> <reader> <writer> <ids file>.
+-- direct: identity headers (X-User-*) with <reader>/<writer> as user ids; bearer: they are access tokens.
+-- Creates go to the writer's collection, so the reader's 10,000 movies stay the same in every run.
+local prefix, ids, mode, writer = "/movies", {}, "direct", ""
+
+local function identity(headers, value)
+  if mode == "direct" then
+    headers["X-User-Id"] = value
+    headers["X-User-Name"] = "bench"
+    headers["X-User-Roles"] = "user"
+  else
+    headers["Authorization"] = "Bearer " .. value
+  end
+end
 
 function init(args)
-  prefix = args[1]
-  if args[2] == "direct" then
-    wrk.headers["X-User-Id"] = args[3]
-    wrk.headers["X-User-Name"] = "bench"
-    wrk.headers["X-User-Roles"] = "user"
-  else
-    wrk.headers["Authorization"] = "Bearer " .. args[3]
-  end
-  for line in io.lines(args[4]) do
+  prefix, mode, writer = args[1], args[2], args[4]
+  identity(wrk.headers, args[3])
+  for line in io.lines(args[5]) do
     ids[#ids + 1] = line
   end
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
@@ -21,13 +26,11 @@ end
 local body = '{"title":"Made under load","releaseYear":2024,"genres":["Drama"],"runtimeMinutes":90}'
 local postHeaders = nil
 
--- wrk.format replaces wrk.headers by the table it is given: the POST headers carry the identity too.
+-- wrk.format replaces wrk.headers by the table it is given: the POST headers carry their own identity.
 local function withContentType()
   if postHeaders == nil then
     postHeaders = { ["Content-Type"] = "application/json" }
-    for name, value in pairs(wrk.headers) do
-      postHeaders[name] = value
-    end
+    identity(postHeaders, writer)
   end
   return postHeaders
 end

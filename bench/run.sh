@@ -84,6 +84,7 @@ source "$STATE/secrets.env"
 
 GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
 read -r USER_ID TOKEN < <(dotnet "$BENCH_TOOL" user --gateway "$GATEWAY" --user benchuser --password bench-passw0rd) || fail "could not create the bench user"
+read -r WRITER_ID WRITER_TOKEN < <(dotnet "$BENCH_TOOL" user --gateway "$GATEWAY" --user benchwriter --password bench-passw0rd) || fail "could not create the writer"
 moviedb_log "seeding $MOVIES movies for $USER_ID"
 dotnet "$BENCH_TOOL" seed --movies "http://127.0.0.1:$MOVIESERVICE_PORT" --user "$USER_ID" --count "$MOVIES" --ids "$STATE/ids.txt" || fail "seeding failed"
 
@@ -98,31 +99,34 @@ sed -e "s|@STATE@|$STATE|g" -e "s|@MOVIESERVICE_PORT@|$MOVIESERVICE_PORT|g" -e "
   bench/nginx.conf.template > "$STATE/nginx.conf"
 nginx -c "$STATE/nginx.conf" -p "$STATE" || fail "nginx did not start"
 
-run_wrk() { # name url prefix mode value seconds → prints the RESULT fields
-  wrk -t "$THREADS" -c "$CONNECTIONS" -d "${6}s" --latency -s bench/mix.lua "$2" -- "$3" "$4" "$5" "$STATE/ids.txt" \
+run_wrk() { # name url prefix mode reader writer seconds → prints the RESULT fields
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "${7}s" --latency -s bench/mix.lua "$2" -- "$3" "$4" "$5" "$6" "$STATE/ids.txt" \
     | awk '/^RESULT/ { $1 = ""; print substr($0, 2) }'
 }
 
 declare -A RPS P50 P99 ERR
+ORDERS=("direct nginx gateway" "nginx gateway direct" "gateway direct nginx")
 for round in $(seq 1 "$ROUNDS"); do
-  for path in direct nginx gateway; do
+  # Each round starts with another path, so that no path always runs first or last.
+  for path in ${ORDERS[$(( (round - 1) % 3 ))]}; do
     case $path in
-      direct) url="http://127.0.0.1:$MOVIESERVICE_PORT"; prefix=/movies; mode=direct; value=$USER_ID ;;
-      nginx) url="http://127.0.0.1:$NGINX_PORT"; prefix=/movies; mode=direct; value=$USER_ID ;;
-      gateway) url="$GATEWAY"; prefix=/api/movies; mode=bearer; value=$TOKEN ;;
+      direct) url="http://127.0.0.1:$MOVIESERVICE_PORT"; prefix=/movies; mode=direct; value=$USER_ID; writer=$WRITER_ID ;;
+      nginx) url="http://127.0.0.1:$NGINX_PORT"; prefix=/movies; mode=direct; value=$USER_ID; writer=$WRITER_ID ;;
+      gateway) url="$GATEWAY"; prefix=/api/movies; mode=bearer; value=$TOKEN; writer=$WRITER_TOKEN ;;
     esac
-    run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$WARMUP" >/dev/null
+    run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$writer" "$WARMUP" >/dev/null
     if [ "$path" = gateway ]; then
       ( while true; do for name in Gateway MovieService UserService; do echo "$name $(rss_mb "${PID[$name]}")"; done; sleep 0.5; done ) > "$STATE/rss-$round.txt" &
       SAMPLER=$!
     fi
-    read -r rps p50 p90 p99 max errors requests < <(run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$DURATION")
+    read -r rps p50 p90 p99 max errors requests < <(run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$writer" "$DURATION")
     [ "$path" = gateway ] && { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; }
     moviedb_log "round $round $path: $rps req/s, p50 $p50 ms, p99 $p99 ms, $errors errors of $requests"
     RPS[$path]+="$rps "; P50[$path]+="$p50 "; P99[$path]+="$p99 "; ERR[$path]=$(( ${ERR[$path]:-0} + errors ))
   done
 done
 for round in $(seq 1 "$ROUNDS"); do
+  [ -f "$STATE/rss-$round.txt" ] || continue
   while read -r name mb; do
     [ -n "$mb" ] && [ "$mb" -gt "${PEAK[$name]}" ] && PEAK[$name]=$mb
   done < "$STATE/rss-$round.txt"
@@ -157,7 +161,7 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   echo "- Everything on this one machine: wrk ($THREADS threads, $CONNECTIONS connections), nginx, the three services, MariaDB, RabbitMQ"
   echo "- Command: \`bench/run.sh\` (BENCH_DURATION=$DURATION, BENCH_WARMUP=$WARMUP, BENCH_ROUNDS=$ROUNDS, BENCH_MOVIES=$MOVIES)"
   echo
-  echo "## Movie reads and writes (45% list page, 45% get by id, 10% create), median of $ROUNDS interleaved rounds of ${DURATION} s"
+  echo "## Movie reads and writes (45% list page, 45% get by id, 10% create), median of $ROUNDS interleaved rounds of ${DURATION} s (each round starts with another path)"
   echo
   echo "| path | requests/s | p50 ms | p99 ms | errors | runs (req/s) |"
   echo "|---|---:|---:|---:|---:|---|"

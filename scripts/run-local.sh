@@ -134,7 +134,7 @@ wait_healthy() {
 start_service MovieService "$MOVIESERVICE_PORT" \
   ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=$ACCOUNT;Password=$DB_PASSWORD;Database=$DATABASE"
 start_service UserService "$USERSERVICE_PORT" \
-  ConnectionStrings__userdb="Filename=$STATE/users.db;Connection=shared" \
+  ConnectionStrings__userdb="Filename=$STATE/users.db" \
   Admin__Password="$ADMIN_PASSWORD"
 start_service Gateway "$GATEWAY_PORT" \
   services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \

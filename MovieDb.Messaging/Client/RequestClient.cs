@@ -99,7 +99,8 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
                 ReplyTo = ReplyQueue,
                 Type = metadata.Type,
                 ContentType = MessageSerializer.ContentType,
-                DeliveryMode = DeliveryModes.Persistent,
+                // Commands are kept on disk until processed; queries live only as long as their caller waits.
+                DeliveryMode = metadata.Kind == MessageKind.Query ? DeliveryModes.Transient : DeliveryModes.Persistent,
                 Timestamp = new AmqpTimestamp(_time.GetUtcNow().ToUnixTimeSeconds()),
                 Headers = headers,
             };

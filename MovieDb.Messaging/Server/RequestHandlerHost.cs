@@ -60,9 +60,16 @@ internal sealed class RequestHandlerHost(
 
         var context = new RequestContext(properties.MessageId ?? properties.CorrelationId ?? string.Empty, delivery.Attempt, delivery.Redelivered);
         byte[] reply;
-        await using (var scope = scopes.CreateAsyncScope())
+        try
         {
+            await using var scope = scopes.CreateAsyncScope();
             reply = await registration.Invoke(scope.ServiceProvider, request, context, cancellationToken);
+        }
+        catch (Exception ex) when (registration.Kind == MessageKind.Query && ex is not OperationCanceledException)
+        {
+            // A query's queue counts no deliveries, and its caller waits only briefly: a failed
+            // query is not retried but set aside at once (the caller gets an error reply).
+            return DeliveryOutcome.DeadLetter("handler-failed", $"{ex.GetType().Name}: {ex.Message}");
         }
 
         // Acknowledge only once the reply is safely with the broker; if this throws, the message

@@ -60,7 +60,7 @@ public sealed class RedeliveryTests(TestServers servers)
         };
 
     [Fact]
-    public async Task A_handler_that_fails_once_is_retried_and_the_caller_gets_the_reply()
+    public async Task A_command_whose_handler_fails_once_is_retried_and_the_caller_gets_the_reply()
     {
         await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
         var script = new HandlerScript();
@@ -68,12 +68,32 @@ public sealed class RedeliveryTests(TestServers servers)
         await using var userService = await StartUserServiceAsync(vhost, script);
         await using var gateway = await StartGatewayAsync(vhost);
 
-        var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("flaky"), cancellationToken: Ct);
+        var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new DeleteUser(new Actor("a", true), "flaky"), cancellationToken: Ct);
 
         Assert.Equal(RequestOutcome.Replied, result.Outcome);
         Assert.Equal(ReplyStatus.Ok, result.Reply!.Status);
         Assert.Equal(2, script.CallsFor("flaky"));
         Assert.Equal([1, 2], script.Seen.Where(s => s.UserId == "flaky").Select(s => s.Context.Attempt));
+    }
+
+    [Fact]
+    public async Task A_query_whose_handler_fails_is_dead_lettered_at_once_and_the_caller_told()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var script = new HandlerScript();
+        script.FailuresLeft["broken-read"] = 1;
+        await using var userService = await StartUserServiceAsync(vhost, script);
+        await using var gateway = await StartGatewayAsync(vhost);
+
+        var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("broken-read"), new RequestOptions { RequestId = "broken-read" }, Ct);
+
+        Assert.Equal(RequestOutcome.Replied, result.Outcome);
+        Assert.Equal(ReplyStatus.Failed, result.Reply!.Status);
+        Assert.Equal(1, script.CallsFor("broken-read"));
+        List<BasicGetResult> dead = [];
+        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, Topology.UserRequestsDeadLetterQueue)).Count == 1, "the dead letter");
+        Assert.Equal("handler-failed", Header(dead[0], Topology.DeadLetterReasonHeader));
+        Assert.Equal(Topology.UserQueriesQueue, Header(dead[0], Topology.DeadLetterQueueHeader));
     }
 
     [Fact]
