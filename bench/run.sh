@@ -142,6 +142,20 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 moviedb_log "request/reply latency through the gateway and over AMQP"
 LATENCY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32)"
 AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" --user "$USER_ID" --seconds "$LATENCY_SECONDS" --concurrency 1,8,32 | tail -n +3)"
+# Where the time of GET /api/users/me goes: CPU used per process during a 32-client run.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+BEAM_PID=$(pgrep -o -f beam.smp || true)
+declare -A CPU_BEFORE CPU_AFTER
+for name in Gateway UserService; do CPU_BEFORE[$name]=$(cpu_ticks "${PID[$name]}"); done
+CPU_BEFORE[RabbitMQ]=$(cpu_ticks "$BEAM_PID"); BUSY_BEFORE=$(busy_ticks)
+ME_ONLY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 32 --only-me true | tail -n 1)"
+for name in Gateway UserService; do CPU_AFTER[$name]=$(cpu_ticks "${PID[$name]}"); done
+CPU_AFTER[RabbitMQ]=$(cpu_ticks "$BEAM_PID"); BUSY_AFTER=$(busy_ticks)
+ME_REQUESTS=$(awk -F'|' -v s="$LATENCY_SECONDS" '{ gsub(/ /, "", $4); printf "%.0f", $4 * (s + 2) }' <<<"$ME_ONLY")
+HZ=$(getconf CLK_TCK)
+cpu_us() { awk -v t="$1" -v n="$ME_REQUESTS" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0) ? t * 1000000 / hz / n : 0 }'; }
+
 moviedb_log "registration throughput and hashing cost"
 read -r REGISTER_RATE REGISTER_FAILED < <(dotnet "$BENCH_TOOL" register --gateway "$GATEWAY" --count 200 --concurrency 16)
 read -r HASH_MS ITERATIONS < <(dotnet "$BENCH_TOOL" hash)
@@ -180,6 +194,14 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   echo
   echo "$LATENCY"
   echo "$AMQP"
+  echo
+  gw=$(( CPU_AFTER[Gateway] - CPU_BEFORE[Gateway] )); us=$(( CPU_AFTER[UserService] - CPU_BEFORE[UserService] ))
+  rmq=$(( CPU_AFTER[RabbitMQ] - CPU_BEFORE[RabbitMQ] )); busy=$(( BUSY_AFTER - BUSY_BEFORE ))
+  echo "CPU per \`GET /api/users/me\` at 32 clients (${ME_REQUESTS} requests including the warm-up; microseconds of CPU per request):"
+  echo
+  echo "| gateway | user service | RabbitMQ | load client, kernel and the rest | all busy CPU |"
+  echo "|---:|---:|---:|---:|---:|"
+  echo "| $(cpu_us $gw) | $(cpu_us $us) | $(cpu_us $rmq) | $(cpu_us $(( busy - gw - us - rmq ))) | $(cpu_us $busy) |"
   echo
   echo "## Registration"
   echo

@@ -14,7 +14,7 @@ using MovieDb.Messaging.Contracts;
 // bench/run.sh drives this tool; every command prints Markdown (or plain values) on stdout.
 //   seed      --movies URL --user ID --count N --ids FILE        movies straight into the movie service
 //   user      --gateway URL --user NAME --password PW             registers (if new), prints "id token"
-//   latency   --gateway URL --user NAME --password PW --seconds S --concurrency 1,8,32
+//   latency   --gateway URL --user NAME --password PW --seconds S --concurrency 1,8,32 [--only-me true]
 //   amqp      --messaging URI --user ID --seconds S --concurrency 1,8,32
 //   register  --gateway URL --count N --concurrency C
 //   hash      [--iterations N]
@@ -112,6 +112,11 @@ static async Task<int> Latency(Options options)
             return response.IsSuccessStatusCode;
         });
         Console.WriteLine(me.Row("GET /api/users/me", clients));
+    }
+
+    if (options.Has("only-me"))
+    {
+        return 0;
     }
 
     foreach (var clients in options.Ints("concurrency", [1, 8, 32]))
@@ -250,6 +255,8 @@ internal sealed class Options
     public string Command { get; private init; } = string.Empty;
 
     public string this[string name] => _values.TryGetValue(name, out var value) ? value : throw new ArgumentException($"--{name} is required");
+
+    public bool Has(string name) => _values.ContainsKey(name);
 
     public int Int(string name, int fallback) => _values.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
 
