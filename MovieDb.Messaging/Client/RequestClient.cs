@@ -30,7 +30,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
     private readonly ILogger<RequestClient> _logger;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]?>> _pending = new(StringComparer.Ordinal);
     private IChannel? _replyChannel;
-    private int _replyChannelClosedChecks;
+    private readonly ChannelWatch _replyChannelWatch = new();
     private volatile bool _ready;
     private IConnection? _watchedConnection;
 
@@ -228,15 +228,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
 
     private async Task EnsureReplyConsumerAsync(IConnection connection, CancellationToken cancellationToken)
     {
-        if (_replyChannel is { IsOpen: true })
-        {
-            _replyChannelClosedChecks = 0;
-            return;
-        }
-
-        // While the connection recovers, automatic recovery reopens the channel, the reply queue and
-        // the consumer. Only a channel that stays closed on an open connection needs replacing.
-        if (_replyChannel is not null && (!connection.IsOpen || ++_replyChannelClosedChecks < 2))
+        if (!_replyChannelWatch.NeedsNewChannel(_replyChannel, connection))
         {
             return;
         }
@@ -265,7 +257,6 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
         }
 
         _replyChannel = channel;
-        _replyChannelClosedChecks = 0;
         _logger.LogInformation("Receiving replies on {ReplyQueue}", ReplyQueue);
     }
 

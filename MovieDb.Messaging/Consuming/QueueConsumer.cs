@@ -49,7 +49,7 @@ internal abstract partial class QueueConsumer : BackgroundService
     private readonly SemaphoreSlim _setupGate = new(1, 1);
     private IChannel? _channel;
     private List<string> _consumerTags = [];
-    private int _closedChecks;
+    private readonly ChannelWatch _channelWatch = new();
     private int _inFlight;
     private CancellationTokenSource? _processing;
     private CancellationToken _processingToken;
@@ -128,15 +128,7 @@ internal abstract partial class QueueConsumer : BackgroundService
 
     private async Task EnsureConsumingAsync(IConnection connection, CancellationToken cancellationToken)
     {
-        if (_channel is { IsOpen: true })
-        {
-            _closedChecks = 0;
-            return;
-        }
-
-        // After a connection failure, automatic recovery reopens the channel and its consumers.
-        // Only a channel that stays closed on an open connection (a channel error) is replaced.
-        if (_channel is not null && (!connection.IsOpen || ++_closedChecks < 2))
+        if (!_channelWatch.NeedsNewChannel(_channel, connection))
         {
             return;
         }
@@ -175,7 +167,6 @@ internal abstract partial class QueueConsumer : BackgroundService
             }
 
             _channel = channel;
-            _closedChecks = 0;
             _logger.LogInformation("Consumer {Consumer} is consuming {Queues} (prefetch {Prefetch}, concurrency {Concurrency})",
                 Name, string.Join(", ", Queues), Options.PrefetchCount, Options.ConsumerConcurrency);
         }

@@ -12,15 +12,6 @@ public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassF
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static string Token(
-        string subject,
-        string? key = InProcessSystem.SigningKey,
-        string issuer = "moviedb",
-        string audience = "moviedb-api",
-        DateTime? expires = null,
-        DateTime? notBefore = null,
-        string[]? roles = null) => TestTokens.Create(subject, key, issuer, audience, expires, notBefore, roles);
-
     private async Task<HttpStatusCode> CallWithAsync(string token)
     {
         using var client = system.CreateClient();
@@ -42,7 +33,7 @@ public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassF
         var user = await system.NewUserAsync();
 
         Assert.Equal(HttpStatusCode.OK, await CallWithAsync(user.Tokens.AccessToken));
-        Assert.Equal(HttpStatusCode.OK, await CallWithAsync(Token(user.Id)));
+        Assert.Equal(HttpStatusCode.OK, await CallWithAsync(TestTokens.Create(user.Id)));
     }
 
     [Fact]
@@ -50,11 +41,11 @@ public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassF
     {
         var user = await system.NewUserAsync();
 
-        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, expires: DateTime.UtcNow.AddMinutes(-2), notBefore: DateTime.UtcNow.AddMinutes(-20))));
-        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, notBefore: DateTime.UtcNow.AddMinutes(5), expires: DateTime.UtcNow.AddMinutes(20))));
-        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, key: "another-key-of-enough-length-0123456789abcdefghijklmnop")));
-        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, audience: "someone-else")));
-        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(Token(user.Id, issuer: "evil")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.Create(user.Id, expires: DateTime.UtcNow.AddMinutes(-2), notBefore: DateTime.UtcNow.AddMinutes(-20))));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.Create(user.Id, notBefore: DateTime.UtcNow.AddMinutes(5), expires: DateTime.UtcNow.AddMinutes(20))));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.Create(user.Id, key: "another-key-of-enough-length-0123456789abcdefghijklmnop")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.Create(user.Id, audience: "someone-else")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.Create(user.Id, issuer: "evil")));
         Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync("not-a-jwt"));
         Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(string.Empty.PadLeft(5000, 'a')));
     }
