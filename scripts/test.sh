@@ -40,6 +40,7 @@ summary() {
 
 fail_before_tests() {
   moviedb_log "$1"
+  trap - EXIT
   moviedb_stop_started_servers
   echo "0 passed, 1 failed, 0 skipped"
   exit 1
@@ -75,5 +76,8 @@ dotnet test MovieDb.Ci.slnf -c "$CONFIGURATION" -p:AspireHosting=false --no-buil
   --blame-hang-timeout 10m "$@"
 status=$?
 
+# Servers stop before the summary, so that the summary stays the last line printed.
+trap - EXIT
+moviedb_stop_started_servers
 summary "$status"
 [ "$status" -eq 0 ]
