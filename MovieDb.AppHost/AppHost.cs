@@ -17,7 +17,10 @@ var adminPassword = builder.AddParameter(
 
 // Databases and broker as containers. Named volumes and the persistent lifetime keep their data
 // (and their generated passwords' meaning) across AppHost restarts.
+// MySQL 8.4 LTS: the newest line Pomelo 9 (EF Core 9) is tested against; the integration's
+// default image tag is newer.
 var mysql = builder.AddMySql("mysql")
+    .WithImageTag("8.4")
     .WithDataVolume()
     .WithLifetime(ContainerLifetime.Persistent);
 var moviedb = mysql.AddDatabase("moviedb");

@@ -50,6 +50,7 @@ internal abstract partial class QueueConsumer : BackgroundService
     private IChannel? _channel;
     private List<string> _consumerTags = [];
     private readonly ChannelWatch _channelWatch = new();
+    private volatile bool _stopping;
     private int _inFlight;
     private CancellationTokenSource? _processing;
     private CancellationToken _processingToken;
@@ -155,6 +156,7 @@ internal abstract partial class QueueConsumer : BackgroundService
                 {
                     var consumer = new AsyncEventingBasicConsumer(channel);
                     consumer.ReceivedAsync += (_, delivery) => OnReceivedAsync(channel, queue, delivery);
+                    consumer.UnregisteredAsync += (_, _) => OnConsumerCancelledAsync(channel, queue);
                     tags.Add(await channel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken));
                 }
 
@@ -174,6 +176,32 @@ internal abstract partial class QueueConsumer : BackgroundService
         {
             _setupGate.Release();
         }
+    }
+
+    /// <summary>
+    /// The broker cancels a consumer when its queue goes away (deleted by an operator, say). The
+    /// channel is then closed, so that the supervision loop opens a new one, declares the queue
+    /// again and consumes it: the consumer heals instead of idling on an open channel.
+    /// </summary>
+    private Task OnConsumerCancelledAsync(IChannel channel, string queue)
+    {
+        if (!_stopping)
+        {
+            _logger.LogWarning("Consumer {Consumer}: the broker cancelled the consumer of {Queue}; starting over", Name, queue);
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await channel.CloseAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.LogDebug(ex, "Consumer {Consumer}: closing the channel failed", Name);
+                }
+            });
+        }
+
+        return Task.CompletedTask;
     }
 
     private async Task OnReceivedAsync(IChannel channel, string queue, BasicDeliverEventArgs args)
@@ -330,6 +358,7 @@ internal abstract partial class QueueConsumer : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         // Stop taking new messages, let the ones in hand finish (bounded by the host's shutdown
         // time-out), then close: whatever was not acknowledged is redelivered to another instance.
         var channel = _channel;

@@ -218,4 +218,24 @@ public sealed class RedeliveryTests(TestServers servers)
         Assert.Equal("delivery_limit", Header(dead[0], "x-first-death-reason"));
         Assert.InRange(deliveries, MaxDeliveries, MaxDeliveries + 1);
     }
+
+    [Fact]
+    public async Task When_an_operator_deletes_the_request_queue_the_consumer_declares_it_again_and_carries_on()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var script = new HandlerScript();
+        await using var userService = await StartUserServiceAsync(vhost, script);
+        await using var gateway = await StartGatewayAsync(vhost);
+        var requests = gateway.Services.GetRequiredService<IRequestClient>();
+
+        await using (var connection = await vhost.ConnectAsync())
+        await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
+        {
+            await channel.QueueDeleteAsync(Topology.UserRequestsQueue, cancellationToken: Ct);
+        }
+
+        await Wait.UntilAsync(async () =>
+            (await requests.SendAsync(new DeleteUser(new Actor("a", true), $"after-{Guid.NewGuid():N}"), new RequestOptions { Timeout = TimeSpan.FromSeconds(1) }, Ct)).Outcome == RequestOutcome.Replied,
+            "commands are answered again", TimeSpan.FromSeconds(30));
+    }
 }
