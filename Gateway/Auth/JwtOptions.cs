@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text;
 
 namespace Gateway.Auth;
 
@@ -26,6 +25,4 @@ public sealed class JwtOptions
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
     public const int MinimumKeyBytes = 32;
-
-    public byte[] KeyBytes() => Encoding.UTF8.GetBytes(SigningKey ?? string.Empty);
 }

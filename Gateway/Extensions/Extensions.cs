@@ -58,7 +58,7 @@ internal static class Extensions
     public static WebApplication UseGatewayMiddleware(this WebApplication app)
     {
         app.UseSecurityHeaders();
-        if (app.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() is { Length: > 0 })
+        if (app.Services.GetService<Microsoft.AspNetCore.Cors.Infrastructure.ICorsService>() is not null)
         {
             app.UseCors();
         }

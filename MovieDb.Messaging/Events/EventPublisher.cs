@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Diagnostics;
@@ -59,7 +58,7 @@ internal sealed class EventPublisher(BrokerConnection broker, IOptions<Messaging
                 _exchangeDeclared = true;
             }
 
-            await channel.BasicPublishAsync(Topology.EventsExchange, type, mandatory: false, properties, JsonSerializer.SerializeToUtf8Bytes(message, MessageSerializer.Options), timeout.Token);
+            await channel.BasicPublishAsync(Topology.EventsExchange, type, mandatory: false, properties, MessageSerializer.Serialize(message), timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MovieDb.Messaging.Contracts;
@@ -62,5 +61,5 @@ public sealed class RequestHandlerRegistry
 
     /// <summary>The error reply for a request that could not be processed, valid for every reply type.</summary>
     internal static byte[] ErrorReply(ReplyStatus status, string title, string? detail) =>
-        JsonSerializer.SerializeToUtf8Bytes(Reply<Empty>.Fail(status, title, detail), MessageSerializer.Options);
+        MessageSerializer.Serialize(Reply<Empty>.Fail(status, title, detail));
 }

@@ -98,10 +98,6 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
         return environment;
     }
 
-    /// <summary>The output of every process, for failure messages.</summary>
-    public string Logs() => string.Join("\n\n", new[] { Gateway, MovieService }.Concat(_userServices).Where(p => p is not null)
-        .Select(p => $"--- {p.Name} ({(p.HasExited ? "exited" : "running")}) ---\n{p.Tail(40)}"));
-
     public override async ValueTask DisposeAsync()
     {
         foreach (var process in new[] { Gateway, MovieService }.Concat(_userServices).Where(p => p is not null))

@@ -54,7 +54,8 @@ internal sealed partial class Accounts(
             RegistrationRequestId = requestId,
         };
 
-        // The bootstrap admin's name is reserved, even before the account exists.
+        // Looked up before hashing (tens of milliseconds) so a taken name costs no hash; the unique
+        // indexes still decide a race. The bootstrap admin's name is reserved, even before it exists.
         if (user.NormalizedUserName == UserRules.NormalizeUserName(admin.Value.UserName)
             || await store.FindByUserNameAsync(user.NormalizedUserName, cancellationToken) is not null
             || await store.FindByEmailAsync(user.NormalizedEmail, cancellationToken) is not null)

@@ -26,7 +26,7 @@ internal sealed class CommandInbox(IUserStore store, TimeProvider time)
         if (await store.FindProcessedCommandAsync(requestId, cancellationToken) is { } processed)
         {
             return processed.Fingerprint == fingerprint && processed.Type == type
-                ? MessageSerializer.Deserialize<Reply<T>>(System.Text.Encoding.UTF8.GetBytes(processed.Reply))
+                ? ReadReply<T>(processed)
                 : Reply<T>.Fail(ReplyStatus.Conflict, "Request id reused", "This request id (Idempotency-Key) was already used for a different request.");
         }
 
@@ -52,10 +52,17 @@ internal sealed class CommandInbox(IUserStore store, TimeProvider time)
         }, cancellationToken);
     }
 
-    public Task<ProcessedCommand?> FindAsync(string requestId, CancellationToken cancellationToken) =>
-        store.FindProcessedCommandAsync(requestId, cancellationToken);
+    /// <summary>The recorded reply of command <typeparamref name="TCommand"/> with this request id, if it was answered.</summary>
+    public async Task<Reply<T>?> FindReplyAsync<TCommand, T>(string requestId, CancellationToken cancellationToken)
+        where TCommand : IRequest<T> =>
+        await store.FindProcessedCommandAsync(requestId, cancellationToken) is { } processed && processed.Type == MessageMetadata.Of<TCommand>().Type
+            ? ReadReply<T>(processed)
+            : null;
+
+    private static Reply<T> ReadReply<T>(ProcessedCommand processed) =>
+        MessageSerializer.Deserialize<Reply<T>>(System.Text.Encoding.UTF8.GetBytes(processed.Reply));
 
     // Secrets are masked first: a fast hash of a password would be a weak password hash.
     private static string Fingerprint<TCommand>(TCommand command) =>
-        Convert.ToHexString(SHA256.HashData(MessageSerializer.Redact(JsonSerializer.SerializeToUtf8Bytes(command, MessageSerializer.Options))));
+        Convert.ToHexString(SHA256.HashData(MessageSerializer.Redact(MessageSerializer.Serialize(command))));
 }

@@ -40,8 +40,7 @@ internal static class Extensions
         builder.Services.AddSingleton<UserStoreInitializer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UserStoreInitializer>());
         builder.Services.AddHealthChecks()
-            .AddCheck<UserStoreInitializer>("userdb-initialized")
-            .AddCheck<UserStoreHealthCheck>("userdb");
+            .AddCheck<UserStoreInitializer>("userdb-initialized");
     }
 
     /// <summary>
@@ -65,6 +64,9 @@ internal static class Extensions
         else if (connectionString.Contains("Filename=", StringComparison.OrdinalIgnoreCase))
         {
             builder.Services.AddSingleton<IUserStore>(_ => new LiteDbUserStore(connectionString));
+
+            // MongoDB has the client's "MongoDB.Driver" check; the embedded file gets its own.
+            builder.Services.AddHealthChecks().AddCheck<UserStoreHealthCheck>("userdb");
         }
         else
         {

@@ -22,9 +22,8 @@ internal sealed class GetRegistrationStatusHandler(CommandInbox inbox, IUserStor
             return Reply<RegistrationStatus>.Fail(ReplyStatus.Invalid, "The request id is required.");
         }
 
-        if (await inbox.FindAsync(request.RequestId, cancellationToken) is { Type: "users.register" } processed)
+        if (await inbox.FindReplyAsync<RegisterUser, UserDto>(request.RequestId, cancellationToken) is { } reply)
         {
-            var reply = MessageSerializer.Deserialize<Reply<UserDto>>(System.Text.Encoding.UTF8.GetBytes(processed.Reply));
             return Reply<RegistrationStatus>.Ok(reply.IsOk
                 ? new RegistrationStatus(RegistrationStatus.Succeeded, reply.Value)
                 : new RegistrationStatus(RegistrationStatus.Failed, Problem: reply.Error, FailureStatus: reply.Status));

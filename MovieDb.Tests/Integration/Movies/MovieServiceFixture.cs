@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text.Json;
 using MovieDb.Tests.Infrastructure;
 using MovieService;
 
@@ -19,8 +18,6 @@ public sealed class MovieServiceFixture(TestServers servers) : IAsyncLifetime
     public TestDatabase Database => _database!;
 
     public TestVirtualHost VirtualHost => _virtualHost!;
-
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
 
     public async ValueTask InitializeAsync()
     {
