@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command. On a Debian-like machine without Docker it installs MariaDB and RabbitMQ
 # from apt when they are missing, starts them when they are not running, creates a test account on
-# each, builds MovieDb.Ci.slnf (everything but the Aspire AppHost) and runs every test against the
-# real servers. The last line it prints is "N passed, N failed, N skipped"; it exits non-zero when
+# each, builds the whole MovieDb.sln (the Aspire AppHost included, warnings as errors) and runs every
+# test against the real servers. The last line it prints is "N passed, N failed, N skipped"; it exits non-zero when
 # anything failed or did not build. Servers it started are stopped again; running ones are left alone.
 #
 # Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter "FullyQualifiedName~Movies"]
@@ -64,14 +64,15 @@ export MOVIEDB_TEST_RABBITMQ_MANAGEMENT="http://127.0.0.1:15672/"
 # Lets the fault tests stop and start the servers (scripts/serverctl.sh).
 export MOVIEDB_TEST_SERVERCTL="$ROOT/scripts/serverctl.sh"
 
-moviedb_log "building MovieDb.Ci.slnf ($CONFIGURATION, without Aspire)"
-dotnet restore MovieDb.Ci.slnf -p:AspireHosting=false -v quiet || fail_before_tests "restore failed"
-dotnet build MovieDb.Ci.slnf -c "$CONFIGURATION" -p:AspireHosting=false --no-restore -v quiet -clp:ErrorsOnly \
+moviedb_log "building MovieDb.sln ($CONFIGURATION)"
+dotnet restore MovieDb.sln -v quiet \
+  || fail_before_tests "restore failed: the Aspire 13.5.2 packages come from nuget.org (on the build machines, .ci/run adds their package source)"
+dotnet build MovieDb.sln -c "$CONFIGURATION" --no-restore -v quiet -clp:ErrorsOnly \
   || fail_before_tests "build failed"
 
 rm -rf "$RESULTS_DIR"
 moviedb_log "running the tests"
-dotnet test MovieDb.Ci.slnf -c "$CONFIGURATION" -p:AspireHosting=false --no-build \
+dotnet test MovieDb.sln -c "$CONFIGURATION" --no-build \
   --results-directory "$RESULTS_DIR" --logger "trx" --logger "console;verbosity=normal" \
   --blame-hang-timeout 10m "$@"
 status=$?
