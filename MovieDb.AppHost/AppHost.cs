@@ -36,12 +36,19 @@ var messaging = builder.AddRabbitMQ("messaging")
     .WithDataVolume()
     .WithLifetime(ContainerLifetime.Persistent);
 
+// Each project gets ConnectionStrings__* and services__* for what it references, not the extra
+// MOVIEDB_HOST/…_PASSWORD variables Aspire would add too: the services read nothing else.
+const ReferenceEnvironmentInjectionFlags ReferenceKeys =
+    ReferenceEnvironmentInjectionFlags.ConnectionString | ReferenceEnvironmentInjectionFlags.ServiceDiscovery;
+
 var movieService = builder.AddProject<Projects.MovieService>("movieservice")
+    .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(moviedb).WaitFor(moviedb)
     .WithReference(messaging).WaitFor(messaging)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.UserService>("userservice")
+    .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(userdb).WaitFor(userdb)
     .WithReference(messaging).WaitFor(messaging)
     .WithEnvironment("Admin__Password", adminPassword)
@@ -50,7 +57,8 @@ builder.AddProject<Projects.UserService>("userservice")
 // The gateway reaches the movie service by service discovery (services__movieservice__http__0)
 // and the user service only through the broker, so it references the first and not the second.
 builder.AddProject<Projects.Gateway>("gateway")
-    .WithReference(movieService).WaitFor(movieService)
+    .WithReferenceEnvironment(ReferenceKeys)
+    .WithReference(movieService.GetEndpoint("http")).WaitFor(movieService)
     .WithReference(messaging).WaitFor(messaging)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithHttpHealthCheck("/health")

@@ -10,11 +10,15 @@ using MovieDb.Messaging.Server;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// Registers MovieDb's messaging roles. Each needs <c>AddRabbitMQClient("messaging")</c> first;
-/// each adds a readiness check that fails while its consumer or channel is down.
+/// Registers MovieDb's messaging roles. Each needs <c>AddRabbitMQClient("messaging")</c>
+/// (Aspire.RabbitMQ.Client) first; each adds a readiness check that fails while its consumer or
+/// channel is down.
 /// </summary>
 public static class MessagingHostingExtensions
 {
+    /// <summary>The health check Aspire.RabbitMQ.Client registers for the connection.</summary>
+    public const string RabbitMQHealthCheckName = "RabbitMQ.Client";
+
     /// <summary>Health check of the request client (the gateway's side of request/reply).</summary>
     public const string RequestClientHealthCheckName = "messaging-request-client";
 
@@ -102,7 +106,21 @@ public static class MessagingHostingExtensions
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<MessagingMetrics>();
-        builder.Services.TryAddSingleton<BrokerConnection>();
+        if (builder.Services.Any(d => d.ServiceType == typeof(BrokerConnection)))
+        {
+            return;
+        }
+
+        if (!builder.Services.Any(d => d.ServiceType == typeof(RabbitMQ.Client.IConnection)))
+        {
+            throw new InvalidOperationException("MovieDb messaging needs a RabbitMQ connection: call builder.AddRabbitMQClient(\"messaging\") first.");
+        }
+
+        builder.Services.AddSingleton<BrokerConnection>();
+        builder.Services.PostConfigure<HealthCheckServiceOptions>(BrokerConnection.DecorateHealthCheck);
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics.AddMeter(MessagingTelemetry.MeterName))
+            .WithTracing(tracing => tracing.AddSource(MessagingTelemetry.ActivitySourceName));
     }
 
     private sealed class RequestClientHealthCheck(RequestClient client) : IHealthCheck

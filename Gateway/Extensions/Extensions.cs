@@ -10,7 +10,6 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using MovieDb.Messaging.Contracts;
 using Scalar.AspNetCore;
-using Yarp.ReverseProxy.ServiceDiscovery;
 
 namespace Gateway.Extensions;
 
@@ -27,7 +26,7 @@ internal static class Extensions
         builder.AddPerInstanceEventSubscription().On<UserDeleted, UserDeletedListener>();
         builder.Services.SetHealthCheckFailureStatus(
             HealthStatus.Degraded,
-            RabbitMQClientExtensions.HealthCheckName,
+            MessagingHostingExtensions.RabbitMQHealthCheckName,
             MessagingHostingExtensions.RequestClientHealthCheckName,
             "messaging-events");
 
@@ -43,8 +42,8 @@ internal static class Extensions
         // Movies: YARP routes from configuration; http://movieservice resolved by service discovery.
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
-            .AddTransforms(MovieProxy.Configure);
-        builder.Services.AddSingleton<IDestinationResolver, ServiceDiscoveryDestinationResolver>();
+            .AddTransforms(MovieProxy.Configure)
+            .AddServiceDiscoveryDestinationResolver();
 
         builder.Services.AddOpenApi(GatewayOpenApi.Configure);
         builder.Services.Configure<KestrelServerOptions>(options => options.AddServerHeader = false);

@@ -25,7 +25,7 @@ internal static class Extensions
         // Movies can be served while the broker is away: only the user.deleted consumer waits for it.
         builder.AddRabbitMQClient("messaging");
         builder.AddEventSubscription("movieservice.events").On<UserDeleted, UserDeletedConsumer>();
-        builder.Services.SetHealthCheckFailureStatus(HealthStatus.Degraded, RabbitMQClientExtensions.HealthCheckName, "messaging-events-movieservice.events");
+        builder.Services.SetHealthCheckFailureStatus(HealthStatus.Degraded, MessagingHostingExtensions.RabbitMQHealthCheckName, "messaging-events-movieservice.events");
     }
 
     /// <summary>

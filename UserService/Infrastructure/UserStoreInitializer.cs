@@ -29,7 +29,8 @@ internal sealed partial class UserStoreInitializer(
         {
             try
             {
-                await store.InitializeAsync(stoppingToken);
+                // WaitAsync: the MongoDB driver finishes server selection (30 s) before it looks at the token.
+                await store.InitializeAsync(stoppingToken).WaitAsync(stoppingToken);
                 await EnsureBootstrapAdminAsync(stoppingToken);
                 _ready = true;
                 return;
