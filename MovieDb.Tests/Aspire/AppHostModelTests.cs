@@ -1,7 +1,13 @@
 using System.Text.Json;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Gateway;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MovieService;
+using UserService;
 
 namespace MovieDb.Tests.Aspire;
 
@@ -13,20 +19,16 @@ public sealed class AppHostModelTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private static readonly string[] Projects = ["movieservice", "userservice", "gateway"];
 
-    private static async Task<IDistributedApplicationTestingBuilder> CreateBuilderAsync(params string[] args)
-    {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(args, Ct).WaitAsync(Timeout, Ct);
-        builder.Configuration["Parameters:jwt-signing-key"] = new string('k', 64);
-        builder.Configuration["Parameters:admin-password"] = "admin-password-for-tests";
-        return builder;
-    }
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task The_model_holds_the_resources_and_each_project_waits_for_exactly_what_it_uses()
     {
-        var builder = await CreateBuilderAsync();
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(Ct).WaitAsync(Timeout, Ct);
+        builder.Configuration["Parameters:jwt-signing-key"] = new string('k', 64);
+        builder.Configuration["Parameters:admin-password"] = "admin-password-for-tests";
         await using var app = await builder.BuildAsync(Ct).WaitAsync(Timeout, Ct);
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
         var resources = model.Resources.ToDictionary(r => r.Name);
@@ -57,67 +59,119 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
-    public async Task The_published_manifest_gives_each_project_exactly_its_configuration_and_only_the_gateway_is_external()
+    public async Task The_published_manifest_wires_each_project_to_its_own_resources_and_only_the_gateway_is_external()
     {
-        var output = Directory.CreateTempSubdirectory("moviedb-manifest-");
-        try
+        var resources = await PublishedManifest.GetResourcesAsync().WaitAsync(Timeout, Ct);
+
+        var movieService = resources.Environment("movieservice");
+        Assert.Equal("{moviedb.connectionString}", movieService["ConnectionStrings__moviedb"]);
+        Assert.Equal("{messaging.connectionString}", movieService["ConnectionStrings__messaging"]);
+
+        var userService = resources.Environment("userservice");
+        Assert.Equal("{userdb.connectionString}", userService["ConnectionStrings__userdb"]);
+        Assert.Equal("{messaging.connectionString}", userService["ConnectionStrings__messaging"]);
+        Assert.Equal("{admin-password.value}", userService["Admin__Password"]);
+        Assert.StartsWith("mongodb://", resources.GetProperty("userdb").GetProperty("connectionString").GetString(), StringComparison.Ordinal);
+
+        var gateway = resources.Environment("gateway");
+        Assert.Equal("{messaging.connectionString}", gateway["ConnectionStrings__messaging"]);
+        Assert.Equal("{movieservice.bindings.http.url}", gateway["services__movieservice__http__0"]);
+        Assert.Equal("{jwt-signing-key.value}", gateway["Jwt__SigningKey"]);
+
+        var external = resources.EnumerateObject()
+            .Where(r => r.Value.TryGetProperty("bindings", out var bindings)
+                && bindings.EnumerateObject().Any(b => b.Value.TryGetProperty("external", out var e) && e.GetBoolean()))
+            .Select(r => r.Name);
+        Assert.Equal(["gateway"], external);
+    }
+
+    [Fact]
+    public async Task Every_parameter_has_a_generated_default_so_azd_has_nothing_to_ask()
+    {
+        var resources = await PublishedManifest.GetResourcesAsync().WaitAsync(Timeout, Ct);
+        var parameters = resources.EnumerateObject().Where(r => r.Value.GetProperty("type").GetString() == "parameter.v0").ToList();
+
+        Assert.Contains(parameters, p => p.Name == "jwt-signing-key");
+        Assert.Contains(parameters, p => p.Name == "admin-password");
+        foreach (var parameter in parameters)
         {
-            var builder = await CreateBuilderAsync("--publisher", "manifest", "--output-path", output.FullName);
-            await using var app = await builder.BuildAsync(Ct).WaitAsync(Timeout, Ct);
-            await app.StartAsync(Ct).WaitAsync(Timeout, Ct);
-
-            var path = Path.Combine(output.FullName, "aspire-manifest.json");
-            var deadline = DateTime.UtcNow + Timeout;
-            while (!File.Exists(path) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200, Ct);
-            }
-
-            Assert.True(File.Exists(path), $"no manifest at {path}");
-            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(path, Ct));
-            var resources = manifest.RootElement.GetProperty("resources");
-
-            var movieService = Env(resources, "movieservice");
-            Assert.Contains("ConnectionStrings__moviedb", movieService);
-            Assert.Contains("ConnectionStrings__messaging", movieService);
-            Assert.DoesNotContain("ConnectionStrings__userdb", movieService);
-            Assert.DoesNotContain("Jwt__SigningKey", movieService);
-
-            var userService = Env(resources, "userservice");
-            Assert.Contains("ConnectionStrings__userdb", userService);
-            Assert.Contains("ConnectionStrings__messaging", userService);
-            Assert.Equal("{admin-password.value}", userService["Admin__Password"]);
-            Assert.DoesNotContain("ConnectionStrings__moviedb", userService);
-
-            var gateway = Env(resources, "gateway");
-            Assert.Contains("ConnectionStrings__messaging", gateway);
-            Assert.Contains("services__movieservice__http__0", gateway);
-            Assert.Equal("{jwt-signing-key.value}", gateway["Jwt__SigningKey"]);
-            Assert.DoesNotContain("ConnectionStrings__moviedb", gateway);
-            Assert.DoesNotContain("ConnectionStrings__userdb", gateway);
-
-            Assert.True(IsExternal(resources, "gateway"));
-            Assert.False(IsExternal(resources, "movieservice"));
-            Assert.False(IsExternal(resources, "userservice"));
-
-            // azd needs a generated default for every parameter it cannot ask for.
-            foreach (var parameter in new[] { "jwt-signing-key", "admin-password" })
-            {
-                var input = resources.GetProperty(parameter).GetProperty("inputs").GetProperty("value");
-                Assert.True(input.GetProperty("secret").GetBoolean());
-                Assert.True(input.GetProperty("default").GetProperty("generate").GetProperty("minLength").GetInt32() >= 20);
-            }
+            var input = parameter.Value.GetProperty("inputs").GetProperty("value");
+            Assert.True(input.GetProperty("secret").GetBoolean(), $"{parameter.Name} is not secret");
+            Assert.True(
+                input.TryGetProperty("default", out var @default) && @default.GetProperty("generate").GetProperty("minLength").GetInt32() >= 20,
+                $"{parameter.Name} has no generated default of at least 20 characters: azd would have to ask for it");
         }
-        finally
+    }
+
+    [Fact]
+    public async Task Stateful_resources_keep_their_data_in_volumes_and_mysql_is_pinned_to_8_4()
+    {
+        var resources = await PublishedManifest.GetResourcesAsync().WaitAsync(Timeout, Ct);
+
+        foreach (var (name, target) in new[] { ("mysql", "/var/lib/mysql"), ("mongo", "/data/db"), ("messaging", "/var/lib/rabbitmq") })
         {
-            output.Delete(recursive: true);
+            var volumes = resources.GetProperty(name).TryGetProperty("volumes", out var v) ? v.EnumerateArray().ToList() : [];
+            Assert.Contains(volumes, volume => volume.GetProperty("target").GetString() == target && !volume.GetProperty("readOnly").GetBoolean());
         }
 
-        static Dictionary<string, string> Env(JsonElement resources, string name) =>
-            resources.GetProperty(name).GetProperty("env").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? string.Empty);
+        // Pomelo 9 (EF Core 9) is tested against MySQL 8.x; the integration's default image is newer.
+        Assert.Equal("docker.io/library/mysql:8.4", resources.GetProperty("mysql").GetProperty("image").GetString());
+    }
 
-        static bool IsExternal(JsonElement resources, string name) =>
-            resources.GetProperty(name).TryGetProperty("bindings", out var bindings)
-            && bindings.EnumerateObject().Any(b => b.Value.TryGetProperty("external", out var external) && external.GetBoolean());
+    public static TheoryData<string> ProjectNames => new(Projects);
+
+    /// <summary>
+    /// Starts the service in process with exactly what the manifest gives it (expressions resolved
+    /// to local values), in Production, and records which of those keys its own configuration code
+    /// reads: everything given must be read (nothing dead or misspelt), and the service must start
+    /// with nothing more (nothing it needs is missing).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ProjectNames))]
+    public async Task Each_project_receives_exactly_the_configuration_keys_it_reads(string project)
+    {
+        var resources = await PublishedManifest.GetResourcesAsync().WaitAsync(Timeout, Ct);
+        var given = resources.Environment(project)
+            .Where(p => !IsPlatformVariable(p.Key))
+            .ToDictionary(p => p.Key.Replace("__", ":", StringComparison.Ordinal), p => resources.Resolve(p.Value), StringComparer.OrdinalIgnoreCase);
+        var recording = new RecordingConfiguration(given);
+
+        await using IAsyncDisposable factory = project switch
+        {
+            "movieservice" => await StartAsync(new RecordingFactory<MovieServiceApp>(recording)),
+            "userservice" => await StartAsync(new RecordingFactory<UserServiceApp>(recording)),
+            "gateway" => await StartAsync(new RecordingFactory<GatewayApp>(recording)),
+            _ => throw new ArgumentOutOfRangeException(nameof(project)),
+        };
+
+        var unread = given.Keys.Except(recording.ReadKeys, StringComparer.OrdinalIgnoreCase).Order().ToList();
+        Assert.True(unread.Count == 0, $"{project} is given keys it never reads: {string.Join(", ", unread)}");
+
+        static async Task<IAsyncDisposable> StartAsync<T>(RecordingFactory<T> factory) where T : class
+        {
+            // A request makes every lazily read setting (routes, proxy destinations) read at least once.
+            using var client = factory.CreateClient();
+            using var response = await client.GetAsync("/alive", Ct);
+            Assert.True(response.IsSuccessStatusCode, $"{typeof(T).Name} did not start with the manifest's configuration");
+            return factory;
+        }
+    }
+
+    /// <summary>Variables the .NET host and OpenTelemetry read themselves, not the service's code.</summary>
+    private static bool IsPlatformVariable(string name) =>
+        name.StartsWith("OTEL_", StringComparison.Ordinal)
+        || name.StartsWith("ASPNETCORE_", StringComparison.Ordinal)
+        || name.StartsWith("DOTNET_", StringComparison.Ordinal)
+        || name is "HTTP_PORTS" or "HTTPS_PORTS";
+
+    private sealed class RecordingFactory<T>(RecordingConfiguration configuration) : WebApplicationFactory<T>
+        where T : class
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseEnvironment("Production");
+            builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Critical));
+            configuration.Use(builder);
+        }
     }
 }

@@ -27,6 +27,15 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
 
     public string Output => string.Join('\n', _output);
 
+    /// <summary>
+    /// Why scripts/run-local.sh cannot run here, or null. The test decides (not this system's
+    /// InitializeAsync): a skip thrown from a fixture's start is reported as a failure.
+    /// </summary>
+    public static string? UnavailableReason() =>
+        Environment.UserName != "root" && !TestServers.IsCi
+            ? "scripts/run-local.sh creates server accounts and needs root (or passwordless sudo): run the tests through scripts/test.sh as root."
+            : null;
+
     public override HttpClient CreateClient() => new() { BaseAddress = new Uri($"http://127.0.0.1:{GatewayPort}/"), Timeout = TimeSpan.FromSeconds(30) };
 
     public override async ValueTask InitializeAsync()
@@ -35,10 +44,6 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
         // must be the local ones it manages.
         await servers.MariaDb.GetAdminConnectionStringAsync();
         await servers.RabbitMq.GetUriAsync();
-        if (Environment.UserName != "root" && !TestServers.IsCi)
-        {
-            Assert.Skip("scripts/run-local.sh creates server accounts and needs root (or passwordless sudo): run the tests through scripts/test.sh as root.");
-        }
 
         var start = new ProcessStartInfo("bash", [Path.Combine(RepositoryPaths.Root, "scripts", "run-local.sh")])
         {

@@ -68,8 +68,9 @@ public sealed class UserServiceCrashTests(TestServers servers)
 
         first.Kill();
 
-        // The message was never acknowledged: it is back in the queue.
-        Assert.Equal(1u, await vhost.MessageCountAsync(Topology.UserRequestsQueue));
+        // The message was never acknowledged: it is back in the queue once the broker has noticed
+        // that the connection died with the process.
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UserRequestsQueue) == 1u, "the unacknowledged registration is back in the queue");
 
         await using (var connection = await vhost.ConnectAsync())
         await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
