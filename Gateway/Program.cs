@@ -13,6 +13,7 @@ app.MapDefaultEndpoints();
 app.MapApiDocumentation();
 app.MapAuthApi();
 app.MapUsersApi();
+app.MapCommandsApi();
 app.MapMovieProxy();
 
 app.Run();

@@ -14,6 +14,12 @@ var adminPassword = builder.AddParameter(
     new GenerateParameterDefault { MinLength = 20, Special = false },
     secret: true,
     persist: true);
+// The gateway signs the caller's identity for the movie service with this key; only they hold it.
+var gatewayIdentityKey = builder.AddParameter(
+    "gateway-identity-key",
+    new GenerateParameterDefault { MinLength = 64, Special = false },
+    secret: true,
+    persist: true);
 
 // Databases and broker as containers. Named volumes and the persistent lifetime keep their data
 // (and their generated passwords' meaning) across AppHost restarts.
@@ -45,6 +51,7 @@ var movieService = builder.AddProject<Projects.MovieService>("movieservice")
     .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(moviedb).WaitFor(moviedb)
     .WithReference(messaging).WaitFor(messaging)
+    .WithEnvironment("GatewayIdentity__SigningKey", gatewayIdentityKey)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.UserService>("userservice")
@@ -61,7 +68,23 @@ builder.AddProject<Projects.Gateway>("gateway")
     .WithReference(movieService.GetEndpoint("http")).WaitFor(movieService)
     .WithReference(messaging).WaitFor(messaging)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
+    .WithEnvironment("GatewayIdentity__SigningKey", gatewayIdentityKey)
+    .WithForwardedHeadersFromPrivateNetworks()
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 
 builder.Build().Run();
+
+internal static class GatewayResourceExtensions
+{
+    // Aspire turns on ASP.NET Core's forwarded headers for every project, trusting X-Forwarded-For
+    // from anyone who can reach the port. The gateway counts its rate limits per client address, so
+    // it believes forwarded addresses only from the networks its proxies live in: the Container Apps
+    // ingress and, inside the environment, the web app (private and carrier-grade NAT ranges).
+    public static IResourceBuilder<ProjectResource> WithForwardedHeadersFromPrivateNetworks(this IResourceBuilder<ProjectResource> gateway) =>
+        gateway.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "false")
+            .WithEnvironment("ForwardedHeaders__KnownNetworks__0", "10.0.0.0/8")
+            .WithEnvironment("ForwardedHeaders__KnownNetworks__1", "172.16.0.0/12")
+            .WithEnvironment("ForwardedHeaders__KnownNetworks__2", "192.168.0.0/16")
+            .WithEnvironment("ForwardedHeaders__KnownNetworks__3", "100.64.0.0/10");
+}

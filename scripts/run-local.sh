@@ -77,6 +77,10 @@ if [ ! -f "$SECRETS" ]; then
     echo "JWT_SIGNING_KEY=$(moviedb_random_secret)$(moviedb_random_secret)"
   } > "$SECRETS")
 fi
+# Added after the first version of this file: a state folder from then gets it now.
+if ! grep -q '^GATEWAY_IDENTITY_KEY=' "$SECRETS"; then
+  (umask 077; echo "GATEWAY_IDENTITY_KEY=$(moviedb_random_secret)$(moviedb_random_secret)" >> "$SECRETS")
+fi
 # shellcheck disable=SC1090
 source "$SECRETS"
 ADMIN_PASSWORD="${MOVIEDB_ADMIN_PASSWORD:-$ADMIN_PASSWORD}"
@@ -102,7 +106,8 @@ if [ "${MOVIEDB_NO_BUILD:-0}" != 1 ]; then
   done
 fi
 
-# The same keys the AppHost injects (ConnectionStrings__*, services__*, Jwt__SigningKey, Admin__Password).
+# The same keys the AppHost injects (ConnectionStrings__*, services__*, Jwt__SigningKey,
+# GatewayIdentity__SigningKey, Admin__Password).
 VHOST_PATH=""
 [ "$VHOST" = "/" ] || VHOST_PATH="$(moviedb_uri_escape "$VHOST")"
 export ConnectionStrings__messaging="amqp://$ACCOUNT:$BROKER_PASSWORD@127.0.0.1:5672/$VHOST_PATH"
@@ -132,13 +137,15 @@ wait_healthy() {
 }
 
 start_service MovieService "$MOVIESERVICE_PORT" \
-  ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=$ACCOUNT;Password=$DB_PASSWORD;Database=$DATABASE"
+  ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=$ACCOUNT;Password=$DB_PASSWORD;Database=$DATABASE" \
+  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
 start_service UserService "$USERSERVICE_PORT" \
   ConnectionStrings__userdb="Filename=$STATE/users.db" \
   Admin__Password="$ADMIN_PASSWORD"
 start_service Gateway "$GATEWAY_PORT" \
   services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
-  Jwt__SigningKey="$JWT_SIGNING_KEY"
+  Jwt__SigningKey="$JWT_SIGNING_KEY" \
+  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
 
 # For tools that watch the services (bench/run.sh samples their memory).
 printf 'MovieService %s\nUserService %s\nGateway %s\n' "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" > "$STATE/pids"

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Gateway.Auth;
 using Gateway.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -12,11 +13,15 @@ public static partial class AuthApi
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
+    // A refresh token is 43 characters; anything much longer cannot be one and is not sent on.
+    private const int MaxRefreshTokenLength = 128;
+
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         // Anonymous except sign-out (AllowAnonymous on the group would override RequireAuthorization).
         var api = app.MapGroup("/api/auth")
             .WithTags("Auth")
+            .WithBodyLimit(RequestBodyLimits.SmallJson)
             .AddEndpointFilter(static async (context, next) =>
             {
                 context.HttpContext.Response.Headers.CacheControl = "no-store";
@@ -28,29 +33,32 @@ public static partial class AuthApi
             .AllowAnonymous()
             .WithSummary("Create an account")
             .WithDescription("201 with the account; 202 + Location when the broker accepted the registration but the user service has not answered yet; 400 invalid; 409 taken; 503 when nothing could be queued. Send an Idempotency-Key (16-128 characters, e.g. a UUID) to make retries safe.")
-            .RequireRateLimiting(RateLimiting.AuthPolicy);
+            .RequireRateLimiting(RateLimiting.RegistrationPolicy);
 
         api.MapGet("/registrations/{requestId}", GetRegistrationStatus)
             .WithName("GetRegistrationStatus")
             .AllowAnonymous()
-            .WithSummary("The outcome of a registration answered with 202");
+            .WithSummary("The outcome of a registration answered with 202")
+            .RequireRateLimiting(RateLimiting.AnonymousPolicy);
 
         api.MapPost("/login", Login)
             .WithName("Login")
             .AllowAnonymous()
             .WithSummary("Sign in: an access token (15 minutes) and a refresh token")
-            .RequireRateLimiting(RateLimiting.AuthPolicy);
+            .WithDescription("Limited per client address, and per account: after repeated failures each further attempt on that account must wait (429 with Retry-After), except from addresses the account recently signed in from.")
+            .RequireRateLimiting(RateLimiting.SignInPolicy);
 
         api.MapPost("/refresh", Refresh)
             .WithName("Refresh")
             .AllowAnonymous()
             .WithSummary("Trade a refresh token for a new pair; a refresh token works once")
-            .RequireRateLimiting(RateLimiting.AuthPolicy);
+            .RequireRateLimiting(RateLimiting.SessionsPolicy);
 
         api.MapPost("/logout", Logout)
             .WithName("Logout")
             .WithSummary("Revoke a refresh token and its whole session")
-            .RequireAuthorization();
+            .RequireAuthorization()
+            .RequireRateLimiting(RateLimiting.SessionsPolicy);
 
         return app;
     }
@@ -80,14 +88,12 @@ public static partial class AuthApi
         {
             RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.Created($"/api/users/{result.Reply.Value!.Id}", result.Reply.Value),
             RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
-            RequestOutcome.TimedOut => TypedResults.Accepted(
-                $"/api/auth/registrations/{Uri.EscapeDataString(result.RequestId)}",
-                new CommandAccepted(result.RequestId, RegistrationStatus.Pending)),
+            RequestOutcome.TimedOut => UserServiceResults.Accepted(result, "/api/auth/registrations/"),
             _ => UserServiceResults.Unavailable(services.HttpContext),
         };
     }
 
-    public static async Task<Results<Ok<RegistrationStatusResponse>, ProblemHttpResult>> GetRegistrationStatus(
+    public static async Task<Results<Ok<CommandStatusResponse>, ProblemHttpResult>> GetRegistrationStatus(
         string requestId,
         [AsParameters] GatewayServices services,
         CancellationToken cancellationToken)
@@ -103,16 +109,7 @@ public static partial class AuthApi
             return UserServiceResults.NoReply(result, services.HttpContext);
         }
 
-        if (!result.Reply!.IsOk)
-        {
-            return UserServiceResults.Problem(result.Reply);
-        }
-
-        var status = result.Reply.Value!;
-        var problem = status.Problem is { } error
-            ? new RegistrationProblem(UserServiceResults.StatusCode(status.FailureStatus ?? ReplyStatus.Failed), error.Title, error.Detail, error.Errors)
-            : null;
-        return TypedResults.Ok(new RegistrationStatusResponse(status.Status, status.User, problem));
+        return result.Reply!.IsOk ? TypedResults.Ok(UserServiceResults.ToResponse(result.Reply.Value!)) : UserServiceResults.Problem(result.Reply);
     }
 
     public static async Task<Results<Ok<TokenPair>, ProblemHttpResult>> Login(
@@ -120,9 +117,35 @@ public static partial class AuthApi
         [AsParameters] GatewayServices services,
         CancellationToken cancellationToken)
     {
+        if (string.IsNullOrEmpty(body.UserName) || string.IsNullOrEmpty(body.Password))
+        {
+            return UserServiceResults.Invalid(new() { [string.IsNullOrEmpty(body.UserName) ? "userName" : "password"] = ["The user name and the password are required."] });
+        }
+
+        // Longer than any account's name or password: it cannot sign in, and it is not sent on.
+        if (body.UserName.Length > UserRules.UserNameMaxLength || body.Password.Length > UserRules.PasswordMaxLength)
+        {
+            return SignInFailed();
+        }
+
+        var address = RateLimiting.ClientAddress(services.HttpContext);
+        if (services.SignIns.RetryAfter(body.UserName, address) is { } wait)
+        {
+            return RateLimiting.TooManyRequests(services.HttpContext, wait);
+        }
+
         // One answer for an unknown user and a wrong password; the user service spends the same
         // hashing time on both.
-        var result = await services.Requests.SendAsync(new AuthenticateUser(body.UserName ?? string.Empty, body.Password ?? string.Empty), cancellationToken: cancellationToken);
+        var result = await services.Requests.SendAsync(new AuthenticateUser(body.UserName, body.Password), cancellationToken: cancellationToken);
+        if (result is { Outcome: RequestOutcome.Replied, Reply.Status: ReplyStatus.Unauthorized })
+        {
+            services.SignIns.Failed(body.UserName);
+        }
+        else if (result is { Outcome: RequestOutcome.Replied, Reply.IsOk: true })
+        {
+            services.SignIns.Succeeded(body.UserName, address);
+        }
+
         return SessionResult(result, services);
     }
 
@@ -134,6 +157,11 @@ public static partial class AuthApi
         if (string.IsNullOrEmpty(body.RefreshToken))
         {
             return UserServiceResults.Invalid(new() { ["refreshToken"] = ["The refresh token is required."] });
+        }
+
+        if (body.RefreshToken.Length > MaxRefreshTokenLength)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Invalid refresh token", detail: "The refresh token is unknown, expired, revoked or was already used.");
         }
 
         var result = await services.Requests.SendAsync(new RefreshSession(body.RefreshToken), cancellationToken: cancellationToken);
@@ -150,7 +178,13 @@ public static partial class AuthApi
             return UserServiceResults.Invalid(new() { ["refreshToken"] = ["The refresh token is required."] });
         }
 
-        var result = await services.Requests.SendAsync(new RevokeSession(body.RefreshToken), cancellationToken: cancellationToken);
+        // No session has such a token: signed out already.
+        if (body.RefreshToken.Length > MaxRefreshTokenLength)
+        {
+            return TypedResults.NoContent();
+        }
+
+        var result = await services.Requests.SendAsync(new RevokeSession(services.HttpContext.User.ToActor(), body.RefreshToken), cancellationToken: cancellationToken);
         return result.Outcome switch
         {
             RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.NoContent(),
@@ -173,10 +207,16 @@ public static partial class AuthApi
         }
 
         var session = result.Reply.Value!;
-        var (accessToken, expiresIn) = services.Tokens.Issue(session.User);
+
+        // The user service just said what this account may do: no need to ask again for a while.
+        services.Security.Apply(session.Security);
+        var (accessToken, expiresIn) = services.Tokens.Issue(session);
         return TypedResults.Ok(new TokenPair(accessToken, "Bearer", expiresIn, session.RefreshToken));
     }
 
+    private static ProblemHttpResult SignInFailed() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "The user name or password is wrong.");
+
     [GeneratedRegex("^[A-Za-z0-9._:-]{16,128}$", RegexOptions.CultureInvariant)]
-    private static partial Regex IdempotencyKeyPattern();
+    internal static partial Regex IdempotencyKeyPattern();
 }

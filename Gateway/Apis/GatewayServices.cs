@@ -4,13 +4,15 @@ using MovieDb.Messaging.Client;
 namespace Gateway.Apis;
 
 /// <summary>What the gateway's handlers need, bound with <c>[AsParameters]</c>.</summary>
-public sealed class GatewayServices(IRequestClient requests, AccessTokens tokens, DeletedUsers deletedUsers, HttpContext httpContext)
+public sealed class GatewayServices(IRequestClient requests, AccessTokens tokens, UserSecurityCache security, SignInThrottle signIns, HttpContext httpContext)
 {
     public IRequestClient Requests { get; } = requests;
 
     public AccessTokens Tokens { get; } = tokens;
 
-    public DeletedUsers DeletedUsers { get; } = deletedUsers;
+    public UserSecurityCache Security { get; } = security;
+
+    public SignInThrottle SignIns { get; } = signIns;
 
     public HttpContext HttpContext { get; } = httpContext;
 }

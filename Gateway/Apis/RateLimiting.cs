@@ -2,27 +2,46 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Gateway.Auth;
-using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Apis;
 
-/// <summary>Rate limits (section <c>RateLimiting</c>).</summary>
+/// <summary>Rate limits (section <c>RateLimiting</c>). Every public route has one.</summary>
 public sealed class RateLimitingOptions
 {
     public const string SectionName = "RateLimiting";
 
-    /// <summary>Sign-in and registration, per client IP address: a fixed window. Default 10 per minute.</summary>
-    public WindowLimit Auth { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(1) };
+    /// <summary>Sign-in attempts per client address. Default 20 a minute: a shared office address signs in more than one person.</summary>
+    public WindowLimit SignIn { get; set; } = new() { PermitLimit = 20, Window = TimeSpan.FromMinutes(1) };
 
-    /// <summary>Everything else, per signed-in user (per IP when anonymous): a token bucket. Default bursts of 200, refilled at 100 per second.</summary>
+    /// <summary>Registrations (and activation e-mails) per client address. Default 10 a minute.</summary>
+    public WindowLimit Registration { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(1) };
+
+    /// <summary>
+    /// Token refreshes and sign-outs per client address. Default 600 a minute: a refresh token is
+    /// unguessable, so this only stops floods — people behind one address must never be logged out by it.
+    /// </summary>
+    public WindowLimit Sessions { get; set; } = new() { PermitLimit = 600, Window = TimeSpan.FromMinutes(1) };
+
+    /// <summary>Other anonymous calls that reach the user service (status reads), per client address: bursts of 20, 2 a second.</summary>
+    public BucketLimit Anonymous { get; set; } = new() { TokenLimit = 20, TokensPerSecond = 2 };
+
+    /// <summary>Everything a signed-in user does, per user: bursts of 200, refilled at 100 per second.</summary>
     public BucketLimit Api { get; set; } = new() { TokenLimit = 200, TokensPerSecond = 100 };
+
+    /// <summary>Every request, per client address, before any other limit: bursts of 1000, 500 a second.</summary>
+    public BucketLimit PerAddress { get; set; } = new() { TokenLimit = 1000, TokensPerSecond = 500 };
+
+    /// <summary>Failed sign-ins to one account, from any address (<see cref="SignInThrottle"/>).</summary>
+    public FailureLimit SignInFailures { get; set; } = new();
 
     public sealed class WindowLimit
     {
         [Range(1, int.MaxValue)]
         public int PermitLimit { get; set; }
 
+        [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
         public TimeSpan Window { get; set; }
     }
 
@@ -34,75 +53,100 @@ public sealed class RateLimitingOptions
         [Range(1, int.MaxValue)]
         public int TokensPerSecond { get; set; }
     }
+
+    public sealed class FailureLimit
+    {
+        /// <summary>Failed sign-ins an account takes before each further attempt has to wait. Default 5.</summary>
+        [Range(1, 1000)]
+        public int FreeAttempts { get; set; } = 5;
+
+        /// <summary>The longest wait: the doubling delay stops here, so a victim is never locked out for longer. Default 1 minute.</summary>
+        [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+        public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+        /// <summary>Failures are forgotten after this long without one. Default 15 minutes.</summary>
+        [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+        public TimeSpan ForgetAfter { get; set; } = TimeSpan.FromMinutes(15);
+    }
 }
 
 /// <summary>
-/// The ASP.NET Core rate limiter, configured for the gateway: 429 with <c>Retry-After</c> and
-/// problem details (the middleware's own default is an empty 503).
+/// The ASP.NET Core rate limiter, configured for the gateway: a per-address floor for every request,
+/// and a policy for each kind of route. 429 with <c>Retry-After</c> and problem details (the
+/// middleware's own default is an empty 503).
 /// </summary>
 internal static class RateLimiting
 {
-    public const string AuthPolicy = "auth";
+    public const string SignInPolicy = "sign-in";
+    public const string RegistrationPolicy = "registration";
+    public const string SessionsPolicy = "sessions";
+    public const string AnonymousPolicy = "anonymous";
     public const string ApiPolicy = "api";
 
     public static IServiceCollection AddGatewayRateLimiting(this IServiceCollection services)
     {
         services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<SignInThrottle>();
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = OnRejectedAsync;
+            options.OnRejected = async (context, cancellationToken) => await TooManyRequests(
+                context.HttpContext,
+                context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1)).ExecuteAsync(context.HttpContext);
 
-            options.AddPolicy(AuthPolicy, context =>
-            {
-                var limit = context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value.Auth;
-                return RateLimitPartition.GetFixedWindowLimiter(ClientAddress(context), _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = limit.PermitLimit,
-                    Window = limit.Window,
-                    QueueLimit = 0,
-                });
-            });
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                Bucket(context, "address:" + ClientAddress(context), limits => limits.PerAddress));
 
-            options.AddPolicy(ApiPolicy, context =>
-            {
-                var limit = context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value.Api;
-                var partition = context.User.Identity?.IsAuthenticated == true ? "user:" + context.User.UserId() : "ip:" + ClientAddress(context);
-                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = limit.TokenLimit,
-                    TokensPerPeriod = limit.TokensPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
-            });
+            options.AddPolicy(SignInPolicy, context => Window(context, ClientAddress(context), limits => limits.SignIn));
+            options.AddPolicy(RegistrationPolicy, context => Window(context, ClientAddress(context), limits => limits.Registration));
+            options.AddPolicy(SessionsPolicy, context => Window(context, ClientAddress(context), limits => limits.Sessions));
+            options.AddPolicy(AnonymousPolicy, context => Bucket(context, ClientAddress(context), limits => limits.Anonymous));
+            options.AddPolicy(ApiPolicy, context => Bucket(
+                context,
+                context.User.Identity?.IsAuthenticated == true ? "user:" + context.User.UserId() : "address:" + ClientAddress(context),
+                limits => limits.Api));
         });
         return services;
     }
 
-    // Behind a reverse proxy (Container Apps ingress) this is the client only when the forwarded
-    // headers middleware is on: the AppHost sets ASPNETCORE_FORWARDEDHEADERS_ENABLED in deployments.
-    private static string ClientAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    /// <summary>
+    /// The client's address: the connection's, or — when the forwarded-headers middleware trusted the
+    /// proxy it came through (ForwardedHeaders:KnownProxies/KnownNetworks) — the address that proxy saw.
+    /// </summary>
+    public static string ClientAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
-    private static async ValueTask OnRejectedAsync(OnRejectedContext context, CancellationToken cancellationToken)
+    private static RateLimitPartition<string> Window(HttpContext context, string partition, Func<RateLimitingOptions, RateLimitingOptions.WindowLimit> select)
     {
-        var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        var response = context.HttpContext.Response;
-        response.StatusCode = StatusCodes.Status429TooManyRequests;
-        response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-
-        var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
+        var limit = select(context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value);
+        return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
         {
-            HttpContext = context.HttpContext,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status429TooManyRequests,
-                Title = "Too many requests",
-                Detail = $"Slow down: try again in {seconds} second(s).",
-            },
+            PermitLimit = limit.PermitLimit,
+            Window = limit.Window,
+            QueueLimit = 0,
         });
+    }
+
+    private static RateLimitPartition<string> Bucket(HttpContext context, string partition, Func<RateLimitingOptions, RateLimitingOptions.BucketLimit> select)
+    {
+        var limit = select(context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value);
+        return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = limit.TokenLimit,
+            TokensPerPeriod = limit.TokensPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
+    }
+
+    /// <summary>429 with <c>Retry-After</c> (whole seconds, at least 1) and problem details.</summary>
+    public static ProblemHttpResult TooManyRequests(HttpContext httpContext, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Too many requests",
+            detail: $"Slow down: try again in {seconds} second(s).");
     }
 }

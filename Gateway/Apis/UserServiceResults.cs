@@ -59,7 +59,16 @@ internal static class UserServiceResults
     public static ProblemHttpResult NoReply<T>(RequestResult<T> result, HttpContext httpContext) =>
         result.Outcome == RequestOutcome.TimedOut ? TimedOut() : Unavailable(httpContext);
 
-    /// <summary>For commands: a confirmed command without a reply will still be processed (202).</summary>
-    public static Accepted<Model.CommandAccepted> Accepted<T>(RequestResult<T> result) =>
-        TypedResults.Accepted((string?)null, new Model.CommandAccepted(result.RequestId, RegistrationStatus.Pending));
+    /// <summary>
+    /// For commands: a confirmed command without a reply will still be processed (202), and
+    /// <c>Location</c> names the status resource that will tell how it ended.
+    /// </summary>
+    public static Accepted<Model.CommandAccepted> Accepted<T>(RequestResult<T> result, string statusPath = "/api/commands/") =>
+        TypedResults.Accepted(statusPath + Uri.EscapeDataString(result.RequestId), new Model.CommandAccepted(result.RequestId, CommandStatus.Pending));
+
+    /// <summary>How a command ended, for the status resources.</summary>
+    public static Model.CommandStatusResponse ToResponse(CommandStatus status) =>
+        new(status.Status, status.User, status.Problem is { } error
+            ? new Model.CommandProblem(StatusCode(status.FailureStatus ?? ReplyStatus.Failed), error.Title, error.Detail, error.Errors)
+            : null);
 }

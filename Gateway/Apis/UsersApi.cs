@@ -6,23 +6,35 @@ using MovieDb.Messaging.Contracts;
 
 namespace Gateway.Apis;
 
-/// <summary>Accounts: your own, or anyone's for an admin. Each call is one request/reply to the user service.</summary>
+/// <summary>
+/// Accounts: your own, or anyone's for an admin. Each call is one request/reply to the user service,
+/// which decides on the caller's rights as they are now; the checks here only spare it the obvious.
+/// </summary>
 public static class UsersApi
 {
     public const string AdminPolicy = "admin";
+
+    // A role name longer than this is none of ours; more roles than this is not a request.
+    private const int MaxRoles = 10;
+    private const int MaxRoleLength = 32;
 
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/users")
             .WithTags("Users")
             .RequireAuthorization()
-            .RequireRateLimiting(RateLimiting.ApiPolicy);
+            .RequireRateLimiting(RateLimiting.ApiPolicy)
+            .WithBodyLimit(RequestBodyLimits.SmallJson);
 
         api.MapGet("/me", GetMe).WithName("GetMe").WithSummary("Your own account");
         api.MapGet("/", ListUsers).WithName("ListUsers").WithSummary("All accounts, oldest first (admins)").RequireAuthorization(AdminPolicy);
-        api.MapGet("/{id}", GetUser).WithName("GetUser").WithSummary("One account (admins, or yourself)");
-        api.MapPut("/{id}", UpdateUser).WithName("UpdateUser").WithSummary("Change e-mail, password (yours needs the current one) or roles (admins)");
-        api.MapDelete("/{id}", DeleteUser).WithName("DeleteUser").WithSummary("Delete an account and its movies (admins; not the bootstrap admin)").RequireAuthorization(AdminPolicy);
+        api.MapGet("/{id:guid}", GetUser).WithName("GetUser").WithSummary("One account (admins, or yourself)");
+        api.MapPut("/{id:guid}", UpdateUser).WithName("UpdateUser")
+            .WithSummary("Change e-mail, password or roles")
+            .WithDescription("Your own e-mail address and password change with your current password. Admins change roles, and the e-mail address and password of accounts that are not admins. The bootstrap admin keeps the admin role, and the last admin cannot be demoted. A change of roles or password ends every session of the account.");
+        api.MapDelete("/{id:guid}", DeleteUser).WithName("DeleteUser").WithSummary("Delete an account and its movies (admins; not the bootstrap admin)").RequireAuthorization(AdminPolicy);
+        api.MapDelete("/{id:guid}/sessions", RevokeAllSessions).WithName("SignOutEverywhere")
+            .WithSummary("Sign an account out everywhere: every session and access token ends (yourself, or an admin for an account that is not an admin)");
 
         return app;
     }
@@ -30,15 +42,15 @@ public static class UsersApi
     public static Task<Results<Ok<UserDto>, ProblemHttpResult>> GetMe([AsParameters] GatewayServices services, CancellationToken cancellationToken) =>
         Get(services.HttpContext.User.UserId(), services, cancellationToken);
 
-    public static async Task<Results<Ok<UserDto>, ProblemHttpResult>> GetUser(string id, [AsParameters] GatewayServices services, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<UserDto>, ProblemHttpResult>> GetUser(Guid id, [AsParameters] GatewayServices services, CancellationToken cancellationToken)
     {
         var caller = services.HttpContext.User;
-        if (!caller.IsAdmin() && caller.UserId() != id)
+        if (!caller.IsAdmin() && caller.UserId() != id.ToString())
         {
             return Forbidden();
         }
 
-        return await Get(id, services, cancellationToken);
+        return await Get(id.ToString(), services, cancellationToken);
     }
 
     public static async Task<Results<Ok<UserPage>, ProblemHttpResult>> ListUsers(
@@ -47,7 +59,12 @@ public static class UsersApi
         int page = 1,
         int pageSize = 20)
     {
-        var result = await services.Requests.SendAsync(new ListUsers(page, pageSize), cancellationToken: cancellationToken);
+        if (PagingRules.Check(page, pageSize) is { Count: > 0 } errors)
+        {
+            return UserServiceResults.Invalid(errors, "Invalid paging");
+        }
+
+        var result = await services.Requests.SendAsync(new ListUsers(services.HttpContext.User.ToActor(), page, pageSize), cancellationToken: cancellationToken);
         if (result.Outcome != RequestOutcome.Replied)
         {
             return UserServiceResults.NoReply(result, services.HttpContext);
@@ -57,53 +74,96 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<UserDto>, Accepted<CommandAccepted>, ProblemHttpResult>> UpdateUser(
-        string id,
+        Guid id,
         UpdateUserRequest body,
         [AsParameters] GatewayServices services,
         CancellationToken cancellationToken)
     {
         var caller = services.HttpContext.User;
-        if (!caller.IsAdmin() && caller.UserId() != id)
+        if (!caller.IsAdmin() && caller.UserId() != id.ToString())
         {
             return Forbidden();
         }
 
-        var result = await services.Requests.SendAsync(
-            new UpdateUser(caller.ToActor(), id, body.Email, body.Password, body.CurrentPassword, body.Roles),
-            cancellationToken: cancellationToken);
-        return result.Outcome switch
+        if (Validate(body) is { Count: > 0 } errors)
         {
-            RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.Ok(result.Reply.Value),
+            return UserServiceResults.Invalid(errors, "Invalid update");
+        }
+
+        var result = await services.Requests.SendAsync(
+            new UpdateUser(caller.ToActor(), id.ToString(), body.Email, body.Password, body.CurrentPassword, body.Roles),
+            cancellationToken: cancellationToken);
+        return CommandResult(result, services, TypedResults.Ok);
+    }
+
+    public static async Task<Results<NoContent, Accepted<CommandAccepted>, ProblemHttpResult>> DeleteUser(
+        Guid id,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        var result = await services.Requests.SendAsync(new DeleteUser(services.HttpContext.User.ToActor(), id.ToString()), cancellationToken: cancellationToken);
+        if (result is { Outcome: RequestOutcome.Replied, Reply.IsOk: true })
+        {
+            // This instance refuses the account's tokens at once; the others learn it from the broadcast.
+            services.Security.MarkDeleted(id.ToString());
+        }
+
+        return CommandResult(result, services, _ => TypedResults.NoContent());
+    }
+
+    public static async Task<Results<NoContent, Accepted<CommandAccepted>, ProblemHttpResult>> RevokeAllSessions(
+        Guid id,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        var result = await services.Requests.SendAsync(new RevokeAllSessions(services.HttpContext.User.ToActor(), id.ToString()), cancellationToken: cancellationToken);
+        return CommandResult(result, services, _ => TypedResults.NoContent());
+    }
+
+    /// <summary>Shape checks of an update, before anything is sent: the user service checks again, and the rules.</summary>
+    private static Dictionary<string, string[]> Validate(UpdateUserRequest body)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (body.Email is not null)
+        {
+            UserRules.Add(errors, "email", UserRules.CheckEmail(body.Email));
+        }
+
+        if (body.Password is not null)
+        {
+            UserRules.Add(errors, "password", UserRules.CheckPassword(body.Password));
+        }
+
+        if (body.CurrentPassword is { Length: > UserRules.PasswordMaxLength })
+        {
+            errors["currentPassword"] = [$"A password is at most {UserRules.PasswordMaxLength} characters."];
+        }
+
+        if (body.Roles is { Count: > MaxRoles } || body.Roles?.Any(role => role is null || role.Length > MaxRoleLength) == true)
+        {
+            errors["roles"] = [$"At most {MaxRoles} roles of at most {MaxRoleLength} characters."];
+        }
+        else if (body.Roles is not null)
+        {
+            UserRules.Add(errors, "roles", UserRules.CheckRoles(body.Roles));
+        }
+
+        return errors;
+    }
+
+    private static Results<TOk, Accepted<CommandAccepted>, ProblemHttpResult> CommandResult<T, TOk>(RequestResult<T> result, GatewayServices services, Func<T, TOk> ok)
+        where TOk : IResult =>
+        result.Outcome switch
+        {
+            RequestOutcome.Replied when result.Reply!.IsOk => ok(result.Reply.Value!),
             RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
             RequestOutcome.TimedOut => UserServiceResults.Accepted(result),
             _ => UserServiceResults.Unavailable(services.HttpContext),
         };
-    }
-
-    public static async Task<Results<NoContent, Accepted<CommandAccepted>, ProblemHttpResult>> DeleteUser(
-        string id,
-        [AsParameters] GatewayServices services,
-        CancellationToken cancellationToken)
-    {
-        var result = await services.Requests.SendAsync(new DeleteUser(services.HttpContext.User.ToActor(), id), cancellationToken: cancellationToken);
-        switch (result.Outcome)
-        {
-            case RequestOutcome.Replied when result.Reply!.IsOk:
-                // This instance stops honouring the user's tokens at once; the others learn it from user.deleted.
-                services.DeletedUsers.Add(id);
-                return TypedResults.NoContent();
-            case RequestOutcome.Replied:
-                return UserServiceResults.Problem(result.Reply!);
-            case RequestOutcome.TimedOut:
-                return UserServiceResults.Accepted(result);
-            default:
-                return UserServiceResults.Unavailable(services.HttpContext);
-        }
-    }
 
     private static async Task<Results<Ok<UserDto>, ProblemHttpResult>> Get(string id, GatewayServices services, CancellationToken cancellationToken)
     {
-        var result = await services.Requests.SendAsync(new GetUser(id), cancellationToken: cancellationToken);
+        var result = await services.Requests.SendAsync(new GetUser(services.HttpContext.User.ToActor(), id), cancellationToken: cancellationToken);
         if (result.Outcome != RequestOutcome.Replied)
         {
             return UserServiceResults.NoReply(result, services.HttpContext);

@@ -24,5 +24,11 @@ public sealed class JwtOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
-    public const int MinimumKeyBytes = 32;
+    /// <summary>
+    /// How long the gateway trusts what it knows of an account's roles and security stamp before it
+    /// asks the user service again. Changes arrive at once as events; this bounds how stale a missed
+    /// event can leave an instance. Default 30 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:15:00")]
+    public TimeSpan SecurityStateRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -1,9 +1,10 @@
-using System.Security.Cryptography;
+using System.Net;
 using Gateway.Apis;
 using Gateway.Auth;
 using Gateway.OpenApi;
 using Gateway.Proxy;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,7 @@ internal static class Extensions
         // so broker trouble makes it Degraded, not unready.
         builder.AddRabbitMQClient("messaging");
         builder.AddRequestClient();
-        builder.AddPerInstanceEventSubscription().On<UserDeleted, UserDeletedListener>();
+        builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, UserSecurityChangedListener>();
         builder.Services.SetHealthCheckFailureStatus(
             HealthStatus.Degraded,
             MessagingHostingExtensions.RabbitMQHealthCheckName,
@@ -38,24 +39,35 @@ internal static class Extensions
             .AddPolicy(UsersApi.AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole("admin"));
 
         builder.Services.AddGatewayRateLimiting();
+        builder.AddForwardedHeadersFromConfiguration();
 
         // Movies: YARP routes from configuration; http://movieservice resolved by service discovery.
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddTransforms(MovieProxy.Configure)
             .AddServiceDiscoveryDestinationResolver();
+        builder.Services.AddOptions<GatewayIdentityOptions>().BindConfiguration(GatewayIdentityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IdentityTokens>();
 
         builder.Services.AddOpenApi(GatewayOpenApi.Configure);
         builder.Services.Configure<KestrelServerOptions>(options => options.AddServerHeader = false);
         builder.AddCorsFromConfiguration();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AccessTokens>();
-        builder.Services.AddSingleton<DeletedUsers>();
+        builder.Services.AddSingleton<UserSecurityCache>();
     }
 
-    /// <summary>The gateway's middleware, in order: headers, CORS, who is calling, may they, how often.</summary>
+    /// <summary>
+    /// The gateway's middleware, in order: who is really calling (forwarded headers from trusted
+    /// proxies), headers, CORS, who they are, may they, how often, how much.
+    /// </summary>
     public static WebApplication UseGatewayMiddleware(this WebApplication app)
     {
+        if (app.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value is { KnownProxies.Count: > 0 } or { KnownIPNetworks.Count: > 0 })
+        {
+            app.UseForwardedHeaders();
+        }
+
         app.UseSecurityHeaders();
         if (app.Services.GetService<Microsoft.AspNetCore.Cors.Infrastructure.ICorsService>() is not null)
         {
@@ -65,13 +77,14 @@ internal static class Extensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.Use(RequestBodyLimits.RejectOversizedBodiesAsync);
         return app;
     }
 
     /// <summary>The OpenAPI document (always) and the Scalar UI (Development only).</summary>
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
-        app.MapOpenApi().AllowAnonymous().DisableRateLimiting();
+        app.MapOpenApi().AllowAnonymous().RequireRateLimiting(RateLimiting.AnonymousPolicy);
         if (app.Environment.IsDevelopment())
         {
             app.MapScalarApiReference().AllowAnonymous();
@@ -96,45 +109,33 @@ internal static class Extensions
     /// <summary>
     /// JWT bearer validation of MovieDb's own HS256 tokens: issuer, audience, lifetime, signature and
     /// algorithm all checked; claim names kept as issued (<c>sub</c>, <c>unique_name</c>, <c>role</c>).
+    /// Then the account's current state decides: a token whose security stamp is no longer the
+    /// account's is refused, and its role claims are replaced by the account's roles now.
     /// </summary>
     private static void AddJwtAuthentication(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<JwtOptions>().BindConfiguration(JwtOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
-        var configured = builder.Configuration[$"{JwtOptions.SectionName}:SigningKey"];
-        byte[] keyBytes;
-        if (string.IsNullOrEmpty(configured))
+        var accessTokenKey = SigningKeys.Read(builder, $"{JwtOptions.SectionName}:SigningKey", "the access tokens", generateInDevelopment: true);
+        if (accessTokenKey is null)
         {
-            if (!builder.Environment.IsDevelopment())
-            {
-                throw new InvalidOperationException(
-                    "Jwt:SigningKey is not set. It signs the access tokens and is required outside Development: set the environment variable " +
-                    "Jwt__SigningKey to at least 32 random bytes of text (64 characters recommended; the AppHost passes its 'jwt-signing-key' parameter).");
-            }
-
-            keyBytes = RandomNumberGenerator.GetBytes(64);
+            accessTokenKey = SigningKeys.Generate();
             builder.Services.AddHostedService<GeneratedKeyNotice>();
         }
-        else
-        {
-            keyBytes = System.Text.Encoding.UTF8.GetBytes(configured);
-            if (keyBytes.Length < JwtOptions.MinimumKeyBytes)
-            {
-                throw new InvalidOperationException($"Jwt:SigningKey is {keyBytes.Length * 8} bits; HS256 needs at least {JwtOptions.MinimumKeyBytes * 8}.");
-            }
-        }
 
-        builder.Services.AddSingleton(new SigningKey(new SymmetricSecurityKey(keyBytes), generated: string.IsNullOrEmpty(configured)));
+        var identityKey = SigningKeys.Read(builder, $"{GatewayIdentityOptions.SectionName}:SigningKey", "the caller identity the gateway forwards to the movie service (it must hold the same key)", generateInDevelopment: false)!;
+        builder.Services.AddSingleton(new SigningKeyring(new SymmetricSecurityKey(accessTokenKey), new SymmetricSecurityKey(identityKey)));
+
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<SigningKey, IOptions<JwtOptions>>((options, key, jwt) =>
+            .Configure<SigningKeyring, IOptions<JwtOptions>>((options, keys, jwt) =>
             {
                 options.MapInboundClaims = false;
                 options.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = jwt.Value.Issuer,
                     ValidAudience = jwt.Value.Audience,
-                    IssuerSigningKey = key.Key,
+                    IssuerSigningKey = keys.AccessTokens,
                     ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
                     ValidateIssuer = true,
                     ValidateAudience = true,
@@ -146,20 +147,72 @@ internal static class Extensions
                     NameClaimType = TokenClaims.UniqueName,
                     RoleClaimType = TokenClaims.Role,
                 };
-                options.Events = new JwtBearerEvents
-                {
-                    OnTokenValidated = context =>
-                    {
-                        var deleted = context.HttpContext.RequestServices.GetRequiredService<DeletedUsers>();
-                        if (context.Principal?.FindFirst(TokenClaims.Subject)?.Value is not { } userId || deleted.Contains(userId))
-                        {
-                            context.Fail("The account no longer exists.");
-                        }
-
-                        return Task.CompletedTask;
-                    },
-                };
+                options.Events = new JwtBearerEvents { OnTokenValidated = ApplyCurrentRightsAsync };
             });
+    }
+
+    private static async Task ApplyCurrentRightsAsync(TokenValidatedContext context)
+    {
+        if (context.Principal?.Identity is not System.Security.Claims.ClaimsIdentity identity
+            || identity.FindFirst(TokenClaims.Subject)?.Value is not { } userId)
+        {
+            context.Fail("The token names no account.");
+            return;
+        }
+
+        var cache = context.HttpContext.RequestServices.GetRequiredService<UserSecurityCache>();
+        var stamp = identity.FindFirst(TokenClaims.SecurityStamp)?.Value ?? string.Empty;
+        var (verdict, roles) = await cache.CheckAsync(userId, stamp, context.HttpContext.RequestAborted);
+        if (verdict == SecurityVerdict.Ended)
+        {
+            context.Fail("The session has ended: the account was deleted, its roles or password changed, or it was signed out everywhere.");
+            return;
+        }
+
+        // The roles that count are the account's now. Unknown (the user service cannot be asked and
+        // nothing is known): the token's roles, but never admin — elevation is not taken on trust.
+        var current = verdict == SecurityVerdict.Current
+            ? roles
+            : identity.FindAll(TokenClaims.Role).Select(c => c.Value).Where(r => r != "admin").ToList();
+        foreach (var claim in identity.FindAll(TokenClaims.Role).ToList())
+        {
+            identity.RemoveClaim(claim);
+        }
+
+        identity.AddClaims(current.Select(role => new System.Security.Claims.Claim(TokenClaims.Role, role)));
+    }
+
+    /// <summary>
+    /// Forwarded headers (<c>X-Forwarded-For</c>, <c>-Proto</c>) are believed only from the proxies
+    /// listed in <c>ForwardedHeaders:KnownProxies</c> (addresses) and <c>ForwardedHeaders:KnownNetworks</c>
+    /// (CIDR): the web app and the Container Apps ingress. Without them nothing is trusted, and a
+    /// client cannot choose the address its rate limits are counted against.
+    /// </summary>
+    private static void AddForwardedHeadersFromConfiguration(this IHostApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection("ForwardedHeaders");
+        var proxies = section.GetSection("KnownProxies").Get<string[]>() ?? [];
+        var networks = section.GetSection("KnownNetworks").Get<string[]>() ?? [];
+        builder.Services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+            options.ForwardLimit = section.GetValue<int?>("ForwardLimit") ?? 2;
+            foreach (var proxy in proxies)
+            {
+                options.KnownProxies.Add(IPAddress.TryParse(proxy, out var address)
+                    ? address
+                    : throw new InvalidOperationException($"ForwardedHeaders:KnownProxies: '{proxy}' is not an IP address."));
+            }
+
+            foreach (var network in networks)
+            {
+                options.KnownIPNetworks.Add(System.Net.IPNetwork.TryParse(network, out var parsed)
+                    ? parsed
+                    : throw new InvalidOperationException($"ForwardedHeaders:KnownNetworks: '{network}' is not a network in CIDR form (10.0.0.0/8)."));
+            }
+        });
     }
 
     /// <summary>CORS is off unless <c>Cors:AllowedOrigins</c> lists origins.</summary>

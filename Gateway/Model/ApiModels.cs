@@ -18,11 +18,11 @@ public sealed record TokenPair(string AccessToken, string TokenType, int Expires
 /// <summary>A command the broker has accepted but the user service has not answered yet: it will be processed.</summary>
 public sealed record CommandAccepted(string RequestId, string Status);
 
-/// <summary>The outcome of a registration: <c>pending</c>, <c>succeeded</c> (with the user) or <c>failed</c> (with the problem).</summary>
-public sealed record RegistrationStatusResponse(string Status, UserDto? User, RegistrationProblem? Problem);
+/// <summary>The outcome of a command: <c>pending</c>, <c>succeeded</c> (with the account, when it answers with one) or <c>failed</c> (with the problem).</summary>
+public sealed record CommandStatusResponse(string Status, UserDto? User, CommandProblem? Problem);
 
-/// <summary>Why a registration failed, as problem details fields.</summary>
-public sealed record RegistrationProblem(int Status, string Title, string? Detail, IReadOnlyDictionary<string, string[]>? Errors);
+/// <summary>Why a command failed, as problem details fields.</summary>
+public sealed record CommandProblem(int Status, string Title, string? Detail, IReadOnlyDictionary<string, string[]>? Errors);
 
 /// <summary>Body of <c>PUT /api/users/{id}</c>: only the fields given change.</summary>
 public sealed record UpdateUserRequest(

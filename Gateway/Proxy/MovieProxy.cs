@@ -1,4 +1,3 @@
-using Gateway.Auth;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -9,14 +8,12 @@ namespace Gateway.Proxy;
 internal static class MovieProxy
 {
     public const string ClusterId = "movieservice";
-    public const string UserIdHeader = "X-User-Id";
-    public const string UserNameHeader = "X-User-Name";
-    public const string UserRolesHeader = "X-User-Roles";
 
     /// <summary>
-    /// For routes to the movie service: drop every <c>X-User-*</c> header the client sent (and its
-    /// credentials), then set the caller's identity from the validated token. The movie service
-    /// trusts these headers only because this is the one way in.
+    /// For routes to the movie service: drop the client's credentials and any identity headers it
+    /// sent, then vouch for the caller with a token of <see cref="IdentityTokens"/>: its id, name and
+    /// current roles, signed with a key only the gateway and the movie service hold. A request that
+    /// reaches the movie service any other way has no identity it can prove.
     /// </summary>
     public static void Configure(TransformBuilderContext context)
     {
@@ -41,11 +38,8 @@ internal static class MovieProxy
             var user = transform.HttpContext.User;
             if (user.Identity?.IsAuthenticated == true)
             {
-                RequestTransform.AddHeader(transform, UserIdHeader, user.UserId());
-
-                // Header values are ASCII: a Unicode user name travels percent-encoded.
-                RequestTransform.AddHeader(transform, UserNameHeader, Uri.EscapeDataString(user.Identity.Name ?? string.Empty));
-                RequestTransform.AddHeader(transform, UserRolesHeader, string.Join(',', user.FindAll(TokenClaims.Role).Select(c => c.Value)));
+                var identity = transform.HttpContext.RequestServices.GetRequiredService<IdentityTokens>().For(user);
+                RequestTransform.AddHeader(transform, "Authorization", "Bearer " + identity);
             }
 
             return ValueTask.CompletedTask;

@@ -36,7 +36,7 @@ public static partial class UserRules
         }
         else if (userName.Length is < UserNameMinLength or > UserNameMaxLength || !UserNamePattern().IsMatch(userName))
         {
-            yield return $"The user name must be {UserNameMinLength} to {UserNameMaxLength} characters of letters, digits (0-9), '.', '_' or '-'.";
+            yield return $"The user name must be {UserNameMinLength} to {UserNameMaxLength} characters of the letters A-Z and a-z, the digits 0-9, '.', '_' or '-', starting with a letter or digit.";
         }
     }
 
@@ -113,6 +113,29 @@ public static partial class UserRules
     /// <summary>The form e-mail addresses are compared and indexed in.</summary>
     public static string NormalizeEmail(string email) => email.Trim().ToUpperInvariant();
 
-    [GeneratedRegex(@"^[\p{L}\p{Mn}0-9._-]+$", RegexOptions.CultureInvariant)]
+    /// <summary>
+    /// What a user name looks like, for uniqueness: two names with the same skeleton display alike and
+    /// cannot both exist. Compatibility-normalised and lower-cased, then the ASCII look-alikes of
+    /// Unicode TR39's confusables folded together: 0 and o; 1, i and l; rn and m; vv and w; cl and d.
+    /// (New names are ASCII only, so the non-ASCII confusables — Cyrillic "а", full-width letters,
+    /// invisible marks — cannot be registered at all; names stored before this rule keep their own
+    /// skeleton and keep working.)
+    /// </summary>
+    public static string Skeleton(string userName)
+    {
+        ArgumentNullException.ThrowIfNull(userName);
+        var folded = userName.Trim().Normalize(System.Text.NormalizationForm.FormKC).ToLowerInvariant()
+            .Replace('0', 'o')
+            .Replace('1', 'l')
+            .Replace('i', 'l');
+        return folded
+            .Replace("rn", "m", StringComparison.Ordinal)
+            .Replace("vv", "w", StringComparison.Ordinal)
+            .Replace("cl", "d", StringComparison.Ordinal);
+    }
+
+    // ASCII only: what ASP.NET Core Identity allows by default, without '@' and '+'. Names outside it
+    // (other scripts, combining or invisible marks, full-width forms) could imitate existing ones.
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex UserNamePattern();
 }

@@ -8,10 +8,14 @@ namespace MovieDb.Messaging.Contracts;
 /// <param name="CreatedAt">When the account was created.</param>
 public sealed record UserDto(string Id, string UserName, string Email, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt);
 
-/// <summary>Who asks, as the gateway authenticated them. The user service enforces what they may do.</summary>
+/// <summary>
+/// Who asks, as the gateway authenticated them. The user service trusts neither the gateway's view
+/// nor the broker: it loads the account, requires its current security stamp (a role or password
+/// change, a deletion or a sign-out everywhere changes it) and decides on the account's roles now.
+/// </summary>
 /// <param name="UserId">The caller's account id.</param>
-/// <param name="IsAdmin">Whether the caller has the <c>admin</c> role.</param>
-public sealed record Actor(string UserId, bool IsAdmin);
+/// <param name="SecurityStamp">The security stamp the caller's access token was issued with.</param>
+public sealed record Actor(string UserId, string SecurityStamp);
 
 /// <summary>Creates an account. Idempotent by message id: a repeat returns the account the first one created.</summary>
 [Message("users.register")]
@@ -19,14 +23,21 @@ public sealed record RegisterUser(string UserName, string Email, string Password
 
 /// <summary>The outcome of an earlier <see cref="RegisterUser"/>, by its request (message) id.</summary>
 [Message("users.registration-status", MessageKind.Query)]
-public sealed record GetRegistrationStatus(string RequestId) : IRequest<RegistrationStatus>;
+public sealed record GetRegistrationStatus(string RequestId) : IRequest<CommandStatus>;
 
-/// <summary>The state of a registration.</summary>
+/// <summary>
+/// The outcome of an earlier command of <paramref name="Actor"/> (update, delete, sign-out), by its
+/// request id. A command of another account is reported as pending: its existence is not revealed.
+/// </summary>
+[Message("users.command-status", MessageKind.Query)]
+public sealed record GetCommandStatus(Actor Actor, string RequestId) : IRequest<CommandStatus>;
+
+/// <summary>The state of a command.</summary>
 /// <param name="Status"><c>pending</c>, <c>succeeded</c> or <c>failed</c>.</param>
-/// <param name="User">The account, once it exists.</param>
+/// <param name="User">The account, when the command answers with one.</param>
 /// <param name="Problem">Why it failed.</param>
 /// <param name="FailureStatus">How it failed (e.g. <see cref="ReplyStatus.Conflict"/>).</param>
-public sealed record RegistrationStatus(string Status, UserDto? User = null, ReplyError? Problem = null, ReplyStatus? FailureStatus = null)
+public sealed record CommandStatus(string Status, UserDto? User = null, ReplyError? Problem = null, ReplyStatus? FailureStatus = null)
 {
     /// <summary>Not processed yet (or unknown).</summary>
     public const string Pending = "pending";
@@ -46,15 +57,30 @@ public sealed record AuthenticateUser(string UserName, string Password) : IReque
 /// <param name="User">The account.</param>
 /// <param name="RefreshToken">The raw refresh token; the user service keeps only its hash.</param>
 /// <param name="RefreshTokenExpiresAt">When the refresh token expires.</param>
-public sealed record UserSession(UserDto User, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt);
+/// <param name="Security">The account's security stamp (access tokens carry it) and roles now.</param>
+public sealed record UserSession(UserDto User, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, SecurityState Security);
 
-/// <summary>Reads one account.</summary>
+/// <summary>Reads one account: the caller's own, or anyone's for an admin.</summary>
 [Message("users.get", MessageKind.Query)]
-public sealed record GetUser(string UserId) : IRequest<UserDto>;
+public sealed record GetUser(Actor Actor, string UserId) : IRequest<UserDto>;
 
-/// <summary>Reads a page of accounts, oldest first.</summary>
+/// <summary>Reads a page of accounts, oldest first (admins).</summary>
 [Message("users.list", MessageKind.Query)]
-public sealed record ListUsers(int Page, int PageSize) : IRequest<UserPage>;
+public sealed record ListUsers(Actor Actor, int Page, int PageSize) : IRequest<UserPage>;
+
+/// <summary>
+/// What decides an account's rights now: its security stamp and roles. The gateway asks when its
+/// cache (kept current by <see cref="UserSecurityChanged"/>) has nothing recent; not found means deleted.
+/// </summary>
+[Message("users.security-state", MessageKind.Query)]
+public sealed record GetSecurityState(string UserId) : IRequest<SecurityState>;
+
+/// <summary>An account's security stamp and roles.</summary>
+/// <param name="UserId">The account id.</param>
+/// <param name="SecurityStamp">Changes with every role or password change and every sign-out everywhere.</param>
+/// <param name="Roles">The account's roles now.</param>
+/// <param name="Version">The account document's version: of two states, the higher is the newer.</param>
+public sealed record SecurityState(string UserId, string SecurityStamp, IReadOnlyList<string> Roles, long Version);
 
 /// <summary>A page of accounts.</summary>
 public sealed record UserPage(IReadOnlyList<UserDto> Items, int Page, int PageSize, long TotalCount);
@@ -82,7 +108,14 @@ public sealed record RefreshSession(string RefreshToken) : IRequest<UserSession>
 
 /// <summary>Revokes the family of a refresh token (sign-out).</summary>
 [Message("tokens.revoke")]
-public sealed record RevokeSession(string RefreshToken) : IRequest<Empty>;
+public sealed record RevokeSession(Actor Actor, string RefreshToken) : IRequest<Empty>;
+
+/// <summary>
+/// Signs an account out everywhere: a new security stamp ends every session and makes every access
+/// token issued before it invalid. The account itself, or an admin for a non-admin account.
+/// </summary>
+[Message("users.revoke-sessions")]
+public sealed record RevokeAllSessions(Actor Actor, string UserId) : IRequest<Empty>;
 
 /// <summary>Published when an account was created.</summary>
 [Message("user.registered")]
@@ -91,3 +124,17 @@ public sealed record UserRegistered(string UserId, string UserName, DateTimeOffs
 /// <summary>Published when an account was deleted. May arrive more than once: handle it idempotently.</summary>
 [Message("user.deleted")]
 public sealed record UserDeleted(string UserId, DateTimeOffset OccurredAt) : IEvent;
+
+/// <summary>
+/// Broadcast to every gateway instance when what decides an account's rights changed: a new
+/// security stamp (role or password change, sign-out everywhere) or a deletion. It carries the whole
+/// new state, so applying it twice or late changes nothing.
+/// </summary>
+/// <param name="UserId">The account id.</param>
+/// <param name="SecurityStamp">The new stamp (empty when deleted).</param>
+/// <param name="Roles">The roles now (empty when deleted).</param>
+/// <param name="Deleted">True when the account no longer exists.</param>
+/// <param name="Version">The account document's version after the change: broadcasts may arrive out of order.</param>
+/// <param name="OccurredAt">When the change was stored.</param>
+[Message("user.security-changed")]
+public sealed record UserSecurityChanged(string UserId, string SecurityStamp, IReadOnlyList<string> Roles, bool Deleted, long Version, DateTimeOffset OccurredAt) : IEvent;

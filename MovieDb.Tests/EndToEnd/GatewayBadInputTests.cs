@@ -1,11 +1,16 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using MovieDb.Tests.Infrastructure;
 
 namespace MovieDb.Tests.EndToEnd;
 
-/// <summary>A sweep of malformed requests against the gateway: each gets its 4xx problem details, none a 5xx.</summary>
+/// <summary>
+/// A sweep of malformed requests against the gateway: each gets its 4xx problem details, none a 5xx,
+/// and none of them sends anything to the user service.
+/// </summary>
 public sealed class GatewayBadInputTests(GatewayBadInputTests.System system) : IClassFixture<GatewayBadInputTests.System>
 {
     public sealed class System(TestServers servers) : InProcessSystem(servers);
@@ -34,19 +39,32 @@ public sealed class GatewayBadInputTests(GatewayBadInputTests.System system) : I
             { "register: short idempotency key", "POST", "/api/auth/register", "{\"userName\":\"abcd\",\"email\":\"a@b.cd\",\"password\":\"12345678\"}", Json + "|Idempotency-Key: abc", false, 400 },
             { "login: truncated JSON", "POST", "/api/auth/login", "{\"userName\":\"x\"", Json, false, 400 },
             { "login: password as an object", "POST", "/api/auth/login", "{\"userName\":\"x\",\"password\":{}}", Json, false, 400 },
-            { "login: empty credentials", "POST", "/api/auth/login", "{}", Json, false, 401 },
-            { "login: a 1 MB password", "POST", "/api/auth/login", "{\"userName\":\"x\",\"password\":\"" + new string('p', 1_000_000) + "\"}", Json, false, 401 },
+            { "login: empty credentials", "POST", "/api/auth/login", "{}", Json, false, 400 },
+            { "login: a 129-character password", "POST", "/api/auth/login", "{\"userName\":\"x\",\"password\":\"" + new string('p', 129) + "\"}", Json, false, 401 },
+            { "login: a 33-character user name", "POST", "/api/auth/login", "{\"userName\":\"" + new string('u', 33) + "\",\"password\":\"12345678\"}", Json, false, 401 },
+            { "login: a 1 MB password", "POST", "/api/auth/login", "{\"userName\":\"x\",\"password\":\"" + new string('p', 1_000_000) + "\"}", Json, false, 413 },
+            { "register: a 5 KB body", "POST", "/api/auth/register", "{\"userName\":\"abcd\",\"email\":\"a@b.cd\",\"password\":\"" + new string('p', 5_000) + "\"}", Json, false, 413 },
             { "refresh: no token", "POST", "/api/auth/refresh", "{}", Json, false, 400 },
             { "refresh: token as a number", "POST", "/api/auth/refresh", "{\"refreshToken\":42}", Json, false, 400 },
-            { "refresh: a garbage token", "POST", "/api/auth/refresh", "{\"refreshToken\":\"garbage\"}", Json, false, 401 },
-            { "refresh: a 10 KB token", "POST", "/api/auth/refresh", "{\"refreshToken\":\"" + new string('t', 10_000) + "\"}", Json, false, 401 },
+            { "refresh: a 10 KB token", "POST", "/api/auth/refresh", "{\"refreshToken\":\"" + new string('t', 10_000) + "\"}", Json, false, 413 },
+            { "refresh: a 129-character token", "POST", "/api/auth/refresh", "{\"refreshToken\":\"" + new string('t', 129) + "\"}", Json, false, 401 },
             { "logout: anonymous", "POST", "/api/auth/logout", "{\"refreshToken\":\"x\"}", Json, false, 401 },
             { "registration status: id with bad characters", "GET", "/api/auth/registrations/%3Cscript%3E-not-an-id-value", null, null, false, 400 },
             { "users: anonymous", "GET", "/api/users/me", null, null, false, 401 },
             { "users: list as a user", "GET", "/api/users", null, null, true, 403 },
-            { "users: update someone else", "PUT", "/api/users/someone-else", "{\"email\":\"a@b.cd\"}", Json, true, 403 },
-            { "users: update with wrong types", "PUT", "/api/users/someone-else", "{\"roles\":\"admin\"}", Json, true, 400 },
-            { "users: delete as a user", "DELETE", "/api/users/someone-else", null, null, true, 403 },
+            { "users: update someone else", "PUT", $"/api/users/{Guid.NewGuid()}", "{\"email\":\"a@b.cd\"}", Json, true, 403 },
+            { "users: update with wrong types", "PUT", "/api/users/{self}", "{\"roles\":\"admin\"}", Json, true, 400 },
+            { "users: update with a bad e-mail", "PUT", "/api/users/{self}", "{\"email\":\"nope\"}", Json, true, 400 },
+            { "users: update with a short password", "PUT", "/api/users/{self}", "{\"password\":\"short\"}", Json, true, 400 },
+            { "users: update with eleven roles", "PUT", "/api/users/{self}", "{\"roles\":[" + string.Join(',', Enumerable.Repeat("\"user\"", 11)) + "]}", Json, true, 400 },
+            { "users: update with a long role", "PUT", "/api/users/{self}", "{\"roles\":[\"" + new string('r', 33) + "\"]}", Json, true, 400 },
+            { "users: update with a 5 KB body", "PUT", "/api/users/{self}", "{\"email\":\"" + new string('e', 5_000) + "\"}", Json, true, 413 },
+            { "users: an id that is not one", "GET", "/api/users/someone-else", null, null, true, 404 },
+            { "users: delete as a user", "DELETE", $"/api/users/{Guid.NewGuid()}", null, null, true, 403 },
+            { "users: page past the end of integers", "GET", "/api/users?page=21474838&pageSize=100", null, null, true, 403 },
+            { "commands: anonymous", "GET", "/api/commands/0123456789abcdef-0123", null, null, false, 401 },
+            { "commands: id with bad characters", "GET", "/api/commands/%3Cscript%3E-not-an-id-value", null, null, true, 400 },
+            { "logout: a 5 KB body", "POST", "/api/auth/logout", "{\"refreshToken\":\"" + new string('t', 5_000) + "\"}", Json, true, 413 },
             { "users: unsupported method", "PATCH", "/api/users/me", "{}", Json, true, 405 },
             { "movies: anonymous", "GET", "/api/movies", null, null, false, 401 },
             { "movies: malformed JSON through the proxy", "POST", "/api/movies", "{\"title\":", Json, true, 400 },
@@ -54,6 +72,8 @@ public sealed class GatewayBadInputTests(GatewayBadInputTests.System system) : I
             { "movies: oversized body through the proxy", "POST", "/api/movies", "{\"title\":\"" + new string('x', 200_000) + "\",\"releaseYear\":2000}", Json, true, 413 },
             { "movies: invalid id", "GET", "/api/movies/not-a-guid", null, null, true, 404 },
             { "movies: bad query values", "GET", "/api/movies?page=-4&pageSize=abc", null, null, true, 400 },
+            { "movies: page past the end of integers", "GET", "/api/movies?page=21474838&pageSize=100", null, null, true, 400 },
+            { "movies: page number too large to parse", "GET", "/api/movies?page=99999999999", null, null, true, 400 },
             { "movies: unknown sort", "GET", "/api/movies?sort=%27%3B%20DROP%20TABLE%20movies", null, null, true, 400 },
             { "movies: path traversal", "GET", "/api/movies/..%2F..%2F..%2Fetc%2Fpasswd", null, null, true, 404 },
             { "unknown route", "GET", "/api/nothing-here", null, null, true, 404 },
@@ -64,8 +84,9 @@ public sealed class GatewayBadInputTests(GatewayBadInputTests.System system) : I
     [MemberData(nameof(Requests))]
     public async Task A_malformed_request_gets_a_4xx_problem(string description, string method, string path, string? body, string? contentType, bool signedIn, int expected)
     {
-        using var client = signedIn ? (await system.NewUserAsync()).CreateClient() : system.CreateClient();
-        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        var user = signedIn ? await system.NewUserAsync() : null;
+        using var client = user?.CreateClient() ?? system.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{self}", user?.Id, StringComparison.Ordinal));
         var type = contentType?.Split('|')[0];
         if (contentType?.Split('|') is [_, var header])
         {
@@ -82,8 +103,14 @@ public sealed class GatewayBadInputTests(GatewayBadInputTests.System system) : I
             }
         }
 
+        var meters = system.Gateway.Services.GetRequiredService<global::System.Diagnostics.Metrics.IMeterFactory>();
+        using var sent = new MetricCollector<long>(meters, MovieDb.Messaging.Diagnostics.MessagingTelemetry.MeterName, "moviedb.messaging.requests.sent");
+        using var failed = new MetricCollector<long>(meters, MovieDb.Messaging.Diagnostics.MessagingTelemetry.MeterName, "moviedb.messaging.requests.failed");
+
         using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
 
+        Assert.Empty(sent.GetMeasurementSnapshot());
+        Assert.Empty(failed.GetMeasurementSnapshot());
         Assert.True((int)response.StatusCode == expected, $"{description}: expected {expected}, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
         await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)expected);
     }

@@ -19,6 +19,7 @@ public sealed class GatewayConfigurationTests(GatewayConfigurationTests.System s
         ["Aspire:RabbitMQ:Client:MaxConnectRetryCount"] = "0",
         ["services:movieservice:http:0"] = "http://127.0.0.1:1",
         ["Jwt:SigningKey"] = signingKey,
+        ["GatewayIdentity:SigningKey"] = InProcessSystem.IdentityKey,
     };
 
     [Fact]
@@ -53,7 +54,21 @@ public sealed class GatewayConfigurationTests(GatewayConfigurationTests.System s
         using var response = await client.GetAsync("/api/users/me", Ct);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.True(factory.Services.GetService(typeof(Gateway.Auth.SigningKey)) is Gateway.Auth.SigningKey { Generated: true });
+        Assert.True(factory.Services.GetService(typeof(Gateway.Auth.SigningKeyring)) is Gateway.Auth.SigningKeyring { AccessTokens.Key.Length: 64 });
+    }
+
+    [Theory]
+    [InlineData("Development")]
+    [InlineData("Production")]
+    public void Without_the_key_it_shares_with_the_movie_service_the_gateway_refuses_to_start_in_every_environment(string environment)
+    {
+        var settings = Minimal(InProcessSystem.SigningKey);
+        settings.Remove("GatewayIdentity:SigningKey");
+        using var factory = new ServiceFactory<GatewayApp>(settings, environment);
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.Server);
+
+        Assert.Contains("GatewayIdentity:SigningKey is not set", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

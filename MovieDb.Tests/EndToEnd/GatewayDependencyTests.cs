@@ -111,6 +111,7 @@ public sealed class GatewayDependencyTests(TestServers servers)
             ["ConnectionStrings:messaging"] = vhost.ConnectionString,
             ["services:movieservice:http:0"] = $"http://127.0.0.1:{ServiceProcess.FreePort()}",
             ["Jwt:SigningKey"] = InProcessSystem.SigningKey,
+            ["GatewayIdentity:SigningKey"] = InProcessSystem.IdentityKey,
         });
         using var client = gateway.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor

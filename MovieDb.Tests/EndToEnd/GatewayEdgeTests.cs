@@ -15,8 +15,8 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
     {
         protected override IDictionary<string, string?> GatewaySettings => new Dictionary<string, string?>
         {
-            ["RateLimiting:Auth:PermitLimit"] = "3",
-            ["RateLimiting:Auth:Window"] = "00:01:00",
+            ["RateLimiting:SignIn:PermitLimit"] = "3",
+            ["RateLimiting:SignIn:Window"] = "00:01:00",
             ["RateLimiting:Api:TokenLimit"] = "5",
             ["RateLimiting:Api:TokensPerSecond"] = "1",
         };
@@ -132,18 +132,22 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
 
         using var changed = await carolClient.PutAsJsonAsync($"/api/users/{carol.Id}", new { email = $"new-{carol.UserName}@example.test", password = "an0ther-passw0rd", currentPassword = carol.Password }, Ct);
         Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
-        await system.SignInAsync(carol.UserName, "an0ther-passw0rd", carol.Id);
 
-        var invalid = await ProblemAssert.IsProblemAsync(await carolClient.PutAsJsonAsync($"/api/users/{carol.Id}", new { email = "not-an-email" }, Ct), HttpStatusCode.BadRequest);
+        // A new password ends the session it was changed from too.
+        await ProblemAssert.IsProblemAsync(await carolClient.GetAsync("/api/users/me", Ct), HttpStatusCode.Unauthorized);
+        var carolAgain = await system.SignInAsync(carol.UserName, "an0ther-passw0rd", carol.Id);
+        using var carolAgainClient = carolAgain.CreateClient();
+
+        var invalid = await ProblemAssert.IsProblemAsync(await carolAgainClient.PutAsJsonAsync($"/api/users/{carol.Id}", new { email = "not-an-email" }, Ct), HttpStatusCode.BadRequest);
         Assert.True(invalid.GetProperty("errors").TryGetProperty("email", out _));
 
         using var promote = await adminClient.PutAsJsonAsync($"/api/users/{dave.Id}", new { roles = new[] { "user", "admin" } }, Ct);
-        Assert.Equal(["user", "admin"], (await promote.Content.ReadFromJsonAsync<UserJson>(Ct))!.Roles);
+        Assert.Equal(["admin", "user"], (await promote.Content.ReadFromJsonAsync<UserJson>(Ct))!.Roles);
         var page = await adminClient.GetFromJsonAsync<UserPageJson>("/api/users?page=1&pageSize=2", Ct);
         Assert.Equal(2, page!.Items.Length);
         Assert.True(page.TotalCount >= 3);
         await ProblemAssert.IsProblemAsync(await adminClient.GetAsync("/api/users?pageSize=1000", Ct), HttpStatusCode.BadRequest);
-        await ProblemAssert.IsProblemAsync(await adminClient.DeleteAsync($"/api/users/{admin.Id}", Ct), HttpStatusCode.Conflict);
+        await ProblemAssert.IsProblemAsync(await adminClient.DeleteAsync($"/api/users/{admin.Id}", Ct), HttpStatusCode.Forbidden);
         await ProblemAssert.IsProblemAsync(await adminClient.GetAsync($"/api/users/{Guid.NewGuid()}", Ct), HttpStatusCode.NotFound);
     }
 

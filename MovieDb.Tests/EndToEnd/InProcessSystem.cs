@@ -15,6 +15,9 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
 {
     public const string SigningKey = "in-process-tests-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 
+    /// <summary>The key the gateway signs forwarded identities with, and the movie service checks them with.</summary>
+    public const string IdentityKey = "in-process-tests-identity-key-0123456789-abcdefghijklmnopqrstuvwxy";
+
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
 
     public TestDatabase Database { get; private set; } = null!;
@@ -53,7 +56,11 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings:messaging"] = VirtualHost.ConnectionString,
             ["services:movieservice:http:0"] = MovieServiceAddress.ToString().TrimEnd('/'),
             ["Jwt:SigningKey"] = SigningKey,
-            ["RateLimiting:Auth:PermitLimit"] = "100000",
+            ["GatewayIdentity:SigningKey"] = IdentityKey,
+            ["RateLimiting:SignIn:PermitLimit"] = "100000",
+            ["RateLimiting:Registration:PermitLimit"] = "100000",
+            ["RateLimiting:Anonymous:TokenLimit"] = "100000",
+            ["RateLimiting:Anonymous:TokensPerSecond"] = "100000",
             ["RateLimiting:Api:TokenLimit"] = "100000",
             ["RateLimiting:Api:TokensPerSecond"] = "100000",
             ["Messaging:RequestTimeout"] = "00:00:05",

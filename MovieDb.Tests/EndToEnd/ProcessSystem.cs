@@ -12,6 +12,7 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
     public const string SigningKey = InProcessSystem.SigningKey;
 
     private readonly List<ServiceProcess> _userServices = [];
+    private readonly List<ServiceProcess> _moreGateways = [];
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "moviedb-tests", "processes-" + Guid.NewGuid().ToString("N")[..8]);
 
@@ -50,11 +51,7 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
             StartUserService();
         }
 
-        Gateway = ServiceProcess.Start("Gateway", Environment(new()
-        {
-            ["services__movieservice__http__0"] = MovieService.BaseAddress.ToString().TrimEnd('/'),
-            ["Jwt__SigningKey"] = SigningKey,
-        }));
+        Gateway = StartGatewayProcess();
 
         await MovieService.WaitUntilHealthyAsync();
         foreach (var userService in _userServices)
@@ -66,6 +63,23 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
         using var client = CreateClient();
         await Wait.UntilHealthAsync(client, "the gateway is fully ready");
     }
+
+    /// <summary>Starts one more gateway instance in front of the same services and waits until it is ready.</summary>
+    public async Task<ServiceProcess> StartAnotherGatewayAsync()
+    {
+        var gateway = StartGatewayProcess();
+        _moreGateways.Add(gateway);
+        await gateway.WaitUntilHealthyAsync();
+        using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
+        await Wait.UntilHealthAsync(client, "the other gateway is fully ready");
+        return gateway;
+    }
+
+    private ServiceProcess StartGatewayProcess() => ServiceProcess.Start("Gateway", Environment(new()
+    {
+        ["services__movieservice__http__0"] = MovieService.BaseAddress.ToString().TrimEnd('/'),
+        ["Jwt__SigningKey"] = SigningKey,
+    }));
 
     /// <summary>Starts one more user service instance on the same store and broker (not waiting for it).</summary>
     public ServiceProcess StartUserService()
@@ -85,7 +99,11 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
         {
             ["ConnectionStrings__messaging"] = VirtualHost.ConnectionString,
             ["PasswordHasher__IterationCount"] = "10000",
-            ["RateLimiting__Auth__PermitLimit"] = "100000",
+            ["GatewayIdentity__SigningKey"] = InProcessSystem.IdentityKey,
+            ["RateLimiting__SignIn__PermitLimit"] = "100000",
+            ["RateLimiting__Registration__PermitLimit"] = "100000",
+            ["RateLimiting__Anonymous__TokenLimit"] = "100000",
+            ["RateLimiting__Anonymous__TokensPerSecond"] = "100000",
             ["RateLimiting__Api__TokenLimit"] = "100000",
             ["RateLimiting__Api__TokensPerSecond"] = "100000",
             ["Aspire__RabbitMQ__Client__ConnectionFactory__NetworkRecoveryInterval"] = "00:00:01",
@@ -100,7 +118,7 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
 
     public override async ValueTask DisposeAsync()
     {
-        foreach (var process in new[] { Gateway, MovieService }.Concat(_userServices).Where(p => p is not null))
+        foreach (var process in new[] { Gateway, MovieService }.Concat(_moreGateways).Concat(_userServices).Where(p => p is not null))
         {
             await process.DisposeAsync();
         }

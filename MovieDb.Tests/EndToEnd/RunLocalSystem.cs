@@ -66,7 +66,8 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
 
         // The services inherit the script's environment: the scenarios sign in more often than the
         // default 10 per minute per address allows.
-        start.Environment["RateLimiting__Auth__PermitLimit"] = "1000";
+        start.Environment["RateLimiting__SignIn__PermitLimit"] = "1000";
+        start.Environment["RateLimiting__Registration__PermitLimit"] = "1000";
 
         _script = new Process { StartInfo = start };
         _script.OutputDataReceived += (_, e) => Record(e.Data);

@@ -10,12 +10,17 @@ public sealed class UserRulesTests
     [InlineData("abc", true)]
     [InlineData("ab", false)]
     [InlineData("a.b_c-d", true)]
-    [InlineData("Amélie", true)]
+    [InlineData("Amelie", true)]
+    [InlineData("Amélie", false)]
+    [InlineData("\u0430dmin", false)]
+    [InlineData("admin\u034F", false)]
+    [InlineData("\uFF41\uFF44\uFF4D\uFF49\uFF4E", false)]
+    [InlineData(".leading-dot", false)]
     [InlineData("with space", false)]
     [InlineData("semi;colon", false)]
     [InlineData("0123456789012345678901234567890a", true)]
     [InlineData("0123456789012345678901234567890ab", false)]
-    public void User_names_are_3_to_32_letters_digits_dots_underscores_or_dashes(string name, bool valid) =>
+    public void User_names_are_3_to_32_ascii_letters_digits_dots_underscores_or_dashes(string name, bool valid) =>
         Assert.Equal(valid, !UserRules.CheckUserName(name).Any());
 
     [Theory]
@@ -35,6 +40,22 @@ public sealed class UserRulesTests
         Assert.Equal(UserRules.NormalizeUserName(precomposed), UserRules.NormalizeUserName(decomposed));
         Assert.Equal(UserRules.NormalizeUserName("ADMIN"), UserRules.NormalizeUserName("admin"));
     }
+
+    [Theory]
+    [InlineData("admin", "adm1n")]
+    [InlineData("admin", "ADMlN")]
+    [InlineData("admin", "adrnin")]
+    [InlineData("walter", "vvalter")]
+    [InlineData("root", "R00T")]
+    [InlineData("david", "cIavid")]
+    public void Look_alike_names_share_a_skeleton(string name, string lookAlike) =>
+        Assert.Equal(UserRules.Skeleton(name), UserRules.Skeleton(lookAlike));
+
+    [Theory]
+    [InlineData("alice", "alicia")]
+    [InlineData("john.doe", "john_doe")]
+    public void Different_names_keep_different_skeletons(string name, string other) =>
+        Assert.NotEqual(UserRules.Skeleton(name), UserRules.Skeleton(other));
 
     [Fact]
     public void Redaction_masks_every_secret_field_at_any_depth_and_keeps_the_rest()

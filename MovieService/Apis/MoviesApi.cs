@@ -23,8 +23,7 @@ public static class MoviesApi
         var api = app.MapGroup("/movies")
             .WithTags("Movies")
             .RequireAuthorization()
-            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
-            .AddEndpointFilter<DatabaseUnavailableFilter>();
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
 
         api.MapGet("/", ListMovies)
             .WithName("ListMovies")
@@ -98,7 +97,7 @@ public static class MoviesApi
 
         var total = await movies.LongCountAsync(cancellationToken);
         var page = await sort.Apply(movies)
-            .Skip((query.Page - 1) * query.PageSize)
+            .Skip(PagingRules.Offset(query.Page, query.PageSize))
             .Take(query.PageSize)
             .ToListAsync(cancellationToken);
 
@@ -274,30 +273,19 @@ public sealed record MovieListQuery(
     [property: Description("One genre, any case")] string? Genre = null,
     [property: Description("Release year")] int? Year = null,
     [property: Description("title, year or created; prefix '-' for descending. Default: title")] string? Sort = null,
-    [property: Description("1-based page number. Default 1")] int Page = 1,
+    [property: Description("1-based page number, at most 1000000. Default 1")] int Page = 1,
     [property: Description("1 to 100. Default 20")] int PageSize = 20,
     [property: Description("Admins: a user id, or 'all'")] string? Owner = null)
 {
     public const string AllOwners = "all";
-    public const int MaxPageSize = 100;
     public const int MaxSearchLength = 200;
 
     public Dictionary<string, string[]> Validate(out MovieSort sort)
     {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var errors = PagingRules.Check(Page, PageSize);
         if (!MovieSort.TryParse(Sort, out sort))
         {
             errors["sort"] = ["Sort by title, year or created, optionally prefixed with '-' for descending order."];
-        }
-
-        if (Page < 1)
-        {
-            errors["page"] = ["The page must be 1 or more."];
-        }
-
-        if (PageSize is < 1 or > MaxPageSize)
-        {
-            errors["pageSize"] = [$"The page size must be between 1 and {MaxPageSize}."];
         }
 
         if (Search is { Length: > MaxSearchLength })

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MovieDb.Messaging.Contracts;
@@ -14,11 +13,7 @@ internal static class Extensions
     {
         builder.AddMovieDatabase("moviedb");
 
-        // Identity comes from the gateway's headers; every endpoint but the health checks needs it.
-        builder.Services.AddAuthentication(GatewayIdentityHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, GatewayIdentityHandler>(GatewayIdentityHandler.SchemeName, null);
-        builder.Services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.AddGatewayIdentity();
 
         builder.Services.AddSingleton(TimeProvider.System);
 
@@ -43,6 +38,7 @@ internal static class Extensions
             serverVersion.Get(),
             mysql => mysql.EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null)));
 
+        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DatabaseMigrator>());
         builder.Services.AddHealthChecks()

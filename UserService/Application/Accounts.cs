@@ -6,19 +6,28 @@ using UserService.Model;
 
 namespace UserService.Application;
 
-/// <summary>The account operations behind the request handlers.</summary>
+/// <summary>
+/// The account operations behind the request handlers. Every operation on behalf of a caller starts
+/// from the caller's account as stored now (<see cref="Actor"/>): rights are never taken from the
+/// message. Every change is one conditional write of one account document that also records the
+/// command's request id, so a redelivered command finds its own effect and answers as it did.
+/// </summary>
 internal sealed partial class Accounts(
     IUserStore store,
     Passwords passwords,
     Sessions sessions,
     IEventPublisher events,
     IOptions<AdminOptions> admin,
+    IOptions<AccountOptions> accountOptions,
     TimeProvider time,
     ILogger<Accounts> logger)
 {
     private const string TakenTitle = "Already registered";
     private const string TakenDetail = "The user name or e-mail address is already registered.";
     private const string SignInFailed = "The user name or password is wrong.";
+
+    // Optimistic concurrency: a change that lost a race is read again and re-applied this many times.
+    private const int MaxAttempts = 5;
 
     /// <summary>
     /// Creates the account unless this request id already did. A redelivery after a crash finds the
@@ -45,6 +54,7 @@ internal sealed partial class Accounts(
             Id = Guid.CreateVersion7().ToString(),
             UserName = command.UserName,
             NormalizedUserName = UserRules.NormalizeUserName(command.UserName),
+            UserNameSkeleton = UserRules.Skeleton(command.UserName),
             Email = command.Email,
             NormalizedEmail = UserRules.NormalizeEmail(command.Email),
             PasswordHash = string.Empty,
@@ -52,11 +62,13 @@ internal sealed partial class Accounts(
             CreatedAt = now,
             UpdatedAt = now,
             RegistrationRequestId = requestId,
+            SecurityStamp = User.NewStamp(),
         };
 
         // Looked up before hashing (tens of milliseconds) so a taken name costs no hash; the unique
-        // indexes still decide a race. The bootstrap admin's name is reserved, even before it exists.
-        if (user.NormalizedUserName == UserRules.NormalizeUserName(admin.Value.UserName)
+        // indexes still decide a race. Reserved names and their look-alikes are taken for ever.
+        if (IsReserved(user.UserNameSkeleton)
+            || await store.FindBySkeletonAsync(user.UserNameSkeleton, cancellationToken) is not null
             || await store.FindByUserNameAsync(user.NormalizedUserName, cancellationToken) is not null
             || await store.FindByEmailAsync(user.NormalizedEmail, cancellationToken) is not null)
         {
@@ -98,56 +110,96 @@ internal sealed partial class Accounts(
 
         if (rehash)
         {
+            // A stronger hash of the same password: if another change got there first, the upgrade waits for the next sign-in.
             user.PasswordHash = passwords.Hash(user, password);
-            await store.UpdateAsync(user, cancellationToken);
+            await store.UpdateAsync(user, user.Version, cancellationToken);
         }
 
         return Reply<UserSession>.Ok(await sessions.OpenAsync(user, cancellationToken));
     }
 
-    public async Task<Reply<UserDto>> GetAsync(string userId, CancellationToken cancellationToken) =>
-        await store.FindByIdAsync(userId, cancellationToken) is { } user
+    public async Task<Reply<UserDto>> GetAsync(GetUser query, CancellationToken cancellationToken)
+    {
+        var (caller, refused) = await CallerAsync<UserDto>(query.Actor, cancellationToken);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        if (caller!.Id != query.UserId && !caller.IsAdmin)
+        {
+            return Forbidden<UserDto>("Only an admin may read another account.");
+        }
+
+        return await store.FindByIdAsync(query.UserId, cancellationToken) is { } user
             ? Reply<UserDto>.Ok(user.ToDto())
             : NotFound<UserDto>();
+    }
 
     public async Task<Reply<UserPage>> ListAsync(ListUsers query, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (query.Page < 1)
-        {
-            errors["page"] = ["The page must be 1 or more."];
-        }
-
-        if (query.PageSize is < 1 or > 100)
-        {
-            errors["pageSize"] = ["The page size must be between 1 and 100."];
-        }
-
-        if (errors.Count > 0)
+        if (PagingRules.Check(query.Page, query.PageSize) is { Count: > 0 } errors)
         {
             return Reply<UserPage>.Fail(ReplyStatus.Invalid, "Invalid paging", null, errors);
         }
 
-        var (items, total) = await store.ListAsync((query.Page - 1) * query.PageSize, query.PageSize, cancellationToken);
+        var (caller, refused) = await CallerAsync<UserPage>(query.Actor, cancellationToken);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        if (!caller!.IsAdmin)
+        {
+            return Forbidden<UserPage>("Only an admin may list accounts.");
+        }
+
+        var (items, total) = await store.ListAsync(PagingRules.Offset(query.Page, query.PageSize), query.PageSize, cancellationToken);
         return Reply<UserPage>.Ok(new UserPage([.. items.Select(u => u.ToDto())], query.Page, query.PageSize, total));
     }
 
-    public async Task<Reply<UserDto>> UpdateAsync(UpdateUser command, CancellationToken cancellationToken)
+    public async Task<Reply<SecurityState>> GetSecurityStateAsync(string userId, CancellationToken cancellationToken) =>
+        await store.FindByIdAsync(userId, cancellationToken) is { } user
+            ? Reply<SecurityState>.Ok(user.ToSecurityState())
+            : NotFound<SecurityState>();
+
+    public async Task<Reply<UserDto>> UpdateAsync(string requestId, UpdateUser command, CancellationToken cancellationToken)
     {
-        var self = command.Actor.UserId == command.UserId;
-        if (!self && !command.Actor.IsAdmin)
+        var (caller, refused) = await CallerAsync<UserDto>(command.Actor, cancellationToken);
+        if (refused is not null)
         {
-            return Reply<UserDto>.Fail(ReplyStatus.Forbidden, "Forbidden", "Only an admin may change another account.");
+            return refused;
         }
 
-        if (command.Roles is not null && !command.Actor.IsAdmin)
+        if (caller!.Id != command.UserId && !caller.IsAdmin)
         {
-            return Reply<UserDto>.Fail(ReplyStatus.Forbidden, "Forbidden", "Only an admin may change roles.");
+            return Forbidden<UserDto>("Only an admin may change another account.");
         }
 
-        if (await store.FindByIdAsync(command.UserId, cancellationToken) is not { } user)
+        return await ChangeAsync(command.UserId, requestId, user => ApplyUpdateAsync(caller!, user, command, cancellationToken), async user =>
         {
-            return NotFound<UserDto>();
+            await PublishSecurityChangeAsync(user, cancellationToken);
+            return Reply<UserDto>.Ok(user.ToDto());
+        }, cancellationToken);
+    }
+
+    private async Task<Reply<UserDto>?> ApplyUpdateAsync(User caller, User user, UpdateUser command, CancellationToken cancellationToken)
+    {
+        var self = caller.Id == user.Id;
+        if (!self && !caller.IsAdmin)
+        {
+            return Forbidden<UserDto>("Only an admin may change another account.");
+        }
+
+        if (command.Roles is not null && !caller.IsAdmin)
+        {
+            return Forbidden<UserDto>("Only an admin may change roles.");
+        }
+
+        // Admins are protected from each other: only the account itself changes what signs it in.
+        if (!self && user.IsAdmin && (command.Email is not null || command.NewPassword is not null))
+        {
+            return Forbidden<UserDto>("Only the account itself may change an admin's e-mail address or password.");
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -159,26 +211,36 @@ internal sealed partial class Accounts(
         if (command.NewPassword is not null)
         {
             UserRules.Add(errors, "newPassword", UserRules.CheckPassword(command.NewPassword));
+        }
 
-            // Changing your own password needs the current one; an admin resetting someone else's does not.
-            if (self && (command.CurrentPassword is null || !passwords.Verify(user, command.CurrentPassword).Valid))
-            {
-                errors["currentPassword"] = ["The current password is wrong."];
-            }
+        // Your own e-mail address and password are changed with the current password (an admin
+        // resetting another user's does not need theirs).
+        if (self && (command.Email is not null || command.NewPassword is not null)
+            && (command.CurrentPassword is null || command.CurrentPassword.Length > UserRules.PasswordMaxLength || !passwords.Verify(user, command.CurrentPassword).Valid))
+        {
+            errors["currentPassword"] = ["The current password is wrong."];
         }
 
         if (command.Roles is not null)
         {
             UserRules.Add(errors, "roles", UserRules.CheckRoles(command.Roles));
-            if (user.IsBootstrapAdmin && !command.Roles.Contains(Role.Admin))
-            {
-                errors["roles"] = ["The bootstrap admin keeps the admin role."];
-            }
         }
 
         if (errors.Count > 0)
         {
             return Reply<UserDto>.Fail(ReplyStatus.Invalid, "Invalid update", "One or more fields are invalid.", errors);
+        }
+
+        var roles = command.Roles?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var demoted = roles is not null && user.IsAdmin && !roles.Contains(Role.Admin);
+        if (demoted && user.IsBootstrapAdmin)
+        {
+            return Forbidden<UserDto>("The bootstrap admin keeps the admin role.");
+        }
+
+        if (demoted && await store.CountAdminsAsync(cancellationToken) <= 1)
+        {
+            return Reply<UserDto>.Fail(ReplyStatus.Conflict, "Last admin", "The last admin cannot be demoted.");
         }
 
         if (command.Email is not null)
@@ -187,69 +249,197 @@ internal sealed partial class Accounts(
             user.NormalizedEmail = UserRules.NormalizeEmail(command.Email);
         }
 
+        var securityChanged = false;
         if (command.NewPassword is not null)
         {
             user.PasswordHash = passwords.Hash(user, command.NewPassword);
+            securityChanged = true;
         }
 
-        if (command.Roles is not null)
+        if (roles is not null && !roles.SequenceEqual(user.Roles.Order(StringComparer.Ordinal), StringComparer.Ordinal))
         {
-            user.Roles = [.. command.Roles.Distinct(StringComparer.Ordinal)];
+            user.Roles = roles;
+            securityChanged = true;
         }
 
-        user.UpdatedAt = User.Timestamp(time);
-        switch (await store.UpdateAsync(user, cancellationToken))
+        if (securityChanged)
         {
-            case UserUpdateResult.NotFound:
-                return NotFound<UserDto>();
-            case UserUpdateResult.Duplicate:
-                return Reply<UserDto>.Fail(ReplyStatus.Conflict, TakenTitle, "The e-mail address is already registered.");
+            // Every session and access token of the account ends with the old stamp.
+            user.SecurityStamp = User.NewStamp();
         }
 
-        if (command.NewPassword is not null)
+        return null;
+    }
+
+    /// <summary>Signs an account out everywhere: a new security stamp.</summary>
+    public async Task<Reply<Empty>> RevokeAllSessionsAsync(string requestId, RevokeAllSessions command, CancellationToken cancellationToken)
+    {
+        var (caller, refused) = await CallerAsync<Empty>(command.Actor, cancellationToken);
+        if (refused is not null)
         {
-            // A new password ends every session: a stolen refresh token stops working.
-            await store.RevokeRefreshTokensOfUserAsync(user.Id, cancellationToken);
+            return refused;
         }
 
-        return Reply<UserDto>.Ok(user.ToDto());
+        return await ChangeAsync(command.UserId, requestId, user =>
+        {
+            if (caller!.Id != user.Id && !(caller.IsAdmin && !user.IsAdmin))
+            {
+                return Task.FromResult<Reply<Empty>?>(Forbidden<Empty>("Only the account itself, or an admin for an account that is not an admin, may end its sessions."));
+            }
+
+            user.SecurityStamp = User.NewStamp();
+            return Task.FromResult<Reply<Empty>?>(null);
+        }, async user =>
+        {
+            await PublishSecurityChangeAsync(user, cancellationToken);
+            return Reply<Empty>.Ok(Empty.Instance);
+        }, cancellationToken);
     }
 
     /// <summary>
-    /// Deletes the account. The event goes out first: if the process dies after it, the redelivered
-    /// command finds the account still there and finishes; consumers of <c>user.deleted</c> are idempotent.
+    /// Deletes the account: it becomes a tombstone (one write, with this request id), then
+    /// <c>user.deleted</c> goes out and its sessions are removed. A redelivery at any point finds the
+    /// tombstone and finishes; consumers of the event are idempotent.
     /// </summary>
-    public async Task<Reply<Empty>> DeleteAsync(DeleteUser command, CancellationToken cancellationToken)
+    public async Task<Reply<Empty>> DeleteAsync(string requestId, DeleteUser command, CancellationToken cancellationToken)
     {
-        if (!command.Actor.IsAdmin)
+        var (caller, refused) = await CallerAsync<Empty>(command.Actor, cancellationToken);
+        if (refused is not null)
         {
-            return Reply<Empty>.Fail(ReplyStatus.Forbidden, "Forbidden", "Only an admin may delete accounts.");
+            return refused;
         }
 
-        if (await store.FindByIdAsync(command.UserId, cancellationToken) is not { } user)
+        if (!caller!.IsAdmin)
         {
-            return NotFound<Empty>();
+            return Forbidden<Empty>("Only an admin may delete accounts.");
         }
 
-        if (user.IsBootstrapAdmin)
+        if (await store.FindTombstoneAsync(command.UserId, cancellationToken) is { } tombstone && tombstone.DeletionRequestId == requestId)
         {
-            return Reply<Empty>.Fail(ReplyStatus.Conflict, "Cannot delete the bootstrap admin", "The bootstrap admin account cannot be deleted.");
+            return await FinishDeletionAsync(tombstone, command.Actor.UserId, cancellationToken);
         }
 
-        await events.PublishAsync(new UserDeleted(user.Id, time.GetUtcNow()), cancellationToken);
-        await store.DeleteAsync(user.Id, cancellationToken);
-        LogDeleted(user.Id, command.Actor.UserId);
+        return await ChangeAsync(command.UserId, requestId, async user =>
+        {
+            if (user.IsBootstrapAdmin)
+            {
+                return Forbidden<Empty>("The bootstrap admin account cannot be deleted.");
+            }
+
+            if (user.IsAdmin && await store.CountAdminsAsync(cancellationToken) <= 1)
+            {
+                return Reply<Empty>.Fail(ReplyStatus.Conflict, "Last admin", "The last admin cannot be deleted.");
+            }
+
+            user.DeletedAt = User.Timestamp(time);
+            user.DeletionRequestId = requestId;
+            user.UserName = string.Empty;
+            user.NormalizedUserName = user.NormalizedEmail = user.UserNameSkeleton = $"#deleted:{user.Id}";
+            user.Email = string.Empty;
+            user.PasswordHash = string.Empty;
+            user.Roles = [];
+            user.SecurityStamp = User.NewStamp();
+            return null;
+        }, user => FinishDeletionAsync(user, command.Actor.UserId, cancellationToken), cancellationToken);
+    }
+
+    private async Task<Reply<Empty>> FinishDeletionAsync(User tombstone, string actorId, CancellationToken cancellationToken)
+    {
+        await events.PublishAsync(new UserDeleted(tombstone.Id, time.GetUtcNow()), cancellationToken);
+        await PublishSecurityChangeAsync(tombstone, cancellationToken);
+        await store.DeleteSessionsOfUserAsync(tombstone.Id, cancellationToken);
+        LogDeleted(tombstone.Id, actorId);
         return Reply<Empty>.Ok(Empty.Instance);
     }
+
+    /// <summary>
+    /// Reads the account, lets <paramref name="change"/> check and change it (it returns a reply to
+    /// refuse), and stores it with <paramref name="requestId"/> only if nobody stored another change
+    /// since it was read; otherwise starts over. A request id already recorded on the account means
+    /// this command took effect before (a redelivery): <paramref name="done"/> answers again.
+    /// </summary>
+    private async Task<Reply<T>> ChangeAsync<T>(
+        string userId,
+        string requestId,
+        Func<User, Task<Reply<T>?>> change,
+        Func<User, Task<Reply<T>>> done,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            if (await store.FindByIdAsync(userId, cancellationToken) is not { } user)
+            {
+                return NotFound<T>();
+            }
+
+            if (user.RecentRequestIds.Contains(requestId))
+            {
+                return await done(user);
+            }
+
+            var expectedVersion = user.Version;
+            if (await change(user) is { } refused)
+            {
+                return refused;
+            }
+
+            user.UpdatedAt = User.Timestamp(time);
+            user.Remember(requestId);
+            switch (await store.UpdateAsync(user, expectedVersion, cancellationToken))
+            {
+                case UserUpdateResult.Updated:
+                    return await done(user);
+                case UserUpdateResult.Duplicate:
+                    return Reply<T>.Fail(ReplyStatus.Conflict, TakenTitle, "The e-mail address is already registered.");
+                case UserUpdateResult.NotFound:
+                    return NotFound<T>();
+                default:
+                    LogConcurrentChange(userId, attempt);
+                    break;
+            }
+        }
+
+        return Reply<T>.Fail(ReplyStatus.Conflict, "Changed concurrently", "The account kept changing while this change was applied; try again.");
+    }
+
+    /// <summary>The caller's account as stored now, or the reply that refuses the request.</summary>
+    private async Task<(User? Caller, Reply<T>? Refused)> CallerAsync<T>(Actor? actor, CancellationToken cancellationToken)
+    {
+        if (actor is null || string.IsNullOrEmpty(actor.UserId))
+        {
+            return (null, Reply<T>.Fail(ReplyStatus.Unauthorized, "Unauthorized", "The request names no caller."));
+        }
+
+        var caller = await store.FindByIdAsync(actor.UserId, cancellationToken);
+        if (caller is null || caller.CurrentStamp != actor.SecurityStamp)
+        {
+            return (null, Reply<T>.Fail(ReplyStatus.Unauthorized, "Session ended", "The account was deleted, or its roles or password changed, or it was signed out everywhere: sign in again."));
+        }
+
+        return (caller, null);
+    }
+
+    private bool IsReserved(string skeleton) =>
+        accountOptions.Value.ReservedUserNames.Append(admin.Value.UserName).Any(name => UserRules.Skeleton(name) == skeleton);
 
     private Task PublishRegisteredAsync(User user, CancellationToken cancellationToken) =>
         events.PublishAsync(new UserRegistered(user.Id, user.UserName, time.GetUtcNow()), cancellationToken);
 
+    private Task PublishSecurityChangeAsync(User user, CancellationToken cancellationToken) =>
+        events.PublishAsync(
+            new UserSecurityChanged(user.Id, user.CurrentStamp, [.. user.Roles], user.DeletedAt is not null, user.Version, time.GetUtcNow()),
+            cancellationToken);
+
     private static Reply<T> NotFound<T>() => Reply<T>.Fail(ReplyStatus.NotFound, "User not found");
+
+    private static Reply<T> Forbidden<T>(string detail) => Reply<T>.Fail(ReplyStatus.Forbidden, "Forbidden", detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered user {UserId} (request {RequestId})")]
     private partial void LogRegistered(string userId, string requestId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted user {UserId} (by {ActorId})")]
     private partial void LogDeleted(string userId, string actorId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "User {UserId} changed while a change was applied (attempt {Attempt}); reading it again")]
+    private partial void LogConcurrentChange(string userId, int attempt);
 }

@@ -15,9 +15,10 @@ internal sealed class CommandInbox(IUserStore store, TimeProvider time)
 {
     /// <summary>
     /// Returns the recorded reply of <paramref name="requestId"/>, or runs <paramref name="execute"/>
-    /// and records its reply (unless it says the command could not be processed).
+    /// and records its reply (unless it says the command could not be processed), with the account
+    /// of <paramref name="actor"/> as the one that may read its outcome later.
     /// </summary>
-    public async Task<Reply<T>> RunOnceAsync<TCommand, T>(string requestId, TCommand command, Func<Task<Reply<T>>> execute, CancellationToken cancellationToken)
+    public async Task<Reply<T>> RunOnceAsync<TCommand, T>(string requestId, TCommand command, Actor? actor, Func<Task<Reply<T>>> execute, CancellationToken cancellationToken)
         where TCommand : IRequest<T>
     {
         var type = MessageMetadata.Of<TCommand>().Type;
@@ -31,11 +32,11 @@ internal sealed class CommandInbox(IUserStore store, TimeProvider time)
         }
 
         var reply = await execute();
-        await RecordAsync(requestId, type, fingerprint, reply, cancellationToken);
+        await RecordAsync(requestId, type, fingerprint, actor?.UserId, reply, cancellationToken);
         return reply;
     }
 
-    private async Task RecordAsync<T>(string requestId, string type, string fingerprint, Reply<T> reply, CancellationToken cancellationToken)
+    private async Task RecordAsync<T>(string requestId, string type, string fingerprint, string? actorId, Reply<T> reply, CancellationToken cancellationToken)
     {
         if (reply.Status == ReplyStatus.Failed)
         {
@@ -48,6 +49,7 @@ internal sealed class CommandInbox(IUserStore store, TimeProvider time)
             Type = type,
             Fingerprint = fingerprint,
             Reply = JsonSerializer.Serialize(reply, MessageSerializer.Options),
+            ActorId = actorId,
             At = time.GetUtcNow().UtcDateTime,
         }, cancellationToken);
     }
@@ -58,6 +60,28 @@ internal sealed class CommandInbox(IUserStore store, TimeProvider time)
         await store.FindProcessedCommandAsync(requestId, cancellationToken) is { } processed && processed.Type == MessageMetadata.Of<TCommand>().Type
             ? ReadReply<T>(processed)
             : null;
+
+    /// <summary>
+    /// The outcome of a command sent by <paramref name="actorId"/>, or null when there is none to tell
+    /// (not processed yet, unknown, or sent by another account).
+    /// </summary>
+    public async Task<CommandStatus?> FindStatusAsync(string requestId, string actorId, CancellationToken cancellationToken)
+    {
+        if (await store.FindProcessedCommandAsync(requestId, cancellationToken) is not { } processed || processed.ActorId != actorId)
+        {
+            return null;
+        }
+
+        var reply = ReadReply<JsonElement>(processed);
+        if (!reply.IsOk)
+        {
+            return new CommandStatus(CommandStatus.Failed, Problem: reply.Error, FailureStatus: reply.Status);
+        }
+
+        // Commands that answer with the account (updates) report it; the others answer with nothing.
+        var user = processed.Type == MessageMetadata.Of<UpdateUser>().Type ? reply.Value.Deserialize<UserDto>(MessageSerializer.Options) : null;
+        return new CommandStatus(CommandStatus.Succeeded, user);
+    }
 
     private static Reply<T> ReadReply<T>(ProcessedCommand processed) =>
         MessageSerializer.Deserialize<Reply<T>>(System.Text.Encoding.UTF8.GetBytes(processed.Reply));

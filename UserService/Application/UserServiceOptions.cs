@@ -26,3 +26,19 @@ public sealed class RefreshTokenOptions
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
 }
+
+/// <summary>Account rules (section <c>Accounts</c>).</summary>
+public sealed class AccountOptions
+{
+    public const string SectionName = "Accounts";
+
+    /// <summary>
+    /// User names nobody may register, nor anything that looks like them (compared by skeleton);
+    /// the bootstrap admin's name is always reserved.
+    /// </summary>
+    public IReadOnlyList<string> ReservedUserNames { get; set; } = ["admin", "administrator", "root", "system", "moviedb", "support", "security"];
+
+    /// <summary>How often expired sessions, old command records and tombstones are purged. Default 1 hour.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
+}

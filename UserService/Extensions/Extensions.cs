@@ -16,7 +16,10 @@ internal static class Extensions
         builder.AddEventPublisher();
         builder.AddRequestHandlers()
             .Add<RegisterUser, UserDto, RegisterUserHandler>()
-            .Add<GetRegistrationStatus, RegistrationStatus, GetRegistrationStatusHandler>()
+            .Add<GetRegistrationStatus, CommandStatus, GetRegistrationStatusHandler>()
+            .Add<GetCommandStatus, CommandStatus, GetCommandStatusHandler>()
+            .Add<GetSecurityState, SecurityState, GetSecurityStateHandler>()
+            .Add<RevokeAllSessions, Empty, RevokeAllSessionsHandler>()
             .Add<AuthenticateUser, UserSession, AuthenticateUserHandler>()
             .Add<RefreshSession, UserSession, RefreshSessionHandler>()
             .Add<RevokeSession, Empty, RevokeSessionHandler>()
@@ -29,6 +32,7 @@ internal static class Extensions
         builder.AddAdminOptions();
 
         builder.Services.AddOptions<RefreshTokenOptions>().BindConfiguration(RefreshTokenOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.Configure<PasswordHasherOptions>(builder.Configuration.GetSection("PasswordHasher"));
         builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         builder.Services.AddSingleton<Passwords>();
@@ -41,6 +45,7 @@ internal static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UserStoreInitializer>());
         builder.Services.AddHealthChecks()
             .AddCheck<UserStoreInitializer>("userdb-initialized");
+        builder.Services.AddHostedService<StorePurge>();
     }
 
     /// <summary>

@@ -9,32 +9,49 @@ namespace UserService.Handlers;
 internal sealed class RegisterUserHandler(Accounts accounts, CommandInbox inbox) : IRequestHandler<RegisterUser, UserDto>
 {
     public Task<Reply<UserDto>> HandleAsync(RegisterUser request, RequestContext context, CancellationToken cancellationToken) =>
-        inbox.RunOnceAsync(context.RequestId, request, () => accounts.RegisterAsync(context.RequestId, request, cancellationToken), cancellationToken);
+        inbox.RunOnceAsync(context.RequestId, request, actor: null, () => accounts.RegisterAsync(context.RequestId, request, cancellationToken), cancellationToken);
 }
 
 /// <summary><c>users.registration-status</c>: what became of a registration, from the same records.</summary>
-internal sealed class GetRegistrationStatusHandler(CommandInbox inbox, IUserStore store) : IRequestHandler<GetRegistrationStatus, RegistrationStatus>
+internal sealed class GetRegistrationStatusHandler(CommandInbox inbox, IUserStore store) : IRequestHandler<GetRegistrationStatus, CommandStatus>
 {
-    public async Task<Reply<RegistrationStatus>> HandleAsync(GetRegistrationStatus request, RequestContext context, CancellationToken cancellationToken)
+    public async Task<Reply<CommandStatus>> HandleAsync(GetRegistrationStatus request, RequestContext context, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.RequestId))
         {
-            return Reply<RegistrationStatus>.Fail(ReplyStatus.Invalid, "The request id is required.");
+            return Reply<CommandStatus>.Fail(ReplyStatus.Invalid, "The request id is required.");
         }
 
         if (await inbox.FindReplyAsync<RegisterUser, UserDto>(request.RequestId, cancellationToken) is { } reply)
         {
-            return Reply<RegistrationStatus>.Ok(reply.IsOk
-                ? new RegistrationStatus(RegistrationStatus.Succeeded, reply.Value)
-                : new RegistrationStatus(RegistrationStatus.Failed, Problem: reply.Error, FailureStatus: reply.Status));
+            return Reply<CommandStatus>.Ok(reply.IsOk
+                ? new CommandStatus(CommandStatus.Succeeded, reply.Value)
+                : new CommandStatus(CommandStatus.Failed, Problem: reply.Error, FailureStatus: reply.Status));
         }
 
         // Created, but the process stopped before it recorded the reply: the account is the outcome.
         if (await store.FindByRegistrationRequestIdAsync(request.RequestId, cancellationToken) is { } user)
         {
-            return Reply<RegistrationStatus>.Ok(new RegistrationStatus(RegistrationStatus.Succeeded, user.ToDto()));
+            return Reply<CommandStatus>.Ok(new CommandStatus(CommandStatus.Succeeded, user.ToDto()));
         }
 
-        return Reply<RegistrationStatus>.Ok(new RegistrationStatus(RegistrationStatus.Pending));
+        return Reply<CommandStatus>.Ok(new CommandStatus(CommandStatus.Pending));
+    }
+}
+
+/// <summary>
+/// <c>users.command-status</c>: what became of the caller's own command (update, delete, sign-out);
+/// another account's command is reported as pending, as an unknown one is.
+/// </summary>
+internal sealed class GetCommandStatusHandler(CommandInbox inbox) : IRequestHandler<GetCommandStatus, CommandStatus>
+{
+    public async Task<Reply<CommandStatus>> HandleAsync(GetCommandStatus request, RequestContext context, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.RequestId) || request.Actor is null)
+        {
+            return Reply<CommandStatus>.Fail(ReplyStatus.Invalid, "The request id and the caller are required.");
+        }
+
+        return Reply<CommandStatus>.Ok(await inbox.FindStatusAsync(request.RequestId, request.Actor.UserId, cancellationToken) ?? new CommandStatus(CommandStatus.Pending));
     }
 }

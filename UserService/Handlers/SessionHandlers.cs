@@ -23,12 +23,16 @@ internal sealed class RefreshSessionHandler(Sessions sessions) : IRequestHandler
             : Reply<UserSession>.Fail(ReplyStatus.Unauthorized, "Invalid refresh token", "The refresh token is unknown, expired, revoked or was already used.");
 }
 
-/// <summary><c>tokens.revoke</c>: signs out (revokes the token's family). Always succeeds: it reveals nothing about the token.</summary>
-internal sealed class RevokeSessionHandler(Sessions sessions) : IRequestHandler<RevokeSession, Empty>
+/// <summary>
+/// <c>tokens.revoke</c>: signs out (revokes the session of the token, if it is the caller's). Always
+/// succeeds: it reveals nothing about the token. Idempotent: a revoked session stays revoked.
+/// </summary>
+internal sealed class RevokeSessionHandler(Sessions sessions, CommandInbox inbox) : IRequestHandler<RevokeSession, Empty>
 {
-    public async Task<Reply<Empty>> HandleAsync(RevokeSession request, RequestContext context, CancellationToken cancellationToken)
-    {
-        await sessions.RevokeAsync(request.RefreshToken, cancellationToken);
-        return Reply<Empty>.Ok(Empty.Instance);
-    }
+    public Task<Reply<Empty>> HandleAsync(RevokeSession request, RequestContext context, CancellationToken cancellationToken) =>
+        inbox.RunOnceAsync(context.RequestId, request, request.Actor, async () =>
+        {
+            await sessions.RevokeAsync(request.RefreshToken, request.Actor.UserId, cancellationToken);
+            return Reply<Empty>.Ok(Empty.Instance);
+        }, cancellationToken);
 }

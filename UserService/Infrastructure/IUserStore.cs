@@ -7,7 +7,7 @@ public enum UserInsertResult
 {
     Inserted,
 
-    /// <summary>A unique value (user name, e-mail or registration request id) is taken.</summary>
+    /// <summary>A unique value (user name, its skeleton, e-mail or registration request id) is taken.</summary>
     Duplicate,
 }
 
@@ -19,17 +19,21 @@ public enum UserUpdateResult
 
     /// <summary>The new e-mail address belongs to another account.</summary>
     Duplicate,
+
+    /// <summary>Someone else stored a change since the account was read: read it again and retry.</summary>
+    Conflict,
 }
 
 /// <summary>
-/// Where accounts, registration outcomes and refresh tokens live. Two implementations keep the same
-/// contract (MovieDb.Tests/Integration/Users/UserStoreContractTests): MongoDB and embedded LiteDB.
-/// Unique indexes on the normalised user name, the normalised e-mail and the registration request id
-/// make every insert safe against duplicates, with or without transactions.
+/// Where accounts, command records and sessions live. Two implementations keep the same contract
+/// (MovieDb.Tests/Integration/Users/UserStoreContractTests): MongoDB and embedded LiteDB. Unique
+/// indexes decide every insert race; every other decision is one conditional write to one document
+/// (the account's version, a session family's status), so neither store needs transactions.
+/// Deleted accounts are tombstones, invisible to every read but <see cref="FindTombstoneAsync"/>.
 /// </summary>
 public interface IUserStore
 {
-    /// <summary>Creates the indexes (idempotent). Every other member waits for it.</summary>
+    /// <summary>Creates the indexes and brings stored documents up to date (idempotent). Every other member waits for it.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
 
     /// <summary>Checks that the store answers.</summary>
@@ -41,33 +45,61 @@ public interface IUserStore
 
     Task<User?> FindByUserNameAsync(string normalizedUserName, CancellationToken cancellationToken);
 
+    Task<User?> FindBySkeletonAsync(string skeleton, CancellationToken cancellationToken);
+
     Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken);
 
     Task<User?> FindByRegistrationRequestIdAsync(string requestId, CancellationToken cancellationToken);
 
+    /// <summary>The tombstone of a deleted account, if it is still kept.</summary>
+    Task<User?> FindTombstoneAsync(string id, CancellationToken cancellationToken);
+
     /// <summary>A page of users, oldest first, and the total count.</summary>
     Task<(IReadOnlyList<User> Items, long TotalCount)> ListAsync(int skip, int take, CancellationToken cancellationToken);
 
-    Task<UserUpdateResult> UpdateAsync(User user, CancellationToken cancellationToken);
+    /// <summary>How many accounts hold the admin role.</summary>
+    Task<long> CountAdminsAsync(CancellationToken cancellationToken);
 
-    /// <summary>Deletes the user and their refresh tokens; false when there was no such user.</summary>
-    Task<bool> DeleteAsync(string id, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores <paramref name="user"/> if the stored account is still at <paramref name="expectedVersion"/>,
+    /// and increments its version (the object's <see cref="User.Version"/> too).
+    /// </summary>
+    Task<UserUpdateResult> UpdateAsync(User user, long expectedVersion, CancellationToken cancellationToken);
 
     /// <summary>Records a command's reply unless one is recorded already (the first one wins).</summary>
     Task SaveProcessedCommandAsync(ProcessedCommand command, CancellationToken cancellationToken);
 
     Task<ProcessedCommand?> FindProcessedCommandAsync(string requestId, CancellationToken cancellationToken);
 
+    Task InsertSessionFamilyAsync(SessionFamily family, CancellationToken cancellationToken);
+
+    Task<SessionFamily?> FindSessionFamilyAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Revokes a session: one atomic write, after which no token of it is honoured.</summary>
+    Task RevokeSessionFamilyAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Moves a family's expiry forward (to the expiry of its newest token).</summary>
+    Task ExtendSessionFamilyAsync(string id, DateTime expiresAt, CancellationToken cancellationToken);
+
     Task InsertRefreshTokenAsync(RefreshToken token, CancellationToken cancellationToken);
 
     Task<RefreshToken?> FindRefreshTokenAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>Marks an active token used, atomically; false when it was not active (already used, revoked, or unknown).</summary>
+    /// <summary>Marks an active token used, atomically; false when it was not active (already used, or unknown).</summary>
     Task<bool> TryMarkRefreshTokenUsedAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>Revokes every token of a family.</summary>
-    Task RevokeRefreshTokenFamilyAsync(string familyId, CancellationToken cancellationToken);
+    /// <summary>Removes the sessions and tokens of an account (after its deletion).</summary>
+    Task DeleteSessionsOfUserAsync(string userId, CancellationToken cancellationToken);
 
-    /// <summary>Revokes every token of a user (e.g. after a password change).</summary>
-    Task RevokeRefreshTokensOfUserAsync(string userId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Removes what is past its retention: refresh tokens and session families that expired before
+    /// <paramref name="now"/>, command records and tombstones older than <see cref="ProcessedCommand.Retention"/>.
+    /// </summary>
+    Task<PurgeResult> PurgeAsync(DateTime now, CancellationToken cancellationToken);
+}
+
+/// <summary>What a purge removed.</summary>
+public sealed record PurgeResult(long RefreshTokens, long SessionFamilies, long Commands, long Tombstones)
+{
+    public long Total => RefreshTokens + SessionFamilies + Commands + Tombstones;
 }

@@ -1,4 +1,5 @@
 using LiteDB;
+using MovieDb.Messaging.Contracts;
 using UserService.Model;
 
 namespace UserService.Infrastructure;
@@ -10,25 +11,29 @@ namespace UserService.Infrastructure;
 /// </summary>
 /// <remarks>
 /// LiteDB's API is synchronous; calls are short and serialised by LiteDB itself, so they run inline.
-/// Each call is atomic on its own, which is all this store relies on: uniqueness comes from unique
-/// indexes, and the refresh-token state change is one conditional update.
+/// Each statement is atomic on its own, which is all this store relies on: uniqueness comes from
+/// unique indexes, and every other decision is one conditional update of one document.
 /// </remarks>
 internal sealed class LiteDbUserStore : IUserStore, IDisposable
 {
     private const int DuplicateKeyErrorCode = LiteException.INDEX_DUPLICATE_KEY;
 
     private readonly LiteDatabase _database;
+    private readonly BsonMapper _mapper;
     private readonly ILiteCollection<User> _users;
     private readonly ILiteCollection<ProcessedCommand> _commands;
+    private readonly ILiteCollection<SessionFamily> _families;
     private readonly ILiteCollection<RefreshToken> _tokens;
     private readonly Initialization _initialized;
 
     public LiteDbUserStore(string connectionString)
     {
-        var mapper = new BsonMapper();
-        mapper.Entity<User>().Id(u => u.Id, autoId: false).Ignore(u => u.IsAdmin);
-        mapper.Entity<ProcessedCommand>().Id(r => r.Id, autoId: false);
-        mapper.Entity<RefreshToken>().Id(t => t.Id, autoId: false);
+        // Nulls are written too: a conditional update sets every field, and one that became null must not keep its old value.
+        _mapper = new BsonMapper { SerializeNullValues = true };
+        _mapper.Entity<User>().Id(u => u.Id, autoId: false).Ignore(u => u.IsAdmin).Ignore(u => u.CurrentStamp);
+        _mapper.Entity<ProcessedCommand>().Id(r => r.Id, autoId: false);
+        _mapper.Entity<SessionFamily>().Id(f => f.Id, autoId: false);
+        _mapper.Entity<RefreshToken>().Id(t => t.Id, autoId: false);
 
         var connection = new ConnectionString(connectionString);
         if (Path.GetDirectoryName(Path.GetFullPath(connection.Filename)) is { } directory)
@@ -36,25 +41,43 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
             Directory.CreateDirectory(directory);
         }
 
-        _database = new LiteDatabase(connection, mapper);
+        _database = new LiteDatabase(connection, _mapper);
         _users = _database.GetCollection<User>("users");
         _commands = _database.GetCollection<ProcessedCommand>("processed_commands");
+        _families = _database.GetCollection<SessionFamily>("session_families");
         _tokens = _database.GetCollection<RefreshToken>("refresh_tokens");
         _initialized = new Initialization(() =>
         {
+            // Accounts stored before versions and skeletons existed get them first: the unique index
+            // on the skeleton must not meet a document without one.
+            _users.UpdateMany(BsonExpression.Create("{ Version: 0 }"), BsonExpression.Create("Version = null"));
+            foreach (var user in _users.Find(u => u.UserNameSkeleton == null))
+            {
+                user.UserNameSkeleton = UniqueSkeleton(user);
+                _users.Update(user);
+            }
+
             _users.EnsureIndex(u => u.NormalizedUserName, unique: true);
+            _users.EnsureIndex(u => u.UserNameSkeleton, unique: true);
             _users.EnsureIndex(u => u.NormalizedEmail, unique: true);
             _users.EnsureIndex(u => u.RegistrationRequestId, unique: true);
             _users.EnsureIndex(u => u.CreatedAt);
+            _users.EnsureIndex(u => u.DeletedAt);
+            _families.EnsureIndex(f => f.UserId);
+            _families.EnsureIndex(f => f.ExpiresAt);
             _tokens.EnsureIndex(t => t.FamilyId);
             _tokens.EnsureIndex(t => t.UserId);
+            _tokens.EnsureIndex(t => t.ExpiresAt);
             _commands.EnsureIndex(c => c.At);
-
-            // LiteDB has no TTL indexes: old command replies are purged at start-up instead.
-            var cutoff = DateTime.UtcNow - ProcessedCommand.Retention;
-            _commands.DeleteMany(c => c.At < cutoff);
             return Task.CompletedTask;
         });
+    }
+
+    // Two names stored before skeletons existed may share one; the second keeps its own, marked.
+    private string UniqueSkeleton(User user)
+    {
+        var skeleton = UserRules.Skeleton(user.UserName);
+        return _users.Exists(u => u.UserNameSkeleton == skeleton) ? $"{skeleton}#{user.Id}" : skeleton;
     }
 
     public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.EnsureAsync();
@@ -79,55 +102,68 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
         }
     }
 
-    public async Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken)
-    {
-        await _initialized.EnsureAsync();
-        return _users.FindById(id);
-    }
+    public Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken) =>
+        FindAsync(u => u.Id == id && u.DeletedAt == null);
 
-    public async Task<User?> FindByUserNameAsync(string normalizedUserName, CancellationToken cancellationToken)
-    {
-        await _initialized.EnsureAsync();
-        return _users.FindOne(u => u.NormalizedUserName == normalizedUserName);
-    }
+    public Task<User?> FindByUserNameAsync(string normalizedUserName, CancellationToken cancellationToken) =>
+        FindAsync(u => u.NormalizedUserName == normalizedUserName && u.DeletedAt == null);
 
-    public async Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken)
-    {
-        await _initialized.EnsureAsync();
-        return _users.FindOne(u => u.NormalizedEmail == normalizedEmail);
-    }
+    public Task<User?> FindBySkeletonAsync(string skeleton, CancellationToken cancellationToken) =>
+        FindAsync(u => u.UserNameSkeleton == skeleton && u.DeletedAt == null);
 
-    public async Task<User?> FindByRegistrationRequestIdAsync(string requestId, CancellationToken cancellationToken)
+    public Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken) =>
+        FindAsync(u => u.NormalizedEmail == normalizedEmail && u.DeletedAt == null);
+
+    public Task<User?> FindByRegistrationRequestIdAsync(string requestId, CancellationToken cancellationToken) =>
+        FindAsync(u => u.RegistrationRequestId == requestId && u.DeletedAt == null);
+
+    public Task<User?> FindTombstoneAsync(string id, CancellationToken cancellationToken) =>
+        FindAsync(u => u.Id == id && u.DeletedAt != null);
+
+    private async Task<User?> FindAsync(System.Linq.Expressions.Expression<Func<User, bool>> predicate)
     {
         await _initialized.EnsureAsync();
-        return _users.FindOne(u => u.RegistrationRequestId == requestId);
+        return _users.FindOne(predicate);
     }
 
     public async Task<(IReadOnlyList<User> Items, long TotalCount)> ListAsync(int skip, int take, CancellationToken cancellationToken)
     {
         await _initialized.EnsureAsync();
-        var items = _users.Query().OrderBy(u => u.CreatedAt).Skip(skip).Limit(take).ToList();
-        return (items, _users.LongCount());
+        var items = _users.Query().Where(u => u.DeletedAt == null).OrderBy(u => u.CreatedAt).Skip(skip).Limit(take).ToList();
+        return (items, _users.LongCount(u => u.DeletedAt == null));
     }
 
-    public async Task<UserUpdateResult> UpdateAsync(User user, CancellationToken cancellationToken)
+    public async Task<long> CountAdminsAsync(CancellationToken cancellationToken)
     {
         await _initialized.EnsureAsync();
+        return _users.LongCount(u => u.Roles.Contains(Role.Admin) && u.DeletedAt == null);
+    }
+
+    public async Task<UserUpdateResult> UpdateAsync(User user, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await _initialized.EnsureAsync();
+        user.Version = expectedVersion + 1;
         try
         {
-            return _users.Update(user) ? UserUpdateResult.Updated : UserUpdateResult.NotFound;
+            // One statement: every field set, but only if the document is still at the version that was read.
+            var document = _mapper.ToDocument(user);
+            var fields = document.Keys.Where(key => key != "_id").ToList();
+            var updated = _users.UpdateMany(
+                BsonExpression.Create("{ " + string.Join(", ", fields.Select((field, i) => $"{field}: @{i}")) + " }", [.. fields.Select(field => document[field])]),
+                BsonExpression.Create("_id = @0 AND Version = @1 AND DeletedAt = null", user.Id, expectedVersion));
+            if (updated == 1)
+            {
+                return UserUpdateResult.Updated;
+            }
         }
         catch (LiteException ex) when (ex.ErrorCode == DuplicateKeyErrorCode)
         {
+            user.Version = expectedVersion;
             return UserUpdateResult.Duplicate;
         }
-    }
 
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
-    {
-        await _initialized.EnsureAsync();
-        _tokens.DeleteMany(t => t.UserId == id);
-        return _users.Delete(id);
+        user.Version = expectedVersion;
+        return _users.Exists(u => u.Id == user.Id && u.DeletedAt == null) ? UserUpdateResult.Conflict : UserUpdateResult.NotFound;
     }
 
     public async Task SaveProcessedCommandAsync(ProcessedCommand command, CancellationToken cancellationToken)
@@ -147,6 +183,30 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
     {
         await _initialized.EnsureAsync();
         return _commands.FindById(requestId);
+    }
+
+    public async Task InsertSessionFamilyAsync(SessionFamily family, CancellationToken cancellationToken)
+    {
+        await _initialized.EnsureAsync();
+        _families.Insert(family);
+    }
+
+    public async Task<SessionFamily?> FindSessionFamilyAsync(string id, CancellationToken cancellationToken)
+    {
+        await _initialized.EnsureAsync();
+        return _families.FindById(id);
+    }
+
+    public async Task RevokeSessionFamilyAsync(string id, CancellationToken cancellationToken)
+    {
+        await _initialized.EnsureAsync();
+        _families.UpdateMany(BsonExpression.Create("{ Status: @0 }", SessionFamilyStatus.Revoked), BsonExpression.Create("_id = @0", id));
+    }
+
+    public async Task ExtendSessionFamilyAsync(string id, DateTime expiresAt, CancellationToken cancellationToken)
+    {
+        await _initialized.EnsureAsync();
+        _families.UpdateMany(BsonExpression.Create("{ ExpiresAt: @0 }", expiresAt), BsonExpression.Create("_id = @0 AND ExpiresAt < @1", id, expiresAt));
     }
 
     public async Task InsertRefreshTokenAsync(RefreshToken token, CancellationToken cancellationToken)
@@ -169,20 +229,22 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
             BsonExpression.Create("_id = @0 AND Status = @1", id, RefreshTokenStatus.Active)) == 1;
     }
 
-    public async Task RevokeRefreshTokenFamilyAsync(string familyId, CancellationToken cancellationToken)
+    public async Task DeleteSessionsOfUserAsync(string userId, CancellationToken cancellationToken)
     {
         await _initialized.EnsureAsync();
-        _tokens.UpdateMany(
-            BsonExpression.Create("{ Status: @0 }", RefreshTokenStatus.Revoked),
-            BsonExpression.Create("FamilyId = @0", familyId));
+        _tokens.DeleteMany(t => t.UserId == userId);
+        _families.DeleteMany(f => f.UserId == userId);
     }
 
-    public async Task RevokeRefreshTokensOfUserAsync(string userId, CancellationToken cancellationToken)
+    public async Task<PurgeResult> PurgeAsync(DateTime now, CancellationToken cancellationToken)
     {
         await _initialized.EnsureAsync();
-        _tokens.UpdateMany(
-            BsonExpression.Create("{ Status: @0 }", RefreshTokenStatus.Revoked),
-            BsonExpression.Create("UserId = @0", userId));
+        var kept = now - ProcessedCommand.Retention;
+        return new PurgeResult(
+            _tokens.DeleteMany(t => t.ExpiresAt < now),
+            _families.DeleteMany(f => f.ExpiresAt < now),
+            _commands.DeleteMany(c => c.At < kept),
+            _users.DeleteMany(u => u.DeletedAt != null && u.DeletedAt < kept));
     }
 
     public void Dispose() => _database.Dispose();

@@ -1,13 +1,15 @@
 using MongoDB.Bson.Serialization;
 using MongoDB.Driver;
+using MovieDb.Messaging.Contracts;
 using UserService.Model;
 
 namespace UserService.Infrastructure;
 
 /// <summary>
 /// The user store on MongoDB (what the AppHost and azd use). Works on a standalone server: no
-/// transactions are needed, because unique indexes decide every race and the refresh-token state
-/// change is one conditional update.
+/// transactions are needed, because unique indexes decide every insert race and every other decision
+/// is one conditional update of one document. TTL indexes purge expired sessions and old command
+/// records by themselves; <see cref="PurgeAsync"/> does the same at once.
 /// </summary>
 internal sealed class MongoUserStore : IUserStore
 {
@@ -15,6 +17,7 @@ internal sealed class MongoUserStore : IUserStore
 
     private readonly IMongoCollection<User> _users;
     private readonly IMongoCollection<ProcessedCommand> _commands;
+    private readonly IMongoCollection<SessionFamily> _families;
     private readonly IMongoCollection<RefreshToken> _tokens;
     private readonly IMongoDatabase _database;
     private readonly Initialization _initialized;
@@ -25,30 +28,56 @@ internal sealed class MongoUserStore : IUserStore
         _database = database;
         _users = database.GetCollection<User>("users");
         _commands = database.GetCollection<ProcessedCommand>("processed_commands");
+        _families = database.GetCollection<SessionFamily>("session_families");
         _tokens = database.GetCollection<RefreshToken>("refresh_tokens");
-        _initialized = new Initialization(CreateIndexesAsync);
+        _initialized = new Initialization(InitializeStoreAsync);
     }
 
-    private async Task CreateIndexesAsync()
+    private static FilterDefinitionBuilder<User> UserFilter => Builders<User>.Filter;
+
+    private static FilterDefinition<User> Live => UserFilter.Eq(u => u.DeletedAt, null);
+
+    private async Task InitializeStoreAsync()
     {
+        // Accounts stored before versions and skeletons existed get them first: the unique index on
+        // the skeleton must not meet two documents without one.
+        await _users.UpdateManyAsync(UserFilter.Exists(u => u.Version, false), Builders<User>.Update.Set(u => u.Version, 0));
+        var unnamed = await _users.Find(UserFilter.Eq(u => u.UserNameSkeleton, null)).ToListAsync();
+        foreach (var stored in unnamed)
+        {
+            var skeleton = UserRules.Skeleton(stored.UserName);
+            var taken = await _users.Find(UserFilter.Eq(u => u.UserNameSkeleton, skeleton)).AnyAsync();
+            await _users.UpdateOneAsync(UserFilter.Eq(u => u.Id, stored.Id), Builders<User>.Update.Set(u => u.UserNameSkeleton, taken ? $"{skeleton}#{stored.Id}" : skeleton));
+        }
+
         var user = Builders<User>.IndexKeys;
         await _users.Indexes.CreateManyAsync(
         [
             new CreateIndexModel<User>(user.Ascending(u => u.NormalizedUserName), new CreateIndexOptions { Unique = true, Name = "ux_username" }),
+            new CreateIndexModel<User>(user.Ascending(u => u.UserNameSkeleton), new CreateIndexOptions { Unique = true, Name = "ux_username_skeleton" }),
             new CreateIndexModel<User>(user.Ascending(u => u.NormalizedEmail), new CreateIndexOptions { Unique = true, Name = "ux_email" }),
             new CreateIndexModel<User>(user.Ascending(u => u.RegistrationRequestId), new CreateIndexOptions { Unique = true, Name = "ux_registration_request" }),
             new CreateIndexModel<User>(user.Ascending(u => u.CreatedAt), new CreateIndexOptions { Name = "ix_created" }),
+            new CreateIndexModel<User>(user.Ascending(u => u.DeletedAt), new CreateIndexOptions { Name = "ttl_deleted", ExpireAfter = ProcessedCommand.Retention }),
         ]);
 
         await _commands.Indexes.CreateOneAsync(new CreateIndexModel<ProcessedCommand>(
             Builders<ProcessedCommand>.IndexKeys.Ascending(c => c.At),
             new CreateIndexOptions { Name = "ttl_at", ExpireAfter = ProcessedCommand.Retention }));
 
+        var family = Builders<SessionFamily>.IndexKeys;
+        await _families.Indexes.CreateManyAsync(
+        [
+            new CreateIndexModel<SessionFamily>(family.Ascending(f => f.UserId), new CreateIndexOptions { Name = "ix_user" }),
+            new CreateIndexModel<SessionFamily>(family.Ascending(f => f.ExpiresAt), new CreateIndexOptions { Name = "ttl_expires", ExpireAfter = TimeSpan.Zero }),
+        ]);
+
         var token = Builders<RefreshToken>.IndexKeys;
         await _tokens.Indexes.CreateManyAsync(
         [
             new CreateIndexModel<RefreshToken>(token.Ascending(t => t.FamilyId), new CreateIndexOptions { Name = "ix_family" }),
             new CreateIndexModel<RefreshToken>(token.Ascending(t => t.UserId), new CreateIndexOptions { Name = "ix_user" }),
+            new CreateIndexModel<RefreshToken>(token.Ascending(t => t.ExpiresAt), new CreateIndexOptions { Name = "ttl_expires", ExpireAfter = TimeSpan.Zero }),
         ]);
     }
 
@@ -66,20 +95,17 @@ internal sealed class MongoUserStore : IUserStore
                 map.AutoMap();
                 map.MapIdMember(u => u.Id);
                 map.UnmapMember(u => u.IsAdmin);
+                map.UnmapMember(u => u.CurrentStamp);
                 map.SetIgnoreExtraElements(true);
             });
-            BsonClassMap.RegisterClassMap<ProcessedCommand>(map =>
+            foreach (var type in new[] { typeof(ProcessedCommand), typeof(SessionFamily), typeof(RefreshToken) })
             {
+                var map = new BsonClassMap(type);
                 map.AutoMap();
-                map.MapIdMember(r => r.Id);
+                map.MapIdMember(type.GetProperty("Id")!);
                 map.SetIgnoreExtraElements(true);
-            });
-            BsonClassMap.RegisterClassMap<RefreshToken>(map =>
-            {
-                map.AutoMap();
-                map.MapIdMember(t => t.Id);
-                map.SetIgnoreExtraElements(true);
-            });
+                BsonClassMap.RegisterClassMap(map);
+            }
         }
     }
 
@@ -106,58 +132,69 @@ internal sealed class MongoUserStore : IUserStore
         }
     }
 
-    public async Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken)
-    {
-        await Ready;
-        return await _users.Find(u => u.Id == id).FirstOrDefaultAsync(cancellationToken);
-    }
+    public Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken) =>
+        FindOneAsync(UserFilter.Eq(u => u.Id, id) & Live, cancellationToken);
 
-    public async Task<User?> FindByUserNameAsync(string normalizedUserName, CancellationToken cancellationToken)
-    {
-        await Ready;
-        return await _users.Find(u => u.NormalizedUserName == normalizedUserName).FirstOrDefaultAsync(cancellationToken);
-    }
+    public Task<User?> FindByUserNameAsync(string normalizedUserName, CancellationToken cancellationToken) =>
+        FindOneAsync(UserFilter.Eq(u => u.NormalizedUserName, normalizedUserName) & Live, cancellationToken);
 
-    public async Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken)
-    {
-        await Ready;
-        return await _users.Find(u => u.NormalizedEmail == normalizedEmail).FirstOrDefaultAsync(cancellationToken);
-    }
+    public Task<User?> FindBySkeletonAsync(string skeleton, CancellationToken cancellationToken) =>
+        FindOneAsync(UserFilter.Eq(u => u.UserNameSkeleton, skeleton) & Live, cancellationToken);
 
-    public async Task<User?> FindByRegistrationRequestIdAsync(string requestId, CancellationToken cancellationToken)
+    public Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken) =>
+        FindOneAsync(UserFilter.Eq(u => u.NormalizedEmail, normalizedEmail) & Live, cancellationToken);
+
+    public Task<User?> FindByRegistrationRequestIdAsync(string requestId, CancellationToken cancellationToken) =>
+        FindOneAsync(UserFilter.Eq(u => u.RegistrationRequestId, requestId) & Live, cancellationToken);
+
+    public Task<User?> FindTombstoneAsync(string id, CancellationToken cancellationToken) =>
+        FindOneAsync(UserFilter.Eq(u => u.Id, id) & UserFilter.Ne(u => u.DeletedAt, null), cancellationToken);
+
+    private async Task<User?> FindOneAsync(FilterDefinition<User> filter, CancellationToken cancellationToken)
     {
         await Ready;
-        return await _users.Find(u => u.RegistrationRequestId == requestId).FirstOrDefaultAsync(cancellationToken);
+        return await _users.Find(filter).FirstOrDefaultAsync(cancellationToken);
     }
 
     public async Task<(IReadOnlyList<User> Items, long TotalCount)> ListAsync(int skip, int take, CancellationToken cancellationToken)
     {
         await Ready;
-        var items = await _users.Find(FilterDefinition<User>.Empty).SortBy(u => u.CreatedAt).Skip(skip).Limit(take).ToListAsync(cancellationToken);
-        var total = await _users.CountDocumentsAsync(FilterDefinition<User>.Empty, cancellationToken: cancellationToken);
+        var items = await _users.Find(Live).SortBy(u => u.CreatedAt).Skip(skip).Limit(take).ToListAsync(cancellationToken);
+        var total = await _users.CountDocumentsAsync(Live, cancellationToken: cancellationToken);
         return (items, total);
     }
 
-    public async Task<UserUpdateResult> UpdateAsync(User user, CancellationToken cancellationToken)
+    public async Task<long> CountAdminsAsync(CancellationToken cancellationToken)
     {
         await Ready;
+        return await _users.CountDocumentsAsync(UserFilter.AnyEq(u => u.Roles, Role.Admin) & Live, cancellationToken: cancellationToken);
+    }
+
+    public async Task<UserUpdateResult> UpdateAsync(User user, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await Ready;
+        user.Version = expectedVersion + 1;
         try
         {
-            var result = await _users.ReplaceOneAsync(u => u.Id == user.Id, user, cancellationToken: cancellationToken);
-            return result.MatchedCount == 1 ? UserUpdateResult.Updated : UserUpdateResult.NotFound;
+            var result = await _users.ReplaceOneAsync(
+                UserFilter.Eq(u => u.Id, user.Id) & UserFilter.Eq(u => u.Version, expectedVersion) & Live,
+                user,
+                cancellationToken: cancellationToken);
+            if (result.MatchedCount == 1)
+            {
+                return UserUpdateResult.Updated;
+            }
         }
         catch (MongoWriteException ex) when (ex.WriteError.Category == ServerErrorCategory.DuplicateKey)
         {
+            user.Version = expectedVersion;
             return UserUpdateResult.Duplicate;
         }
-    }
 
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
-    {
-        await Ready;
-        await _tokens.DeleteManyAsync(t => t.UserId == id, cancellationToken);
-        var result = await _users.DeleteOneAsync(u => u.Id == id, cancellationToken);
-        return result.DeletedCount == 1;
+        user.Version = expectedVersion;
+        return await _users.Find(UserFilter.Eq(u => u.Id, user.Id) & Live).AnyAsync(cancellationToken)
+            ? UserUpdateResult.Conflict
+            : UserUpdateResult.NotFound;
     }
 
     public async Task SaveProcessedCommandAsync(ProcessedCommand command, CancellationToken cancellationToken)
@@ -177,6 +214,30 @@ internal sealed class MongoUserStore : IUserStore
     {
         await Ready;
         return await _commands.Find(r => r.Id == requestId).FirstOrDefaultAsync(cancellationToken);
+    }
+
+    public async Task InsertSessionFamilyAsync(SessionFamily family, CancellationToken cancellationToken)
+    {
+        await Ready;
+        await _families.InsertOneAsync(family, cancellationToken: cancellationToken);
+    }
+
+    public async Task<SessionFamily?> FindSessionFamilyAsync(string id, CancellationToken cancellationToken)
+    {
+        await Ready;
+        return await _families.Find(f => f.Id == id).FirstOrDefaultAsync(cancellationToken);
+    }
+
+    public async Task RevokeSessionFamilyAsync(string id, CancellationToken cancellationToken)
+    {
+        await Ready;
+        await _families.UpdateOneAsync(f => f.Id == id, Builders<SessionFamily>.Update.Set(f => f.Status, SessionFamilyStatus.Revoked), cancellationToken: cancellationToken);
+    }
+
+    public async Task ExtendSessionFamilyAsync(string id, DateTime expiresAt, CancellationToken cancellationToken)
+    {
+        await Ready;
+        await _families.UpdateOneAsync(f => f.Id == id, Builders<SessionFamily>.Update.Max(f => f.ExpiresAt, expiresAt), cancellationToken: cancellationToken);
     }
 
     public async Task InsertRefreshTokenAsync(RefreshToken token, CancellationToken cancellationToken)
@@ -201,15 +262,21 @@ internal sealed class MongoUserStore : IUserStore
         return result.ModifiedCount == 1;
     }
 
-    public async Task RevokeRefreshTokenFamilyAsync(string familyId, CancellationToken cancellationToken)
+    public async Task DeleteSessionsOfUserAsync(string userId, CancellationToken cancellationToken)
     {
         await Ready;
-        await _tokens.UpdateManyAsync(t => t.FamilyId == familyId, Builders<RefreshToken>.Update.Set(t => t.Status, RefreshTokenStatus.Revoked), cancellationToken: cancellationToken);
+        await _tokens.DeleteManyAsync(t => t.UserId == userId, cancellationToken);
+        await _families.DeleteManyAsync(f => f.UserId == userId, cancellationToken);
     }
 
-    public async Task RevokeRefreshTokensOfUserAsync(string userId, CancellationToken cancellationToken)
+    public async Task<PurgeResult> PurgeAsync(DateTime now, CancellationToken cancellationToken)
     {
         await Ready;
-        await _tokens.UpdateManyAsync(t => t.UserId == userId, Builders<RefreshToken>.Update.Set(t => t.Status, RefreshTokenStatus.Revoked), cancellationToken: cancellationToken);
+        var kept = now - ProcessedCommand.Retention;
+        var tokens = await _tokens.DeleteManyAsync(t => t.ExpiresAt < now, cancellationToken);
+        var families = await _families.DeleteManyAsync(f => f.ExpiresAt < now, cancellationToken);
+        var commands = await _commands.DeleteManyAsync(c => c.At < kept, cancellationToken);
+        var tombstones = await _users.DeleteManyAsync(UserFilter.Lt(u => u.DeletedAt, kept), cancellationToken);
+        return new PurgeResult(tokens.DeletedCount, families.DeletedCount, commands.DeletedCount, tombstones.DeletedCount);
     }
 }

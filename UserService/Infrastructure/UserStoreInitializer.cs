@@ -7,8 +7,9 @@ using UserService.Model;
 namespace UserService.Infrastructure;
 
 /// <summary>
-/// At start-up: creates the store's indexes and the bootstrap admin account, retrying until the store
-/// answers. Readiness (<c>/health</c>) stays unhealthy until it has finished.
+/// At start-up: creates the store's indexes and the bootstrap admin account — or repairs it when its
+/// admin role was lost — retrying until the store answers. Readiness (<c>/health</c>) stays unhealthy
+/// until it has finished.
 /// </summary>
 internal sealed partial class UserStoreInitializer(
     IUserStore store,
@@ -48,8 +49,9 @@ internal sealed partial class UserStoreInitializer(
     {
         var options = admin.Value;
         var normalized = UserRules.NormalizeUserName(options.UserName);
-        if (await store.FindByUserNameAsync(normalized, cancellationToken) is not null)
+        if (await store.FindByUserNameAsync(normalized, cancellationToken) is { } existing)
         {
+            await RepairAsync(existing, cancellationToken);
             return;
         }
 
@@ -59,6 +61,7 @@ internal sealed partial class UserStoreInitializer(
             Id = Guid.CreateVersion7().ToString(),
             UserName = options.UserName,
             NormalizedUserName = normalized,
+            UserNameSkeleton = UserRules.Skeleton(options.UserName),
             Email = options.Email,
             NormalizedEmail = UserRules.NormalizeEmail(options.Email),
             PasswordHash = string.Empty,
@@ -67,6 +70,7 @@ internal sealed partial class UserStoreInitializer(
             UpdatedAt = now,
             RegistrationRequestId = BootstrapRequestId,
             IsBootstrapAdmin = true,
+            SecurityStamp = User.NewStamp(),
         };
         user.PasswordHash = passwords.Hash(user, options.Password!);
 
@@ -77,6 +81,28 @@ internal sealed partial class UserStoreInitializer(
         }
     }
 
+    /// <summary>
+    /// The bootstrap admin keeps its roles whatever happened to the store (a bad script, a restore):
+    /// start-up gives them back, with a new security stamp so that nothing issued meanwhile survives.
+    /// </summary>
+    private async Task RepairAsync(User bootstrap, CancellationToken cancellationToken)
+    {
+        while (bootstrap.IsBootstrapAdmin && !(bootstrap.Roles.Contains(Role.Admin) && bootstrap.Roles.Contains(Role.User)))
+        {
+            var version = bootstrap.Version;
+            bootstrap.Roles = [Role.Admin, Role.User];
+            bootstrap.SecurityStamp = User.NewStamp();
+            bootstrap.UpdatedAt = User.Timestamp(time);
+            if (await store.UpdateAsync(bootstrap, version, cancellationToken) != UserUpdateResult.Conflict)
+            {
+                LogRepaired(bootstrap.UserName);
+                return;
+            }
+
+            bootstrap = await store.FindByIdAsync(bootstrap.Id, cancellationToken) ?? bootstrap;
+        }
+    }
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(_ready
             ? HealthCheckResult.Healthy()
@@ -84,6 +110,9 @@ internal sealed partial class UserStoreInitializer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created the bootstrap admin account '{UserName}'")]
     private partial void LogCreated(string userName);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The bootstrap admin account '{UserName}' had lost its roles: restored")]
+    private partial void LogRepaired(string userName);
 }
 
 /// <summary>Readiness of the user store: it answers a trivial query.</summary>

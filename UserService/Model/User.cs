@@ -28,10 +28,62 @@ public sealed class User
     /// <summary>The id of the <c>users.register</c> message that created the account; unique, so a redelivery cannot create a second one.</summary>
     public required string RegistrationRequestId { get; set; }
 
-    /// <summary>The account created at start-up from <c>Admin:*</c>; it cannot be deleted.</summary>
+    /// <summary>The account created at start-up from <c>Admin:*</c>; it cannot be deleted or demoted.</summary>
     public bool IsBootstrapAdmin { get; set; }
 
+    /// <summary>
+    /// <see cref="MovieDb.Messaging.Contracts.UserRules.Skeleton"/> of the user name: what it looks like. Unique, so no
+    /// name can be registered that displays like another one.
+    /// </summary>
+    public string? UserNameSkeleton { get; set; }
+
+    /// <summary>
+    /// A random value that changes whenever what the account may do changes: roles, password, a
+    /// sign-out everywhere, deletion. Access tokens and sessions carry the stamp they were issued
+    /// with and stop working when it changes. Null for accounts stored before stamps existed (read
+    /// as the empty stamp).
+    /// </summary>
+    public string? SecurityStamp { get; set; }
+
+    /// <summary>Incremented by every stored change; an update applies only to the version it read (optimistic concurrency).</summary>
+    public long Version { get; set; }
+
+    /// <summary>
+    /// The request ids of the last commands applied to this account, written with the change itself:
+    /// a redelivered command finds its id here and answers as it did, whatever point the first
+    /// delivery reached before it crashed.
+    /// </summary>
+    public List<string> RecentRequestIds { get; set; } = [];
+
+    /// <summary>Set when the account was deleted: what remains is a tombstone (no name, e-mail or password), kept for the retention of command records.</summary>
+    public DateTime? DeletedAt { get; set; }
+
+    /// <summary>The request id of the deletion, so that a redelivered deletion answers as the first did.</summary>
+    public string? DeletionRequestId { get; set; }
+
     public bool IsAdmin => Roles.Contains(Role.Admin);
+
+    /// <summary>The stamp as tokens carry it (empty for accounts stored before stamps existed).</summary>
+    public string CurrentStamp => SecurityStamp ?? string.Empty;
+
+    /// <summary>How many recent request ids an account remembers.</summary>
+    public const int RememberedRequests = 20;
+
+    /// <summary>A new security stamp.</summary>
+    public static string NewStamp() => Guid.NewGuid().ToString("N");
+
+    /// <summary>Records that the command with <paramref name="requestId"/> is part of the next stored change.</summary>
+    public void Remember(string requestId)
+    {
+        RecentRequestIds.Add(requestId);
+        if (RecentRequestIds.Count > RememberedRequests)
+        {
+            RecentRequestIds.RemoveRange(0, RecentRequestIds.Count - RememberedRequests);
+        }
+    }
+
+    /// <summary>The rights-relevant state, as the gateway caches it.</summary>
+    public SecurityState ToSecurityState() => new(Id, CurrentStamp, [.. Roles], Version);
 
     /// <summary>The current time at the precision both stores keep (milliseconds), so replies match what is read back later.</summary>
     public static DateTime Timestamp(TimeProvider time)
@@ -70,7 +122,42 @@ public sealed class ProcessedCommand
     /// <summary>The reply that was sent, as JSON.</summary>
     public required string Reply { get; set; }
 
+    /// <summary>The account that sent the command, when it was sent on behalf of one: only it may read the outcome.</summary>
+    public string? ActorId { get; set; }
+
     public DateTime At { get; set; }
+}
+
+/// <summary>
+/// One sign-in and every refresh token rotated from it. Whether a session is alive is decided here,
+/// by one document: a revocation is one atomic write, and a token is honoured only while its family
+/// is active and was opened under the account's current security stamp — so a rotation racing a
+/// revocation, a reuse or a password change can never leave a live token behind.
+/// </summary>
+public sealed class SessionFamily
+{
+    public required string Id { get; set; }
+
+    public required string UserId { get; set; }
+
+    /// <summary>The account's security stamp when the session was opened.</summary>
+    public required string SecurityStamp { get; set; }
+
+    /// <summary><see cref="SessionFamilyStatus"/>.</summary>
+    public required string Status { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    /// <summary>When the newest token of the family expires; the family is purged after it.</summary>
+    public DateTime ExpiresAt { get; set; }
+}
+
+public static class SessionFamilyStatus
+{
+    public const string Active = "active";
+
+    /// <summary>Signed out, or a token of it was presented twice.</summary>
+    public const string Revoked = "revoked";
 }
 
 /// <summary>A refresh token, stored only as the SHA-256 hash of its value.</summary>
@@ -99,7 +186,4 @@ public static class RefreshTokenStatus
 
     /// <summary>Rotated: presenting it again is reuse.</summary>
     public const string Used = "used";
-
-    /// <summary>Signed out, or its family was revoked after reuse.</summary>
-    public const string Revoked = "revoked";
 }

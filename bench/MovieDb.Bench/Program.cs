@@ -144,7 +144,7 @@ static async Task<int> Amqp(Options options)
     await host.StartAsync();
     var client = host.Services.GetRequiredService<IRequestClient>();
     var ready = Stopwatch.StartNew();
-    while ((await client.SendAsync(new GetUser(options["user"]))).Outcome != RequestOutcome.Replied && ready.Elapsed < TimeSpan.FromSeconds(30))
+    while ((await client.SendAsync(new GetUser(new Actor(options["user"], options["stamp"]), options["user"]))).Outcome != RequestOutcome.Replied && ready.Elapsed < TimeSpan.FromSeconds(30))
     {
         await Task.Delay(100);
     }
@@ -155,7 +155,7 @@ static async Task<int> Amqp(Options options)
     foreach (var clients in options.Ints("concurrency", [1, 8, 32]))
     {
         var result = await Measure(clients, seconds, async () =>
-            (await client.SendAsync(new GetUser(options["user"]))).Outcome == RequestOutcome.Replied);
+            (await client.SendAsync(new GetUser(new Actor(options["user"], options["stamp"]), options["user"]))).Outcome == RequestOutcome.Replied);
         Console.WriteLine(result.Row("users.get over AMQP", clients));
     }
 

@@ -4,48 +4,178 @@ using MovieDb.Tests.Infrastructure;
 
 namespace MovieDb.Tests.EndToEnd.Security;
 
-/// <summary>Password guessing meets the per-address limit on sign-in — even a correct guess, once it is exhausted.</summary>
+/// <summary>
+/// Rate limits that stop attacks and spare real users, on real processes: password guessing meets the
+/// per-address limit and, from any number of addresses, the per-account one; people sharing one
+/// address refresh their sessions freely; forwarded addresses count only from trusted proxies.
+/// </summary>
 public sealed class BruteForceTests(TestServers servers)
 {
-    private sealed class System(TestServers servers) : ProcessSystem(servers)
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private sealed class System(TestServers servers, Dictionary<string, string?> settings) : ProcessSystem(servers)
     {
-        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+        protected override IDictionary<string, string?> Settings => settings;
+    }
+
+    private static async Task<System> StartAsync(TestServers servers, Dictionary<string, string?> settings)
+    {
+        var system = new System(servers, settings);
+        await system.InitializeAsync();
+        return system;
+    }
+
+    private static Task<HttpResponseMessage> SignInAsync(HttpClient client, string userName, string password, string? forwardedFor = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/login") { Content = JsonContent.Create(new { userName, password }) };
+        if (forwardedFor is not null)
         {
-            ["RateLimiting__Auth__PermitLimit"] = "5",
-            ["RateLimiting__Auth__Window"] = "00:01:00",
-        };
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+        }
+
+        return client.SendAsync(request, Ct);
     }
 
     [Fact]
     public async Task Guessing_passwords_from_one_address_is_stopped_after_the_limit_whatever_the_account()
     {
-        await using var system = new System(servers);
-        await system.InitializeAsync();
+        await using var system = await StartAsync(servers, new() { ["RateLimiting__SignIn__PermitLimit"] = "5", ["RateLimiting__SignIn__Window"] = "00:01:00" });
         using var client = system.CreateClient();
-        var ct = TestContext.Current.CancellationToken;
 
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 5; i++)
         {
-            using var guess = await client.PostAsJsonAsync("/api/auth/login", new { userName = MovieDbSystem.AdminUserName, password = $"guess-{i:D4}" }, ct);
+            using var guess = await SignInAsync(client, MovieDbSystem.AdminUserName, $"guess-{i:D4}");
             statuses.Add(guess.StatusCode);
         }
 
-        using var correct = await client.PostAsJsonAsync("/api/auth/login", new { userName = MovieDbSystem.AdminUserName, password = MovieDbSystem.AdminPassword }, ct);
-        using var otherAccount = await client.PostAsJsonAsync("/api/auth/login", new { userName = "someone-else", password = "whatever-pass" }, ct);
-        using var register = await client.PostAsJsonAsync("/api/auth/register", new { userName = "newcomer", email = "newcomer@example.test", password = "s3cret-passw0rd" }, ct);
+        using var correct = await SignInAsync(client, MovieDbSystem.AdminUserName, MovieDbSystem.AdminPassword);
+        using var otherAccount = await SignInAsync(client, "someone-else", "whatever-pass");
 
         Assert.All(statuses, s => Assert.Equal(HttpStatusCode.Unauthorized, s));
-        foreach (var refused in new[] { correct, otherAccount, register })
+        foreach (var refused in new[] { correct, otherAccount })
         {
             await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.TooManyRequests);
             Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
         }
 
-        // The refused registration was never sent: the account does not exist.
-        using var lookup = await system.CreateClient().PostAsJsonAsync("/api/auth/login", new { userName = "newcomer", password = "s3cret-passw0rd" }, ct);
-        Assert.Equal(HttpStatusCode.TooManyRequests, lookup.StatusCode);
-        using var store = new LiteDB.LiteDatabase($"Filename={system.UsersFile};Connection=shared");
-        Assert.Equal(0, store.GetCollection("users").Count(LiteDB.Query.EQ("UserName", "newcomer")));
+        // Registration has its own limit: the guessing did not use it up.
+        using var register = await client.PostAsJsonAsync("/api/auth/register", new { userName = "newcomer", email = "newcomer@example.test", password = "s3cret-passw0rd" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+    }
+
+    [Fact]
+    public async Task Many_people_behind_one_address_refresh_their_sessions_without_429()
+    {
+        await using var system = await StartAsync(servers, new()
+        {
+            ["RateLimiting__SignIn__PermitLimit"] = "30",
+            ["RateLimiting__Registration__PermitLimit"] = "30",
+        });
+
+        // An office: 25 people, one address. Each signs in once and refreshes three times.
+        var people = new List<SignedInUser>();
+        for (var i = 0; i < 25; i++)
+        {
+            people.Add(await system.NewUserAsync($"office{i}"));
+        }
+
+        using var client = system.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        foreach (var person in people)
+        {
+            var refreshToken = person.Tokens.RefreshToken;
+            for (var round = 0; round < 3; round++)
+            {
+                using var refreshed = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken }, Ct);
+                statuses.Add(refreshed.StatusCode);
+                refreshToken = (await refreshed.Content.ReadFromJsonAsync<TokenPairJson>(Ct))?.RefreshToken ?? refreshToken;
+            }
+        }
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+    }
+
+    /// <summary>
+    /// Behind a trusted proxy every guess can come from another address, so the per-address limit never
+    /// bites: the per-account throttle does. The owner, from the address it signs in from, is not locked
+    /// out; a stranger's address waits at most the longest delay.
+    /// </summary>
+    [Fact]
+    public async Task Guessing_one_accounts_password_from_rotating_forwarded_addresses_is_slowed_down_but_its_owner_gets_in()
+    {
+        await using var system = await StartAsync(servers, new()
+        {
+            ["ForwardedHeaders__KnownProxies__0"] = "127.0.0.1",
+            ["RateLimiting__SignIn__PermitLimit"] = "5",
+            ["RateLimiting__SignInFailures__FreeAttempts"] = "5",
+        });
+        var owner = await system.NewUserAsync("owner");
+        using var client = system.CreateClient();
+        using (var usual = await SignInAsync(client, owner.UserName, owner.Password, forwardedFor: "198.51.100.7"))
+        {
+            Assert.Equal(HttpStatusCode.OK, usual.StatusCode);
+        }
+
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? throttled = null;
+        for (var i = 0; i < 12; i++)
+        {
+            var guess = await SignInAsync(client, owner.UserName, $"guess-{i:D4}", forwardedFor: $"203.0.113.{i + 1}");
+            statuses.Add(guess.StatusCode);
+            if (guess.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                throttled?.Dispose();
+                throttled = guess;
+            }
+            else
+            {
+                guess.Dispose();
+            }
+        }
+
+        // Five wrong guesses are answered; then the account makes everyone else wait, whatever their address.
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 5), statuses.Take(5));
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses.Skip(5));
+        await ProblemAssert.IsProblemAsync(throttled!, HttpStatusCode.TooManyRequests);
+        Assert.InRange(throttled!.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        throttled.Dispose();
+
+        using var stranger = await SignInAsync(client, owner.UserName, owner.Password, forwardedFor: "192.0.2.99");
+        using var ownerAgain = await SignInAsync(client, owner.UserName, owner.Password, forwardedFor: "198.51.100.7");
+        Assert.Equal(HttpStatusCode.TooManyRequests, stranger.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ownerAgain.StatusCode);
+    }
+
+    [Fact]
+    public async Task Two_addresses_behind_a_trusted_proxy_have_separate_limits_and_without_trust_a_client_cannot_choose_its_address()
+    {
+        var limits = new Dictionary<string, string?> { ["RateLimiting__SignIn__PermitLimit"] = "3" };
+        await using var trusting = await StartAsync(servers, new(limits) { ["ForwardedHeaders__KnownProxies__0"] = "127.0.0.1" });
+        using var viaProxy = trusting.CreateClient();
+        for (var i = 0; i < 3; i++)
+        {
+            using var spent = await SignInAsync(viaProxy, "nobody-a", "wrong-password", forwardedFor: "198.51.100.1");
+            Assert.Equal(HttpStatusCode.Unauthorized, spent.StatusCode);
+        }
+
+        using (var exhausted = await SignInAsync(viaProxy, "nobody-c", "wrong-password", forwardedFor: "198.51.100.1"))
+        using (var other = await SignInAsync(viaProxy, "nobody-c", "wrong-password", forwardedFor: "198.51.100.2"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, exhausted.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, other.StatusCode);
+        }
+
+        // No trusted proxy: X-Forwarded-For is just a header, the connection's address counts.
+        await using var direct = await StartAsync(servers, limits);
+        using var client = direct.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await SignInAsync(client, "nobody-b", "wrong-password", forwardedFor: $"198.51.100.{i + 10}");
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
     }
 }

@@ -33,7 +33,10 @@ public sealed class GatewayTokenTests(GatewayTokenTests.System system) : IClassF
         var user = await system.NewUserAsync();
 
         Assert.Equal(HttpStatusCode.OK, await CallWithAsync(user.Tokens.AccessToken));
-        Assert.Equal(HttpStatusCode.OK, await CallWithAsync(TestTokens.Create(user.Id)));
+        Assert.Equal(HttpStatusCode.OK, await CallWithAsync(TestTokens.Create(user.Id, stamp: TestTokens.StampOf(user.Tokens.AccessToken))));
+
+        // With our key but without the account's current security stamp: no good.
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallWithAsync(TestTokens.Create(user.Id)));
     }
 
     [Fact]

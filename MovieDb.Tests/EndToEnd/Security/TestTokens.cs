@@ -15,7 +15,8 @@ public static class TestTokens
         string audience = "moviedb-api",
         DateTime? expires = null,
         DateTime? notBefore = null,
-        string[]? roles = null)
+        string[]? roles = null,
+        string? stamp = null)
     {
         var now = DateTime.UtcNow;
         var descriptor = new SecurityTokenDescriptor
@@ -25,7 +26,7 @@ public static class TestTokens
             IssuedAt = (notBefore ?? now).AddSeconds(-1),
             NotBefore = notBefore ?? now.AddSeconds(-1),
             Expires = expires ?? now.AddMinutes(15),
-            Claims = new Dictionary<string, object> { ["sub"] = subject, ["unique_name"] = "someone", ["role"] = roles ?? ["user"], ["jti"] = Guid.NewGuid().ToString() },
+            Claims = new Dictionary<string, object> { ["sub"] = subject, ["unique_name"] = "someone", ["role"] = roles ?? ["user"], ["jti"] = Guid.NewGuid().ToString(), ["sst"] = stamp ?? string.Empty },
         };
         if (key is not null)
         {
@@ -34,6 +35,9 @@ public static class TestTokens
 
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
+
+    /// <summary>The security stamp a real access token carries.</summary>
+    public static string StampOf(string accessToken) => new JsonWebToken(accessToken).GetClaim("sst").Value;
 
     /// <summary>The same claims with <c>alg: none</c> and no signature.</summary>
     public static string AlgNone(string token) =>

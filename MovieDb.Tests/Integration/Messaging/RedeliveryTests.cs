@@ -68,7 +68,7 @@ public sealed class RedeliveryTests(TestServers servers)
         await using var userService = await StartUserServiceAsync(vhost, script);
         await using var gateway = await StartGatewayAsync(vhost);
 
-        var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new DeleteUser(new Actor("a", true), "flaky"), cancellationToken: Ct);
+        var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new DeleteUser(new Actor("a", "stamp"), "flaky"), cancellationToken: Ct);
 
         Assert.Equal(RequestOutcome.Replied, result.Outcome);
         Assert.Equal(ReplyStatus.Ok, result.Reply!.Status);
@@ -85,7 +85,7 @@ public sealed class RedeliveryTests(TestServers servers)
         await using var userService = await StartUserServiceAsync(vhost, script);
         await using var gateway = await StartGatewayAsync(vhost);
 
-        var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("broken-read"), new RequestOptions { RequestId = "broken-read" }, Ct);
+        var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "broken-read"), new RequestOptions { RequestId = "broken-read" }, Ct);
 
         Assert.Equal(RequestOutcome.Replied, result.Outcome);
         Assert.Equal(ReplyStatus.Failed, result.Reply!.Status);
@@ -108,8 +108,8 @@ public sealed class RedeliveryTests(TestServers servers)
 
         await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.delete", Encoding.UTF8.GetBytes("{not json"), "unparseable");
         await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.no-such-thing", Encoding.UTF8.GetBytes("{}"), "unknown-type");
-        var failing = requests.SendAsync(new DeleteUser(new Actor("a", true), "always-fails"), new RequestOptions { RequestId = "handler-fails", Timeout = TimeSpan.FromSeconds(20) }, Ct);
-        var good = await requests.SendAsync(new GetUser("good"), cancellationToken: Ct);
+        var failing = requests.SendAsync(new DeleteUser(new Actor("a", "stamp"), "always-fails"), new RequestOptions { RequestId = "handler-fails", Timeout = TimeSpan.FromSeconds(20) }, Ct);
+        var good = await requests.SendAsync(new GetUser(new Actor("tests", "stamp"), "good"), cancellationToken: Ct);
 
         Assert.Equal(RequestOutcome.Replied, good.Outcome);
         Assert.Equal(ReplyStatus.Ok, good.Reply!.Status);
@@ -156,7 +156,7 @@ public sealed class RedeliveryTests(TestServers servers)
         await using (var gateway = await StartGatewayAsync(vhost))
         {
             // No user service runs: the query is confirmed and queued, then nobody answers.
-            var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("expired"), new RequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }, Ct);
+            var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "expired"), new RequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }, Ct);
             Assert.Equal(RequestOutcome.TimedOut, result.Outcome);
         }
 
@@ -174,7 +174,7 @@ public sealed class RedeliveryTests(TestServers servers)
         await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
         await using (var gateway = await StartGatewayAsync(vhost))
         {
-            var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new DeleteUser(new Actor("a", true), "queued"), new RequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }, Ct);
+            var result = await gateway.Services.GetRequiredService<IRequestClient>().SendAsync(new DeleteUser(new Actor("a", "stamp"), "queued"), new RequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }, Ct);
             Assert.Equal(RequestOutcome.TimedOut, result.Outcome);
         }
 
@@ -235,7 +235,7 @@ public sealed class RedeliveryTests(TestServers servers)
         }
 
         await Wait.UntilAsync(async () =>
-            (await requests.SendAsync(new DeleteUser(new Actor("a", true), $"after-{Guid.NewGuid():N}"), new RequestOptions { Timeout = TimeSpan.FromSeconds(1) }, Ct)).Outcome == RequestOutcome.Replied,
+            (await requests.SendAsync(new DeleteUser(new Actor("a", "stamp"), $"after-{Guid.NewGuid():N}"), new RequestOptions { Timeout = TimeSpan.FromSeconds(1) }, Ct)).Outcome == RequestOutcome.Replied,
             "commands are answered again", TimeSpan.FromSeconds(30));
     }
 }

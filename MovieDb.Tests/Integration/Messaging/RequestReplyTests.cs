@@ -36,7 +36,7 @@ public sealed class RequestReplyTests(TestServers servers)
         await using (server)
         await using (client)
         {
-            var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("42"), cancellationToken: TestContext.Current.CancellationToken);
+            var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "42"), cancellationToken: TestContext.Current.CancellationToken);
 
             Assert.Equal(RequestOutcome.Replied, result.Outcome);
             Assert.NotNull(result.Reply);
@@ -53,7 +53,7 @@ public sealed class RequestReplyTests(TestServers servers)
         await using (server)
         await using (client)
         {
-            var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("missing"), cancellationToken: TestContext.Current.CancellationToken);
+            var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "missing"), cancellationToken: TestContext.Current.CancellationToken);
 
             Assert.Equal(RequestOutcome.Replied, result.Outcome);
             Assert.Equal(ReplyStatus.NotFound, result.Reply!.Status);
@@ -73,7 +73,7 @@ public sealed class RequestReplyTests(TestServers servers)
             var options = new RequestOptions { Timeout = TimeSpan.FromSeconds(60) };
 
             var results = await Task.WhenAll(Enumerable.Range(0, 1000).Select(i =>
-                requests.SendAsync(new GetUser($"u{i}"), options, TestContext.Current.CancellationToken)));
+                requests.SendAsync(new GetUser(new Actor("tests", "stamp"), $"u{i}"), options, TestContext.Current.CancellationToken)));
 
             for (var i = 0; i < results.Length; i++)
             {
@@ -100,7 +100,7 @@ public sealed class RequestReplyTests(TestServers servers)
 
             // A command: it does not expire, so the handler runs and its reply comes after the caller gave up.
             var watch = Stopwatch.StartNew();
-            var result = await requests.SendAsync(new DeleteUser(new Actor("admin", true), "slow"), new RequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }, TestContext.Current.CancellationToken);
+            var result = await requests.SendAsync(new DeleteUser(new Actor("admin", "stamp"), "slow"), new RequestOptions { Timeout = TimeSpan.FromMilliseconds(300) }, TestContext.Current.CancellationToken);
             watch.Stop();
 
             Assert.Equal(RequestOutcome.TimedOut, result.Outcome);
@@ -113,7 +113,7 @@ public sealed class RequestReplyTests(TestServers servers)
 
             // The client still works after dropping the late reply.
             script.Delay = TimeSpan.Zero;
-            var next = await requests.SendAsync(new GetUser("after"), cancellationToken: TestContext.Current.CancellationToken);
+            var next = await requests.SendAsync(new GetUser(new Actor("tests", "stamp"), "after"), cancellationToken: TestContext.Current.CancellationToken);
             Assert.Equal(RequestOutcome.Replied, next.Outcome);
         }
     }
@@ -126,7 +126,7 @@ public sealed class RequestReplyTests(TestServers servers)
             waitUntilReady: false);
 
         var watch = Stopwatch.StartNew();
-        var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("1"), cancellationToken: TestContext.Current.CancellationToken);
+        var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "1"), cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(RequestOutcome.BrokerUnavailable, result.Outcome);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"took {watch.Elapsed}");
@@ -151,7 +151,7 @@ public sealed class RequestReplyTests(TestServers servers)
             using var caller = source.StartActivity("caller");
             Assert.NotNull(caller);
 
-            var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("traced"), cancellationToken: TestContext.Current.CancellationToken);
+            var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "traced"), cancellationToken: TestContext.Current.CancellationToken);
 
             Assert.Equal(RequestOutcome.Replied, result.Outcome);
             var seen = Assert.Single(script.Seen, s => s.UserId == "traced");
@@ -172,7 +172,7 @@ public sealed class RequestReplyTests(TestServers servers)
         await using var client = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(),
             new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "3" }, "gateway");
 
-        var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser("mismatch"), cancellationToken: TestContext.Current.CancellationToken);
+        var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "mismatch"), cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(RequestOutcome.Replied, result.Outcome);
     }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 
 namespace MovieDb.Tests.Integration.Movies;
@@ -96,13 +96,39 @@ public sealed class MovieBadInputTests(MovieServiceFixture service) : IClassFixt
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    /// <summary>
+    /// The movie service believes only identities the gateway signed: hand-made identity headers, a
+    /// token signed with another key, for another audience, expired, or unsigned are all 401.
+    /// </summary>
     [Fact]
-    public async Task Malformed_identity_headers_are_401()
+    public async Task Forged_identities_straight_to_the_movie_service_are_401()
     {
-        using var client = service.ClientFor(new string('u', 100));
+        var ct = TestContext.Current.CancellationToken;
+        var forged = new (string Name, Action<HttpClient> Forge)[]
+        {
+            ("identity headers", client =>
+            {
+                client.DefaultRequestHeaders.Add("X-User-Id", "victim");
+                client.DefaultRequestHeaders.Add("X-User-Roles", "admin");
+            }),
+            ("another key", client => client.DefaultRequestHeaders.Authorization = new("Bearer", MovieServiceFixture.IdentityToken("victim", "victim", ["admin"], key: "attacker-key-attacker-key-attacker-key-attacker-key"))),
+            ("another audience", client => client.DefaultRequestHeaders.Authorization = new("Bearer", MovieServiceFixture.IdentityToken("victim", "victim", ["admin"], audience: "moviedb-api"))),
+            ("expired", client => client.DefaultRequestHeaders.Authorization = new("Bearer", MovieServiceFixture.IdentityToken("victim", "victim", ["admin"], expires: DateTime.UtcNow.AddMinutes(-5)))),
+            ("a user's access token", client => client.DefaultRequestHeaders.Authorization = new("Bearer", EndToEnd.Security.TestTokens.Create("victim", roles: ["admin"]))),
+            ("no signature", client => client.DefaultRequestHeaders.Authorization = new("Bearer", EndToEnd.Security.TestTokens.AlgNone(MovieServiceFixture.IdentityToken("victim", "victim", ["admin"])))),
+        };
 
-        using var response = await client.GetAsync("/movies", TestContext.Current.CancellationToken);
+        foreach (var (name, forge) in forged)
+        {
+            using var client = service.AnonymousClient();
+            forge(client);
+            using var list = await client.GetAsync("/movies?owner=all", ct);
+            using var create = await client.PostAsJsonAsync("/movies", MovieHttp.NewMovie(), ct);
+            Assert.True(list.StatusCode == HttpStatusCode.Unauthorized, $"{name}: {(int)list.StatusCode}");
+            Assert.True(create.StatusCode == HttpStatusCode.Unauthorized, $"{name}: {(int)create.StatusCode}");
+        }
 
-        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        using var genuine = service.ClientFor("victim", roles: "admin");
+        Assert.Equal(HttpStatusCode.OK, (await genuine.GetAsync("/movies?owner=all", ct)).StatusCode);
     }
 }

@@ -34,6 +34,7 @@ public sealed class MovieServiceFixture(TestServers servers) : IAsyncLifetime
         {
             ["ConnectionStrings:moviedb"] = database,
             ["ConnectionStrings:messaging"] = messaging,
+            ["GatewayIdentity:SigningKey"] = EndToEnd.InProcessSystem.IdentityKey,
             ["Messaging:RetryDelay"] = "00:00:00.010",
             ["Database:MaxRetryCount"] = "1",
             ["Database:MaxRetryDelay"] = "00:00:00.200",
@@ -49,14 +50,35 @@ public sealed class MovieServiceFixture(TestServers servers) : IAsyncLifetime
         return factory;
     }
 
-    /// <summary>A client that calls as <paramref name="userId"/>, the way the gateway does.</summary>
+    /// <summary>A client that calls as <paramref name="userId"/>, the way the gateway does: with an identity token it signed.</summary>
     public HttpClient ClientFor(string userId, string? name = null, string roles = "user")
     {
         var client = Factory.CreateClient();
-        client.DefaultRequestHeaders.Add("X-User-Id", userId);
-        client.DefaultRequestHeaders.Add("X-User-Name", name ?? userId);
-        client.DefaultRequestHeaders.Add("X-User-Roles", roles);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Bearer", IdentityToken(userId, name ?? userId, roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
         return client;
+    }
+
+    /// <summary>Makes <paramref name="client"/> call as <paramref name="userId"/>, with a token as the gateway signs it.</summary>
+    public static void ActAs(HttpClient client, string userId, string roles = "user") =>
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", IdentityToken(userId, userId, roles.Split(',')));
+
+    /// <summary>An identity token as the gateway signs it (or, with another key or audience, as an impostor would).</summary>
+    public static string IdentityToken(string userId, string name, string[] roles, string key = EndToEnd.InProcessSystem.IdentityKey, string audience = "movieservice", DateTime? expires = null)
+    {
+        var now = DateTime.UtcNow;
+        return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = "moviedb-gateway",
+            Audience = audience,
+            IssuedAt = now.AddSeconds(-1),
+            NotBefore = now.AddSeconds(-1),
+            Expires = expires ?? now.AddMinutes(2),
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes(key)),
+                Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+            Claims = new Dictionary<string, object> { ["sub"] = userId, ["unique_name"] = name, ["role"] = roles },
+        });
     }
 
     public HttpClient AdminClient() => ClientFor($"admin-{Guid.NewGuid():N}", "admin", "admin,user");

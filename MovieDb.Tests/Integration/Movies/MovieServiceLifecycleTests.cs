@@ -49,7 +49,7 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
 
         Assert.Equal(1L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM __EFMigrationsHistory"));
         using var writer = first.CreateClient();
-        writer.DefaultRequestHeaders.Add("X-User-Id", "u1");
+        MovieServiceFixture.ActAs(writer, "u1");
         Assert.Equal(HttpStatusCode.Created, (await writer.PostAsJsonAsync("/movies", MovieHttp.NewMovie(), Ct)).StatusCode);
     }
 
@@ -67,11 +67,39 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
 
-        client.DefaultRequestHeaders.Add("X-User-Id", "u1");
+        MovieServiceFixture.ActAs(client, "u1");
         using var list = await client.GetAsync("/movies", Ct);
         Assert.True(list.StatusCode == HttpStatusCode.ServiceUnavailable, await list.Content.ReadAsStringAsync(Ct));
         Assert.NotNull(list.Headers.RetryAfter);
         Assert.Equal("application/problem+json", list.Content.Headers.ContentType?.MediaType);
+    }
+
+    /// <summary>
+    /// MySQL is down when the service starts and no server version is configured: the version cannot
+    /// be read, and every request that needs the database — even one that fails while it is being
+    /// bound — is a 503 with Retry-After, not a 500.
+    /// </summary>
+    [Fact]
+    public async Task Started_with_MySQL_down_and_no_server_version_known_requests_are_503_not_500()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var nowhere = $"Server=127.0.0.1;Port={ServiceProcess.FreePort()};User ID=nobody;Password=x;Database=moviedb;Connect Timeout=1";
+        await using var service = MovieServiceFixture.Create(nowhere, vhost.ConnectionString);
+        using var client = service.CreateClient();
+        MovieServiceFixture.ActAs(client, "u1");
+
+        foreach (var request in new Func<Task<HttpResponseMessage>>[]
+        {
+            () => client.GetAsync("/movies", Ct),
+            () => client.GetAsync($"/movies/{Guid.NewGuid()}", Ct),
+            () => client.PostAsJsonAsync("/movies", MovieHttp.NewMovie(), Ct),
+        })
+        {
+            using var response = await request();
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, await response.Content.ReadAsStringAsync(Ct));
+            Assert.NotNull(response.Headers.RetryAfter);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
     }
 
     /// <summary>
@@ -98,7 +126,7 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
             Assert.Equal("Degraded", await health.Content.ReadAsStringAsync(Ct));
         }
 
-        client.DefaultRequestHeaders.Add("X-User-Id", "u1");
+        MovieServiceFixture.ActAs(client, "u1");
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/movies", MovieHttp.NewMovie(), Ct)).StatusCode);
 
         broker.Start();
@@ -119,9 +147,9 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
         await Wait.UntilHealthAsync(health, "consuming events");
 
         using var leaver = service.CreateClient();
-        leaver.DefaultRequestHeaders.Add("X-User-Id", "leaver");
+        MovieServiceFixture.ActAs(leaver, "leaver");
         using var stayer = service.CreateClient();
-        stayer.DefaultRequestHeaders.Add("X-User-Id", "stayer");
+        MovieServiceFixture.ActAs(stayer, "stayer");
         for (var i = 0; i < 3; i++)
         {
             await MovieHttp.CreateAsync(leaver, MovieHttp.NewMovie($"Leaver {i}"));

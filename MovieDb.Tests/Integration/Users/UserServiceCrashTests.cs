@@ -28,6 +28,12 @@ public sealed class UserServiceCrashTests(TestServers servers)
             ["Messaging__RetryDelay"] = "00:00:00.200",
         });
 
+    private static async Task<Actor> AdminAsync(IRequestClient requests)
+    {
+        var session = (await AskAsync(requests, new AuthenticateUser("admin", UserServiceHost.AdminPassword))).Value!;
+        return new Actor(session.User.Id, session.Security.SecurityStamp);
+    }
+
     private static async Task<Reply<T>> AskAsync<T>(IRequestClient requests, IRequest<T> request)
     {
         var result = await requests.SendAsync(request, new RequestOptions { Timeout = TimeSpan.FromSeconds(10) }, Ct);
@@ -63,7 +69,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
         var sent = await requests.SendAsync(registration, new RequestOptions { RequestId = "crash-registration", Timeout = TimeSpan.FromSeconds(1) }, Ct);
         Assert.Equal(RequestOutcome.TimedOut, sent.Outcome);
 
-        await Wait.UntilAsync(async () => (await AskAsync(requests, new GetRegistrationStatus("crash-registration"))).Value!.Status == RegistrationStatus.Succeeded,
+        await Wait.UntilAsync(async () => (await AskAsync(requests, new GetRegistrationStatus("crash-registration"))).Value!.Status == CommandStatus.Succeeded,
             "the account is stored");
 
         first.Kill();
@@ -81,13 +87,14 @@ public sealed class UserServiceCrashTests(TestServers servers)
         await using var second = StartUserService(vhost, directory, maxDeliveries: 100);
         await second.WaitUntilHealthyAsync();
         // Ready count 0 means delivered, not yet processed: wait for the outcome itself.
-        await Wait.UntilAsync(async () => (await AskAsync(requests, new ListUsers(1, 100))).Value!.Items.Any(u => u.UserName == "phoenix")
+        var admin = await AdminAsync(requests);
+        await Wait.UntilAsync(async () => (await AskAsync(requests, new ListUsers(admin, 1, 100))).Value!.Items.Any(u => u.UserName == "phoenix")
             && await vhost.MessageCountAsync(Topology.UserRequestsQueue) == 0, "the redelivered registration is processed");
 
-        var users = (await AskAsync(requests, new ListUsers(1, 100))).Value!.Items;
+        var users = (await AskAsync(requests, new ListUsers(admin, 1, 100))).Value!.Items;
         Assert.Single(users, u => u.UserName == "phoenix");
         var status = (await AskAsync(requests, new GetRegistrationStatus("crash-registration"))).Value!;
-        Assert.Equal(RegistrationStatus.Succeeded, status.Status);
+        Assert.Equal(CommandStatus.Succeeded, status.Status);
         Assert.Equal(users.Single(u => u.UserName == "phoenix").Id, status.User!.Id);
 
         // A client retrying with the same Idempotency-Key gets the same account, not a 409.
@@ -111,9 +118,9 @@ public sealed class UserServiceCrashTests(TestServers servers)
 
         await using var service = StartUserService(vhost, directory);
         await service.WaitUntilHealthyAsync();
-        await Wait.UntilAsync(async () => (await AskAsync(requests, new GetRegistrationStatus("early-bird"))).Value!.Status == RegistrationStatus.Succeeded,
+        await Wait.UntilAsync(async () => (await AskAsync(requests, new GetRegistrationStatus("early-bird"))).Value!.Status == CommandStatus.Succeeded,
             "the queued registration is processed");
 
-        Assert.Single((await AskAsync(requests, new ListUsers(1, 100))).Value!.Items, u => u.UserName == "early");
+        Assert.Single((await AskAsync(requests, new ListUsers(await AdminAsync(requests), 1, 100))).Value!.Items, u => u.UserName == "early");
     }
 }

@@ -71,6 +71,32 @@ internal sealed class UserServiceHost : IAsyncDisposable
         return host;
     }
 
+    /// <summary>Signs in and returns the account as a caller (its id and current security stamp).</summary>
+    public async Task<Actor> SignInAsync(string userName, string password)
+    {
+        var session = (await SendAsync(new AuthenticateUser(userName, password))).Value ?? throw new InvalidOperationException($"{userName} could not sign in.");
+        return new Actor(session.User.Id, session.Security.SecurityStamp);
+    }
+
+    /// <summary>The bootstrap admin as a caller.</summary>
+    public Task<Actor> AdminAsync() => SignInAsync("admin", AdminPassword);
+
+    /// <summary>Registers an account and signs it in.</summary>
+    public async Task<(UserDto User, Actor Actor)> NewUserAsync(string name, string password = "s3cret-passw0rd")
+    {
+        var user = (await SendAsync(new RegisterUser(name, $"{name}@example.test", password))).Value ?? throw new InvalidOperationException($"{name} could not register.");
+        return (user, await SignInAsync(name, password));
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the service's own account operations, as a handler would (no broker, no inbox).</summary>
+    public async Task<T> WithAccountsAsync<T>(Func<UserService.Application.Accounts, Task<T>> action)
+    {
+        await using var scope = Service.Services.CreateAsyncScope();
+        return await action(scope.ServiceProvider.GetRequiredService<UserService.Application.Accounts>());
+    }
+
+    public UserService.Infrastructure.IUserStore Store => Service.Services.GetRequiredService<UserService.Infrastructure.IUserStore>();
+
     public async Task<Reply<T>> SendAsync<T>(IRequest<T> request, string? requestId = null)
     {
         var result = await Requests.SendAsync(request, new RequestOptions { RequestId = requestId, Timeout = TimeSpan.FromSeconds(20) }, TestContext.Current.CancellationToken);

@@ -1,5 +1,6 @@
 using MongoDB.Driver;
 using MovieDb.Tests.Infrastructure;
+using UserService.Application;
 using UserService.Infrastructure;
 using UserService.Model;
 
@@ -39,6 +40,7 @@ public abstract class UserStoreContractTests : IAsyncLifetime
         Id = Guid.CreateVersion7().ToString(),
         UserName = name,
         NormalizedUserName = name.ToUpperInvariant(),
+        UserNameSkeleton = MovieDb.Messaging.Contracts.UserRules.Skeleton(name),
         Email = email ?? $"{name}@example.test",
         NormalizedEmail = (email ?? $"{name}@example.test").ToUpperInvariant(),
         PasswordHash = "hash",
@@ -46,20 +48,37 @@ public abstract class UserStoreContractTests : IAsyncLifetime
         CreatedAt = createdAt ?? DateTime.UtcNow,
         UpdatedAt = DateTime.UtcNow,
         RegistrationRequestId = requestId ?? Guid.NewGuid().ToString(),
+        SecurityStamp = User.NewStamp(),
     };
 
-    private static RefreshToken NewToken(string userId, string family) => new()
+    private static RefreshToken NewToken(string userId, string family, DateTime? expiresAt = null) => new()
     {
         Id = Guid.NewGuid().ToString("N"),
         FamilyId = family,
         UserId = userId,
         CreatedAt = DateTime.UtcNow,
-        ExpiresAt = DateTime.UtcNow.AddDays(1),
+        ExpiresAt = expiresAt ?? DateTime.UtcNow.AddDays(1),
         Status = RefreshTokenStatus.Active,
     };
 
+    private static SessionFamily NewFamily(string userId, string stamp, DateTime? expiresAt = null) => new()
+    {
+        Id = Guid.NewGuid().ToString("N"),
+        UserId = userId,
+        SecurityStamp = stamp,
+        Status = SessionFamilyStatus.Active,
+        CreatedAt = DateTime.UtcNow,
+        ExpiresAt = expiresAt ?? DateTime.UtcNow.AddDays(1),
+    };
+
+    private Sessions NewSessions() => new(
+        Store,
+        TimeProvider.System,
+        Microsoft.Extensions.Options.Options.Create(new UserService.Application.RefreshTokenOptions()),
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<Sessions>.Instance);
+
     [Fact]
-    public async Task An_inserted_user_is_found_by_id_name_email_and_request_id_with_its_fields_intact()
+    public async Task An_inserted_user_is_found_by_id_name_skeleton_email_and_request_id_with_its_fields_intact()
     {
         var user = NewUser("amélie", "amelie@example.test", "req-1", new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc));
 
@@ -69,19 +88,23 @@ public abstract class UserStoreContractTests : IAsyncLifetime
         Assert.NotNull(byId);
         Assert.Equal("amélie", byId.UserName);
         Assert.Equal([Role.User], byId.Roles);
+        Assert.Equal(user.SecurityStamp, byId.SecurityStamp);
+        Assert.Equal(0, byId.Version);
         Assert.Equal(user.CreatedAt, byId.CreatedAt.ToUniversalTime());
         Assert.Equal(user.Id, (await Store.FindByUserNameAsync("AMÉLIE", Ct))?.Id);
+        Assert.Equal(user.Id, (await Store.FindBySkeletonAsync(user.UserNameSkeleton!, Ct))?.Id);
         Assert.Equal(user.Id, (await Store.FindByEmailAsync("AMELIE@EXAMPLE.TEST", Ct))?.Id);
         Assert.Equal(user.Id, (await Store.FindByRegistrationRequestIdAsync("req-1", Ct))?.Id);
         Assert.Null(await Store.FindByIdAsync("nobody", Ct));
     }
 
     [Fact]
-    public async Task A_taken_user_name_email_or_request_id_is_a_duplicate()
+    public async Task A_taken_user_name_skeleton_email_or_request_id_is_a_duplicate()
     {
         await Store.InsertAsync(NewUser("bob", "bob@example.test", "req-bob"), Ct);
 
         Assert.Equal(UserInsertResult.Duplicate, await Store.InsertAsync(NewUser("bob", "other@example.test"), Ct));
+        Assert.Equal(UserInsertResult.Duplicate, await Store.InsertAsync(NewUser("b0b", "b0b@example.test"), Ct));
         Assert.Equal(UserInsertResult.Duplicate, await Store.InsertAsync(NewUser("bobby", "bob@example.test"), Ct));
         Assert.Equal(UserInsertResult.Duplicate, await Store.InsertAsync(NewUser("robert", "robert@example.test", "req-bob"), Ct));
         Assert.Equal(1, (await Store.ListAsync(0, 10, Ct)).TotalCount);
@@ -98,18 +121,25 @@ public abstract class UserStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Listing_pages_oldest_first_with_the_total()
+    public async Task Listing_pages_oldest_first_with_the_total_and_counts_admins()
     {
         var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         for (var i = 0; i < 5; i++)
         {
-            await Store.InsertAsync(NewUser($"user{i}", createdAt: start.AddMinutes(4 - i)), Ct);
+            var user = NewUser($"user{i}", createdAt: start.AddMinutes(4 - i));
+            if (i < 2)
+            {
+                user.Roles = [Role.Admin, Role.User];
+            }
+
+            await Store.InsertAsync(user, Ct);
         }
 
         var (page, total) = await Store.ListAsync(1, 2, Ct);
 
         Assert.Equal(5, total);
         Assert.Equal(["user3", "user2"], page.Select(u => u.UserName));
+        Assert.Equal(2, await Store.CountAdminsAsync(Ct));
     }
 
     [Fact]
@@ -122,38 +152,91 @@ public abstract class UserStoreContractTests : IAsyncLifetime
 
         dave.Email = carol.Email;
         dave.NormalizedEmail = carol.NormalizedEmail;
-        Assert.Equal(UserUpdateResult.Duplicate, await Store.UpdateAsync(dave, Ct));
+        Assert.Equal(UserUpdateResult.Duplicate, await Store.UpdateAsync(dave, 0, Ct));
         Assert.Equal("dave@example.test", (await Store.FindByIdAsync(dave.Id, Ct))!.Email);
 
         dave.Email = "dave2@example.test";
         dave.NormalizedEmail = "DAVE2@EXAMPLE.TEST";
-        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(dave, Ct));
+        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(dave, 0, Ct));
+        Assert.Equal(1, dave.Version);
         Assert.Equal("dave2@example.test", (await Store.FindByIdAsync(dave.Id, Ct))!.Email);
-        Assert.Equal(UserUpdateResult.NotFound, await Store.UpdateAsync(NewUser("ghost"), Ct));
+        Assert.Equal(UserUpdateResult.NotFound, await Store.UpdateAsync(NewUser("ghost"), 0, Ct));
     }
 
     [Fact]
-    public async Task Deleting_a_user_removes_their_refresh_tokens()
+    public async Task An_update_from_a_stale_read_is_a_conflict_and_changes_nothing()
     {
-        var erin = NewUser("erin");
-        await Store.InsertAsync(erin, Ct);
-        var token = NewToken(erin.Id, "family-erin");
-        await Store.InsertRefreshTokenAsync(token, Ct);
+        var frank = NewUser("frank");
+        await Store.InsertAsync(frank, Ct);
+        var first = (await Store.FindByIdAsync(frank.Id, Ct))!;
+        var second = (await Store.FindByIdAsync(frank.Id, Ct))!;
 
-        Assert.True(await Store.DeleteAsync(erin.Id, Ct));
+        first.Roles = [Role.Admin, Role.User];
+        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(first, first.Version, Ct));
+        second.Email = "frank2@example.test";
+        second.NormalizedEmail = "FRANK2@EXAMPLE.TEST";
+        Assert.Equal(UserUpdateResult.Conflict, await Store.UpdateAsync(second, second.Version, Ct));
 
-        Assert.Null(await Store.FindByIdAsync(erin.Id, Ct));
-        Assert.Null(await Store.FindRefreshTokenAsync(token.Id, Ct));
-        Assert.False(await Store.DeleteAsync(erin.Id, Ct));
+        var stored = (await Store.FindByIdAsync(frank.Id, Ct))!;
+        Assert.Equal([Role.Admin, Role.User], stored.Roles);
+        Assert.Equal("frank@example.test", stored.Email);
+        Assert.Equal(1, stored.Version);
+    }
+
+    [Fact]
+    public async Task Concurrent_read_modify_write_cycles_lose_no_update()
+    {
+        var grace = NewUser("grace");
+        await Store.InsertAsync(grace, Ct);
+
+        // Twelve writers each add their own request id, retrying when they lose a race: all twelve survive.
+        await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(async () =>
+        {
+            while (true)
+            {
+                var user = (await Store.FindByIdAsync(grace.Id, Ct))!;
+                user.Remember($"writer-{i}");
+                if (await Store.UpdateAsync(user, user.Version, Ct) == UserUpdateResult.Updated)
+                {
+                    return;
+                }
+            }
+        }, Ct)));
+
+        var stored = (await Store.FindByIdAsync(grace.Id, Ct))!;
+        Assert.Equal(12, stored.Version);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => $"writer-{i}").Order(), stored.RecentRequestIds.Order());
+    }
+
+    [Fact]
+    public async Task A_tombstone_is_invisible_to_every_read_but_its_own_and_frees_the_name()
+    {
+        var heidi = NewUser("heidi");
+        await Store.InsertAsync(heidi, Ct);
+        await Store.InsertRefreshTokenAsync(NewToken(heidi.Id, "family-heidi"), Ct);
+
+        heidi.DeletedAt = DateTime.UtcNow;
+        heidi.DeletionRequestId = "delete-heidi";
+        heidi.NormalizedUserName = heidi.NormalizedEmail = heidi.UserNameSkeleton = $"#deleted:{heidi.Id}";
+        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(heidi, 0, Ct));
+        await Store.DeleteSessionsOfUserAsync(heidi.Id, Ct);
+
+        Assert.Null(await Store.FindByIdAsync(heidi.Id, Ct));
+        Assert.Null(await Store.FindByRegistrationRequestIdAsync(heidi.RegistrationRequestId, Ct));
+        Assert.Equal(0, (await Store.ListAsync(0, 10, Ct)).TotalCount);
+        Assert.Equal("delete-heidi", (await Store.FindTombstoneAsync(heidi.Id, Ct))?.DeletionRequestId);
+        Assert.Equal(UserInsertResult.Inserted, await Store.InsertAsync(NewUser("heidi"), Ct));
+        Assert.Equal(UserUpdateResult.NotFound, await Store.UpdateAsync(heidi, 1, Ct));
     }
 
     [Fact]
     public async Task The_first_recorded_command_reply_wins()
     {
-        await Store.SaveProcessedCommandAsync(new ProcessedCommand { Id = "cmd-1", Type = "users.delete", Fingerprint = "f", Reply = "first", At = DateTime.UtcNow }, Ct);
-        await Store.SaveProcessedCommandAsync(new ProcessedCommand { Id = "cmd-1", Type = "users.delete", Fingerprint = "f", Reply = "second", At = DateTime.UtcNow }, Ct);
+        await Store.SaveProcessedCommandAsync(new ProcessedCommand { Id = "cmd-1", Type = "users.delete", Fingerprint = "f", Reply = "first", ActorId = "a", At = DateTime.UtcNow }, Ct);
+        await Store.SaveProcessedCommandAsync(new ProcessedCommand { Id = "cmd-1", Type = "users.delete", Fingerprint = "f", Reply = "second", ActorId = "b", At = DateTime.UtcNow }, Ct);
 
-        Assert.Equal("first", (await Store.FindProcessedCommandAsync("cmd-1", Ct))?.Reply);
+        var stored = await Store.FindProcessedCommandAsync("cmd-1", Ct);
+        Assert.Equal(("first", "a"), (stored?.Reply, stored?.ActorId));
         Assert.Null(await Store.FindProcessedCommandAsync("cmd-2", Ct));
     }
 
@@ -173,26 +256,105 @@ public abstract class UserStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Revoking_a_family_or_a_user_revokes_only_their_tokens()
+    public async Task Revoking_a_session_family_is_one_write_that_extending_does_not_undo()
     {
-        var first = NewToken("u1", "family-1");
-        var sibling = NewToken("u1", "family-1");
-        var other = NewToken("u1", "family-2");
-        var stranger = NewToken("u2", "family-3");
-        foreach (var token in new[] { first, sibling, other, stranger })
+        var family = NewFamily("u1", "stamp");
+        var other = NewFamily("u1", "stamp");
+        await Store.InsertSessionFamilyAsync(family, Ct);
+        await Store.InsertSessionFamilyAsync(other, Ct);
+
+        await Task.WhenAll(
+            Task.Run(() => Store.RevokeSessionFamilyAsync(family.Id, Ct), Ct),
+            Task.Run(() => Store.ExtendSessionFamilyAsync(family.Id, DateTime.UtcNow.AddDays(30), Ct), Ct));
+
+        Assert.Equal(SessionFamilyStatus.Revoked, (await Store.FindSessionFamilyAsync(family.Id, Ct))!.Status);
+        Assert.Equal(SessionFamilyStatus.Active, (await Store.FindSessionFamilyAsync(other.Id, Ct))!.Status);
+    }
+
+    /// <summary>
+    /// A thief and the victim present the same refresh token at once, while the victim also signs
+    /// out: whatever the interleaving, no token of that session works afterwards.
+    /// </summary>
+    [Fact]
+    public async Task No_interleaving_of_rotation_reuse_and_sign_out_leaves_a_live_token()
+    {
+        var user = NewUser("ivan");
+        await Store.InsertAsync(user, Ct);
+        var sessions = NewSessions();
+
+        for (var round = 0; round < 15; round++)
         {
-            await Store.InsertRefreshTokenAsync(token, Ct);
+            var opened = await sessions.OpenAsync(user, Ct);
+            var victim = Task.Run(() => sessions.RotateAsync(opened.RefreshToken, Ct), Ct);
+            var thief = Task.Run(() => sessions.RotateAsync(opened.RefreshToken, Ct), Ct);
+            var signOut = round % 3 == 0 ? Task.Run(() => sessions.RevokeAsync(opened.RefreshToken, user.Id, Ct), Ct) : Task.CompletedTask;
+            await Task.WhenAll(victim, thief, signOut);
+
+            foreach (var successor in new[] { await victim, await thief }.OfType<MovieDb.Messaging.Contracts.UserSession>())
+            {
+                Assert.Null(await sessions.RotateAsync(successor.RefreshToken, Ct));
+            }
+
+            Assert.Null(await sessions.RotateAsync(opened.RefreshToken, Ct));
+        }
+    }
+
+    /// <summary>A password change (a new stamp) racing a rotation: the session ends either way.</summary>
+    [Fact]
+    public async Task A_new_security_stamp_ends_sessions_opened_or_rotated_under_the_old_one()
+    {
+        var user = NewUser("judy");
+        await Store.InsertAsync(user, Ct);
+        var sessions = NewSessions();
+        var opened = await sessions.OpenAsync(user, Ct);
+
+        var changed = (await Store.FindByIdAsync(user.Id, Ct))!;
+        var rotation = Task.Run(() => sessions.RotateAsync(opened.RefreshToken, Ct), Ct);
+        changed.SecurityStamp = User.NewStamp();
+        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(changed, changed.Version, Ct));
+        var successor = await rotation;
+
+        if (successor is not null)
+        {
+            Assert.Null(await sessions.RotateAsync(successor.RefreshToken, Ct));
         }
 
-        await Store.RevokeRefreshTokenFamilyAsync("family-1", Ct);
-        Assert.Equal(RefreshTokenStatus.Revoked, (await Store.FindRefreshTokenAsync(first.Id, Ct))!.Status);
-        Assert.Equal(RefreshTokenStatus.Revoked, (await Store.FindRefreshTokenAsync(sibling.Id, Ct))!.Status);
-        Assert.Equal(RefreshTokenStatus.Active, (await Store.FindRefreshTokenAsync(other.Id, Ct))!.Status);
+        Assert.NotNull(await sessions.OpenAsync(changed, Ct));
+    }
 
-        await Store.RevokeRefreshTokensOfUserAsync("u1", Ct);
-        Assert.Equal(RefreshTokenStatus.Revoked, (await Store.FindRefreshTokenAsync(other.Id, Ct))!.Status);
-        Assert.Equal(RefreshTokenStatus.Active, (await Store.FindRefreshTokenAsync(stranger.Id, Ct))!.Status);
-        Assert.False(await Store.TryMarkRefreshTokenUsedAsync(first.Id, Ct));
+    [Fact]
+    public async Task Purging_removes_exactly_what_is_past_its_retention()
+    {
+        var now = DateTime.UtcNow;
+        var expiredToken = NewToken("u", "f-old", now.AddMinutes(-1));
+        var liveToken = NewToken("u", "f-new", now.AddDays(1));
+        await Store.InsertRefreshTokenAsync(expiredToken, Ct);
+        await Store.InsertRefreshTokenAsync(liveToken, Ct);
+        var expiredFamily = NewFamily("u", "s", now.AddMinutes(-1));
+        var liveFamily = NewFamily("u", "s", now.AddDays(1));
+        await Store.InsertSessionFamilyAsync(expiredFamily, Ct);
+        await Store.InsertSessionFamilyAsync(liveFamily, Ct);
+        await Store.SaveProcessedCommandAsync(new ProcessedCommand { Id = "old", Type = "t", Fingerprint = "f", Reply = "r", At = now - ProcessedCommand.Retention - TimeSpan.FromMinutes(1) }, Ct);
+        await Store.SaveProcessedCommandAsync(new ProcessedCommand { Id = "new", Type = "t", Fingerprint = "f", Reply = "r", At = now }, Ct);
+        var gone = NewUser("kevin");
+        await Store.InsertAsync(gone, Ct);
+        gone.DeletedAt = now - ProcessedCommand.Retention - TimeSpan.FromMinutes(1);
+        gone.NormalizedUserName = gone.NormalizedEmail = gone.UserNameSkeleton = $"#deleted:{gone.Id}";
+        await Store.UpdateAsync(gone, 0, Ct);
+        var alive = NewUser("laura");
+        await Store.InsertAsync(alive, Ct);
+
+        var purged = await Store.PurgeAsync(now, Ct);
+
+        Assert.Equal(new PurgeResult(1, 1, 1, 1), purged);
+        Assert.Null(await Store.FindRefreshTokenAsync(expiredToken.Id, Ct));
+        Assert.NotNull(await Store.FindRefreshTokenAsync(liveToken.Id, Ct));
+        Assert.Null(await Store.FindSessionFamilyAsync(expiredFamily.Id, Ct));
+        Assert.NotNull(await Store.FindSessionFamilyAsync(liveFamily.Id, Ct));
+        Assert.Null(await Store.FindProcessedCommandAsync("old", Ct));
+        Assert.NotNull(await Store.FindProcessedCommandAsync("new", Ct));
+        Assert.Null(await Store.FindTombstoneAsync(gone.Id, Ct));
+        Assert.NotNull(await Store.FindByIdAsync(alive.Id, Ct));
     }
 }
 

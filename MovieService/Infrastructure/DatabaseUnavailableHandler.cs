@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Storage;
+using MySqlConnector;
+
+namespace MovieService.Infrastructure;
+
+/// <summary>
+/// Turns "the database cannot be reached" (after the execution strategy's retries) into 503 with
+/// <c>Retry-After</c> and problem details, instead of a 500: the request can simply be repeated, and
+/// nothing was written (each change is one transaction). An exception handler, so that it covers
+/// every place the database is first touched — including creating the DbContext while the request
+/// is bound, when the server version must still be read from the server.
+/// </summary>
+internal sealed partial class DatabaseUnavailableHandler(IProblemDetailsService problemDetails, ILogger<DatabaseUnavailableHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (!IsDatabaseUnavailable(exception) || httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+
+        LogUnavailable(exception.GetBaseException().Message);
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = "5";
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Database unavailable",
+                Detail = "The movie database cannot be reached right now. Nothing was changed; try again shortly.",
+            },
+        });
+    }
+
+    internal static bool IsDatabaseUnavailable(Exception? exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case RetryLimitExceededException:
+                case MySqlException { IsTransient: true }:
+                case MySqlException { ErrorCode: MySqlErrorCode.UnableToConnectToHost }:
+                case MySqlException { Number: 1927 or 2006 or 2013 }: // connection killed, server gone away, lost connection
+                case System.Net.Sockets.SocketException:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The movie database is unavailable: {Error}")]
+    private partial void LogUnavailable(string error);
+}
