@@ -63,8 +63,10 @@ public static class MessagingHostingExtensions
     }
 
     /// <summary>
-    /// Subscribes this service to events on its own durable queue <paramref name="queue"/>; add the
-    /// handlers on the returned subscription.
+    /// Subscribes this service to domain events (<see cref="IEventPublisher.PublishAsync"/>) on its
+    /// own durable queue <paramref name="queue"/>, shared by its instances; add the handlers on the
+    /// returned subscription. When the queue does not exist yet, it is declared and then receives
+    /// the events parked while no queue received them (<see cref="Topology.UnroutedEventsQueue"/>).
     /// </summary>
     public static EventSubscription AddEventSubscription(this IHostApplicationBuilder builder, string queue) =>
         builder.AddEventSubscription(queue, perInstance: false);

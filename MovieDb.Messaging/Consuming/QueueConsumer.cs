@@ -66,6 +66,8 @@ internal abstract partial class QueueConsumer : BackgroundService
 
     protected MessagingOptions Options { get; }
 
+    protected MessagingMetrics Metrics => _metrics;
+
     /// <summary>A confirm channel for what processing publishes: replies, events, dead letters.</summary>
     protected ConfirmChannel Outbound { get; }
 
@@ -84,8 +86,13 @@ internal abstract partial class QueueConsumer : BackgroundService
     /// <summary>Where a message from <paramref name="queue"/> goes when it is dead-lettered.</summary>
     protected abstract string DeadLetterQueueFor(string queue);
 
-    /// <summary>Declares the queues (and bindings) this consumer needs.</summary>
-    protected abstract Task DeclareTopologyAsync(IChannel channel, CancellationToken cancellationToken);
+    /// <summary>
+    /// Declares the queues (and bindings) this consumer needs on <paramref name="channel"/>, the
+    /// consuming channel; <paramref name="connection"/> is there for declarations that may fail
+    /// (passive checks, arguments that may differ), which belong on a channel of their own because
+    /// the broker closes the channel of a failed declaration.
+    /// </summary>
+    protected abstract Task DeclareTopologyAsync(IConnection connection, IChannel channel, CancellationToken cancellationToken);
 
     /// <summary>Processes one delivery. Exceptions mean "try again" (until the attempts run out).</summary>
     protected abstract Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken);
@@ -149,7 +156,7 @@ internal abstract partial class QueueConsumer : BackgroundService
                 cancellationToken);
             try
             {
-                await DeclareTopologyAsync(channel, cancellationToken);
+                await DeclareTopologyAsync(connection, channel, cancellationToken);
                 await channel.BasicQosAsync(0, Options.PrefetchCount, global: false, cancellationToken);
                 var tags = new List<string>();
                 foreach (var queue in Queues)

@@ -1,10 +1,13 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using MovieDb.Messaging;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
 using MovieDb.Tests.Infrastructure;
+using RabbitMQ.Client;
 
 namespace MovieDb.Tests.Integration.Messaging;
 
@@ -19,6 +22,9 @@ public sealed class EventTests(TestServers servers)
             builder.Services.AddSingleton(script);
             builder.AddEventSubscription("tests.events").On<UserDeleted, ScriptedUserDeletedConsumer>();
         }, new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "2" }, "subscriber");
+
+    private static Task<MessagingTestHost> StartPublisherAsync(TestVirtualHost vhost) =>
+        MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddEventPublisher(), applicationName: "publisher");
 
     [Fact]
     public async Task A_published_event_reaches_the_subscriber_with_its_trace_context()
@@ -73,5 +79,120 @@ public sealed class EventTests(TestServers servers)
         await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
         var dead = await channel.BasicGetAsync(Topology.DeadLetterQueueFor("tests.events"), autoAck: true, Ct);
         Assert.Equal("max-deliveries-exceeded", Encoding.UTF8.GetString((byte[])dead!.BasicProperties.Headers![Topology.DeadLetterReasonHeader]!));
+    }
+
+    [Fact]
+    public async Task An_event_published_while_no_subscriber_queue_exists_is_parked_not_lost()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using var publisher = await StartPublisherAsync(vhost);
+
+        await publisher.Services.GetRequiredService<IEventPublisher>().PublishAsync(new UserDeleted("nobody-listens", DateTimeOffset.UtcNow), Ct);
+
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UnroutedEventsQueue) == 1, "the event is parked");
+        await using var connection = await vhost.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+        var parked = await channel.BasicGetAsync(Topology.UnroutedEventsQueue, autoAck: true, Ct);
+        Assert.NotNull(parked);
+        Assert.Equal(Topology.EventsExchange, parked.Exchange);
+        Assert.Equal("user.deleted", parked.RoutingKey);
+        Assert.Equal("user.deleted", parked.BasicProperties.Type);
+        Assert.True(parked.BasicProperties.Persistent);
+        Assert.Equal("nobody-listens", MessageSerializer.Deserialize<UserDeleted>(parked.Body.Span).UserId);
+    }
+
+    [Fact]
+    public async Task A_subscriber_whose_queue_is_new_receives_each_parked_event_exactly_once_and_events_it_does_not_handle_stay_parked()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using var publisher = await StartPublisherAsync(vhost);
+        var events = publisher.Services.GetRequiredService<IEventPublisher>();
+        await events.PublishAsync(new UserDeleted("parked-1", DateTimeOffset.UtcNow), Ct);
+        await events.PublishAsync(new UserRegistered("someone", "someone", DateTimeOffset.UtcNow), Ct);
+        await events.PublishAsync(new UserDeleted("parked-2", DateTimeOffset.UtcNow), Ct);
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UnroutedEventsQueue) == 3, "three events are parked");
+
+        var script = new HandlerScript();
+        await using var subscriber = await StartSubscriberAsync(vhost, script);
+
+        await Wait.UntilAsync(() => script.Events.Any(e => e.UserId == "parked-1") && script.Events.Any(e => e.UserId == "parked-2"), "the parked events arrive");
+        // user.registered has no queue yet: re-published, it is parked again, not lost.
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UnroutedEventsQueue) == 1, "only the unhandled event stays parked");
+
+        // Events published from now on go to the queue directly; when this one has been handled, any
+        // second copy of a parked event would have been too.
+        await events.PublishAsync(new UserDeleted("after", DateTimeOffset.UtcNow), Ct);
+        await Wait.UntilAsync(() => script.Events.Any(e => e.UserId == "after"), "a later event arrives");
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync("tests.events") == 0, "the subscription queue is drained");
+
+        Assert.Equal(1, script.CallsFor("parked-1"));
+        Assert.Equal(1, script.CallsFor("parked-2"));
+        Assert.Equal(1u, await vhost.MessageCountAsync(Topology.UnroutedEventsQueue));
+        await using var connection = await vhost.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+        var stillParked = await channel.BasicGetAsync(Topology.UnroutedEventsQueue, autoAck: true, Ct);
+        Assert.Equal("user.registered", stillParked!.RoutingKey);
+        Assert.Equal("someone", MessageSerializer.Deserialize<UserRegistered>(stillParked.Body.Span).UserId);
+    }
+
+    [Fact]
+    public async Task A_subscriber_whose_queue_already_exists_does_not_replay_parked_events()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using (await StartSubscriberAsync(vhost, new HandlerScript()))
+        {
+            // Declares the durable subscription queue.
+        }
+
+        await using var connection = await vhost.ConnectAsync();
+        await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
+        {
+            // An event this queue would receive, parked while the queue existed (as one published before
+            // the service bound its type would be): only a queue declared for the first time replays.
+            await channel.BasicPublishAsync(Topology.UnroutedEventsExchange, "user.deleted", mandatory: false,
+                new BasicProperties { Type = "user.deleted", ContentType = "application/json", Persistent = true },
+                MessageSerializer.Serialize(new UserDeleted("left-alone", DateTimeOffset.UtcNow)), Ct);
+        }
+
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UnroutedEventsQueue) == 1, "the event is parked");
+        var script = new HandlerScript();
+        await using var subscriber = await StartSubscriberAsync(vhost, script);
+        await using var publisher = await StartPublisherAsync(vhost);
+        await publisher.Services.GetRequiredService<IEventPublisher>().PublishAsync(new UserDeleted("marker", DateTimeOffset.UtcNow), Ct);
+        await Wait.UntilAsync(() => script.Events.Any(e => e.UserId == "marker"), "a published event arrives");
+
+        Assert.Equal(0, script.CallsFor("left-alone"));
+        Assert.Equal(1u, await vhost.MessageCountAsync(Topology.UnroutedEventsQueue));
+    }
+
+    [Fact]
+    public async Task An_events_exchange_declared_without_the_alternate_exchange_keeps_carrying_events_and_the_log_says_how_to_fix_it()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using (var connection = await vhost.ConnectAsync())
+        await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
+        {
+            // As a MovieDb from before the alternate exchange declared it.
+            await channel.ExchangeDeclareAsync(Topology.EventsExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: Ct);
+        }
+
+        var script = new HandlerScript();
+        await using var subscriber = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
+        {
+            builder.Logging.AddFakeLogging();
+            builder.Services.AddSingleton(script);
+            builder.AddEventSubscription("tests.events").On<UserDeleted, ScriptedUserDeletedConsumer>();
+        }, applicationName: "subscriber");
+        await using var publisher = await StartPublisherAsync(vhost);
+
+        await publisher.Services.GetRequiredService<IEventPublisher>().PublishAsync(new UserDeleted("still-flows", DateTimeOffset.UtcNow), Ct);
+
+        await Wait.UntilAsync(() => script.Events.Any(e => e.UserId == "still-flows"), "the event arrives");
+        var logged = subscriber.Services.GetRequiredService<FakeLogCollector>().GetSnapshot()
+            .Where(r => r.Level == LogLevel.Error && r.Message.Contains(Topology.EventsExchange, StringComparison.Ordinal))
+            .ToList();
+        var error = Assert.Single(logged);
+        Assert.Contains("set_policy", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"{{\"alternate-exchange\":\"{Topology.UnroutedEventsExchange}\"}}", error.Message, StringComparison.Ordinal);
     }
 }
