@@ -72,8 +72,11 @@ public static class MessagingHostingExtensions
         builder.AddEventSubscription(queue, perInstance: false);
 
     /// <summary>
-    /// Subscribes every instance of this service to every event, on an exclusive queue of this
-    /// process: for caches that each instance keeps. Work that must happen once per event belongs in
+    /// Subscribes every instance of this service to broadcasts (<see cref="IEventPublisher.BroadcastAsync"/>
+    /// on <see cref="Topology.BroadcastExchange"/>), on an exclusive queue of this process: for
+    /// caches that each instance keeps. It does not receive domain events published with
+    /// <see cref="IEventPublisher.PublishAsync"/>, so that a cache queue never makes one look
+    /// delivered. Work that must happen once per event belongs in
     /// <see cref="AddEventSubscription(IHostApplicationBuilder, string)"/>.
     /// </summary>
     public static EventSubscription AddPerInstanceEventSubscription(this IHostApplicationBuilder builder) =>

@@ -45,6 +45,14 @@ public static class Topology
     /// </summary>
     public const string UnroutedEventsQueue = "moviedb.events.unrouted";
 
+    /// <summary>
+    /// Topic exchange for broadcasts (<see cref="Events.IEventPublisher.BroadcastAsync"/>): transient
+    /// notices to every running instance's per-instance queue, for caches. It has no alternate
+    /// exchange on purpose: a broadcast nobody hears concerns nobody, and a cache queue must never
+    /// make a domain event look delivered.
+    /// </summary>
+    public const string BroadcastExchange = "moviedb.broadcast";
+
     /// <summary>The argument that names an exchange's alternate exchange.</summary>
     internal const string AlternateExchangeArgument = "alternate-exchange";
 
@@ -122,6 +130,10 @@ public static class Topology
         await channel.QueueBindAsync(UnroutedEventsQueue, UnroutedEventsExchange, routingKey: string.Empty, cancellationToken: cancellationToken);
         return parked.MessageCount;
     }
+
+    /// <summary>Declares the topic exchange for broadcasts (no alternate exchange).</summary>
+    public static Task DeclareBroadcastExchangeAsync(IChannel channel, CancellationToken cancellationToken) =>
+        channel.ExchangeDeclareAsync(BroadcastExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
 
     /// <summary>
     /// Declares a durable quorum work queue whose messages go to <paramref name="deadLetterQueue"/>

@@ -89,7 +89,7 @@ public static class UsersApi
         switch (result.Outcome)
         {
             case RequestOutcome.Replied when result.Reply!.IsOk:
-                // This instance stops honouring the user's tokens at once; the others learn it from user.deleted.
+                // This instance stops honouring the user's tokens at once; the others learn it from the user.deleted broadcast.
                 services.DeletedUsers.Add(id);
                 return TypedResults.NoContent();
             case RequestOutcome.Replied:

@@ -8,7 +8,7 @@ namespace Gateway.Auth;
 /// <summary>
 /// Users deleted recently: their access tokens are still within their 15 minutes, so the gateway
 /// refuses them by id until they would have expired anyway. Every gateway instance learns of each
-/// deletion through its own <c>user.deleted</c> subscription (and at once for deletions it made).
+/// deletion through its own subscription to the <c>user.deleted</c> broadcast (and at once for deletions it made).
 /// </summary>
 public sealed class DeletedUsers(IOptions<JwtOptions> options, TimeProvider time)
 {

@@ -8,7 +8,10 @@ using RabbitMQ.Client.Exceptions;
 
 namespace MovieDb.Messaging.Events;
 
-/// <summary>Publishes domain events to <see cref="Topology.EventsExchange"/>.</summary>
+/// <summary>
+/// Publishes events: durable domain events to <see cref="Topology.EventsExchange"/>, and transient
+/// broadcasts for the caches of every running instance to <see cref="Topology.BroadcastExchange"/>.
+/// </summary>
 public interface IEventPublisher
 {
     /// <summary>
@@ -19,18 +22,32 @@ public interface IEventPublisher
     /// <see cref="BrokerUnavailableException"/> when it could not be published.
     /// </summary>
     Task PublishAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent;
+
+    /// <summary>
+    /// Broadcasts <paramref name="message"/> (transient, routing key = its type) to
+    /// <see cref="Topology.BroadcastExchange"/>: every running instance's
+    /// <c>AddPerInstanceEventSubscription</c> receives it, an instance that starts later does not,
+    /// and nothing is kept when no instance listens. For caches; work that must happen belongs in
+    /// <see cref="PublishAsync"/>. Returns once the broker confirmed it; throws
+    /// <see cref="BrokerUnavailableException"/> when it could not be published.
+    /// </summary>
+    Task BroadcastAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent;
 }
 
 internal sealed class EventPublisher(BrokerConnection broker, IOptions<MessagingOptions> options, TimeProvider time, ILogger<EventPublisher> logger) : IEventPublisher, IAsyncDisposable
 {
     private readonly ConfirmChannel _channel = new(broker);
 
-    // The channel that was current when the exchange was last declared: a publish to a deleted
+    // The channel that was current when each exchange was last declared: a publish to a deleted
     // exchange closes the channel, and the next one declares the exchange again.
     private IChannel? _eventsDeclaredFor;
+    private IChannel? _broadcastDeclaredFor;
 
     public Task PublishAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent =>
         PublishAsync(message, Topology.EventsExchange, DeliveryModes.Persistent, cancellationToken);
+
+    public Task BroadcastAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent =>
+        PublishAsync(message, Topology.BroadcastExchange, DeliveryModes.Transient, cancellationToken);
 
     private async Task PublishAsync<TEvent>(TEvent message, string exchange, DeliveryModes deliveryMode, CancellationToken cancellationToken) where TEvent : IEvent
     {
@@ -77,6 +94,11 @@ internal sealed class EventPublisher(BrokerConnection broker, IOptions<Messaging
         {
             await EventExchanges.DeclareEventsExchangeAsync(connection, logger, cancellationToken);
             _eventsDeclaredFor = channel;
+        }
+        else if (exchange == Topology.BroadcastExchange && !ReferenceEquals(_broadcastDeclaredFor, channel))
+        {
+            await Topology.DeclareBroadcastExchangeAsync(channel, cancellationToken);
+            _broadcastDeclaredFor = channel;
         }
     }
 

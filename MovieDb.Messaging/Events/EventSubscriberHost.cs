@@ -64,7 +64,7 @@ public sealed class EventSubscription
 /// <c>{queue}.dead</c> after <see cref="MessagingOptions.MaxDeliveries"/> attempts; and when its
 /// queue is declared for the first time, the events parked in <see cref="Topology.UnroutedEventsQueue"/>
 /// (published while no queue received them) are re-published, so that it gets them too. A
-/// per-instance subscription's exclusive queue is bound to the same exchange.
+/// per-instance subscription's exclusive queue is bound to <see cref="Topology.BroadcastExchange"/>.
 /// </summary>
 internal sealed partial class EventSubscriberHost(
     BrokerConnection broker,
@@ -87,14 +87,15 @@ internal sealed partial class EventSubscriberHost(
 
     protected override async Task DeclareTopologyAsync(IConnection connection, IChannel channel, CancellationToken cancellationToken)
     {
-        await EventExchanges.DeclareEventsExchangeAsync(connection, logger, cancellationToken);
         if (subscription.PerInstance)
         {
+            await Topology.DeclareBroadcastExchangeAsync(channel, cancellationToken);
             await channel.QueueDeclareAsync(subscription.Queue, durable: false, exclusive: true, autoDelete: true, arguments: null, cancellationToken: cancellationToken);
-            await BindAsync(channel, Topology.EventsExchange, cancellationToken);
+            await BindAsync(channel, Topology.BroadcastExchange, cancellationToken);
             return;
         }
 
+        await EventExchanges.DeclareEventsExchangeAsync(connection, logger, cancellationToken);
         if (!await QueueExistsAsync(connection, subscription.Queue, cancellationToken))
         {
             _replayPending = true;

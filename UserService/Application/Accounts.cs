@@ -218,6 +218,9 @@ internal sealed partial class Accounts(
     /// <summary>
     /// Deletes the account. The event goes out first: if the process dies after it, the redelivered
     /// command finds the account still there and finishes; consumers of <c>user.deleted</c> are idempotent.
+    /// It goes out twice: as a domain event for the services that must act on it (the movie service
+    /// deletes the movies; kept for them until they exist), and as a broadcast to every running
+    /// gateway, which refuses the user's remaining access tokens.
     /// </summary>
     public async Task<Reply<Empty>> DeleteAsync(DeleteUser command, CancellationToken cancellationToken)
     {
@@ -236,7 +239,9 @@ internal sealed partial class Accounts(
             return Reply<Empty>.Fail(ReplyStatus.Conflict, "Cannot delete the bootstrap admin", "The bootstrap admin account cannot be deleted.");
         }
 
-        await events.PublishAsync(new UserDeleted(user.Id, time.GetUtcNow()), cancellationToken);
+        var deleted = new UserDeleted(user.Id, time.GetUtcNow());
+        await events.PublishAsync(deleted, cancellationToken);
+        await events.BroadcastAsync(deleted, cancellationToken);
         await store.DeleteAsync(user.Id, cancellationToken);
         LogDeleted(user.Id, command.Actor.UserId);
         return Reply<Empty>.Ok(Empty.Instance);

@@ -26,6 +26,14 @@ public sealed class EventTests(TestServers servers)
     private static Task<MessagingTestHost> StartPublisherAsync(TestVirtualHost vhost) =>
         MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddEventPublisher(), applicationName: "publisher");
 
+    /// <summary>A gateway's cache: a per-instance subscription that records what it hears.</summary>
+    private static Task<MessagingTestHost> StartCacheAsync(TestVirtualHost vhost, HandlerScript script) =>
+        MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
+        {
+            builder.Services.AddSingleton(script);
+            builder.AddPerInstanceEventSubscription().On<UserDeleted, ScriptedUserDeletedConsumer>();
+        }, applicationName: "gateway");
+
     [Fact]
     public async Task A_published_event_reaches_the_subscriber_with_its_trace_context()
     {
@@ -163,6 +171,26 @@ public sealed class EventTests(TestServers servers)
 
         Assert.Equal(0, script.CallsFor("left-alone"));
         Assert.Equal(1u, await vhost.MessageCountAsync(Topology.UnroutedEventsQueue));
+    }
+
+    [Fact]
+    public async Task Broadcasts_reach_every_per_instance_subscription_which_never_keeps_a_domain_event_from_being_parked()
+    {
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var first = new HandlerScript();
+        var second = new HandlerScript();
+        await using var firstCache = await StartCacheAsync(vhost, first);
+        await using var secondCache = await StartCacheAsync(vhost, second);
+        await using var publisher = await StartPublisherAsync(vhost);
+        var events = publisher.Services.GetRequiredService<IEventPublisher>();
+
+        await events.PublishAsync(new UserDeleted("domain", DateTimeOffset.UtcNow), Ct);
+        await events.BroadcastAsync(new UserDeleted("notice", DateTimeOffset.UtcNow), Ct);
+
+        await Wait.UntilAsync(() => first.Events.Any(e => e.UserId == "notice") && second.Events.Any(e => e.UserId == "notice"), "every instance hears the broadcast");
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UnroutedEventsQueue) == 1, "the domain event is parked for a subscriber to come");
+        Assert.Equal(0, first.CallsFor("domain"));
+        Assert.Equal(0, second.CallsFor("domain"));
     }
 
     [Fact]
