@@ -8,6 +8,7 @@ using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
 using MovieDb.Tests.Infrastructure;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace MovieDb.Tests.Integration.Messaging;
 
@@ -222,5 +223,72 @@ public sealed class EventTests(TestServers servers)
         var error = Assert.Single(logged);
         Assert.Contains("set_policy", error.Message, StringComparison.Ordinal);
         Assert.Contains($"{{\"alternate-exchange\":\"{Topology.UnroutedEventsExchange}\"}}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_dead_letter_the_broker_refuses_goes_back_to_its_queue_and_is_dead_lettered_once_the_broker_accepts_it()
+    {
+        const string Policy = "refuse-dead-letters";
+        var deadLetters = Topology.DeadLetterQueueFor("tests.events");
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        // A delivery limit far above what the test reaches: beyond it the broker would dead-letter the
+        // message itself, at most once, into the refusing queue — and lose it (docs/reliability.md).
+        await using var subscriber = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
+        {
+            builder.Services.AddSingleton(new HandlerScript());
+            builder.AddEventSubscription("tests.events").On<UserDeleted, ScriptedUserDeletedConsumer>();
+        }, new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "100", ["Messaging:RetryDelay"] = "00:00:00.100" }, "subscriber");
+
+        await vhost.SetPolicyAsync(Policy, "^tests[.]events[.]dead$", new Dictionary<string, object> { ["max-length"] = 0, ["overflow"] = "reject-publish" });
+        await using var connection = await vhost.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), Ct);
+        await Wait.UntilAsync(async () => await IsRefusedAsync(connection, deadLetters), "the dead-letter queue refuses messages");
+        var probes = await vhost.MessageCountAsync(deadLetters);
+
+        // Unparseable: dead-lettered at its first delivery, without handler retries.
+        await channel.BasicPublishAsync(Topology.EventsExchange, "user.deleted", mandatory: true,
+            new BasicProperties { MessageId = "poison", Type = "user.deleted", ContentType = "application/json", Persistent = true },
+            Encoding.UTF8.GetBytes("not json"), Ct);
+
+        // Held, it would be delivered once and stay unacknowledged; handed back, it comes again.
+        await Wait.UntilAsync(async () => await vhost.QueueStatAsync("tests.events", "redeliver") >= 2, "the message goes back to its queue and is delivered again");
+        Assert.Equal(probes, await vhost.MessageCountAsync(deadLetters));
+
+        await vhost.DeletePolicyAsync(Policy);
+
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(deadLetters) == probes + 1, "the message is dead-lettered once the queue accepts it");
+        await Wait.UntilAsync(
+            async () => await vhost.QueueValueAsync("tests.events", "messages") == 0 && await vhost.QueueValueAsync("tests.events", "messages_unacknowledged") == 0,
+            "nothing is left in or held from the subscription queue");
+        BasicGetResult? dead;
+        do
+        {
+            dead = await channel.BasicGetAsync(deadLetters, autoAck: true, Ct);
+        }
+        while (dead is not null && dead.BasicProperties.MessageId == "probe");
+
+        Assert.Equal("poison", dead!.BasicProperties.MessageId);
+        Assert.Equal("unparseable", Encoding.UTF8.GetString((byte[])dead.BasicProperties.Headers![Topology.DeadLetterReasonHeader]!));
+        Assert.True((int)dead.BasicProperties.Headers[Topology.DeliveryAttemptsHeader]! >= 3, "dead-lettered after being handed back at least twice");
+    }
+
+    /// <summary>
+    /// Whether the broker refuses a publish to <paramref name="queue"/> now. A quorum queue refuses
+    /// only once it holds more than its max-length, so with a max-length of 0 the first probe gets
+    /// in, and stays: it keeps the queue at its limit.
+    /// </summary>
+    private static async Task<bool> IsRefusedAsync(IConnection connection, string queue)
+    {
+        await using var probe = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), Ct);
+        try
+        {
+            await probe.BasicPublishAsync(string.Empty, queue, mandatory: true, new BasicProperties { MessageId = "probe" }, Encoding.UTF8.GetBytes("probe"), Ct);
+        }
+        catch (PublishException)
+        {
+            return true;
+        }
+
+        return false;
     }
 }
