@@ -56,6 +56,38 @@ internal sealed class ConfirmChannel(BrokerConnection broker) : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops handing out <paramref name="channel"/> if it is still the current one, and closes it:
+    /// the next caller gets a new channel. For a channel the broker may treat differently after a
+    /// failure, while the connection itself is fine.
+    /// </summary>
+    public async ValueTask RetireAsync(IChannel channel)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (!ReferenceEquals(_channel, channel))
+            {
+                return;
+            }
+
+            _channel = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        try
+        {
+            await channel.DisposeAsync();
+        }
+        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.RabbitMQClientException or IOException or ObjectDisposedException)
+        {
+            // Closing a channel that already failed may fail too; it is gone either way.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_channel is not null)

@@ -63,15 +63,20 @@ public static class MessagingHostingExtensions
     }
 
     /// <summary>
-    /// Subscribes this service to events on its own durable queue <paramref name="queue"/>; add the
-    /// handlers on the returned subscription.
+    /// Subscribes this service to domain events (<see cref="IEventPublisher.PublishAsync"/>) on its
+    /// own durable queue <paramref name="queue"/>, shared by its instances; add the handlers on the
+    /// returned subscription. When the queue does not exist yet, it is declared and then receives
+    /// the events parked while no queue received them (<see cref="Topology.UnroutedEventsQueue"/>).
     /// </summary>
     public static EventSubscription AddEventSubscription(this IHostApplicationBuilder builder, string queue) =>
         builder.AddEventSubscription(queue, perInstance: false);
 
     /// <summary>
-    /// Subscribes every instance of this service to every event, on an exclusive queue of this
-    /// process: for caches that each instance keeps. Work that must happen once per event belongs in
+    /// Subscribes every instance of this service to broadcasts (<see cref="IEventPublisher.BroadcastAsync"/>
+    /// on <see cref="Topology.BroadcastExchange"/>), on an exclusive queue of this process: for
+    /// caches that each instance keeps. It does not receive domain events published with
+    /// <see cref="IEventPublisher.PublishAsync"/>, so that a cache queue never makes one look
+    /// delivered. Work that must happen once per event belongs in
     /// <see cref="AddEventSubscription(IHostApplicationBuilder, string)"/>.
     /// </summary>
     public static EventSubscription AddPerInstanceEventSubscription(this IHostApplicationBuilder builder) =>

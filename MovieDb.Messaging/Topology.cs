@@ -23,8 +23,38 @@ public static class Topology
     /// <summary>Where requests end that could not be processed; every message here needs an operator.</summary>
     public const string UserRequestsDeadLetterQueue = "users.requests.dead";
 
-    /// <summary>Topic exchange for domain events (<c>user.registered</c>, <c>user.deleted</c>).</summary>
+    /// <summary>
+    /// Topic exchange for domain events (<c>user.registered</c>, <c>user.deleted</c>), published
+    /// persistent with <see cref="Events.IEventPublisher.PublishAsync"/> to the durable queues of
+    /// <c>AddEventSubscription</c>. Its alternate exchange is <see cref="UnroutedEventsExchange"/>:
+    /// an event that no queue receives is parked, not dropped.
+    /// </summary>
     public const string EventsExchange = "moviedb.events";
+
+    /// <summary>
+    /// The alternate exchange of <see cref="EventsExchange"/> (a fanout exchange): the broker hands
+    /// it every event that no queue bound to <see cref="EventsExchange"/> would receive.
+    /// </summary>
+    public const string UnroutedEventsExchange = "moviedb.events.unrouted";
+
+    /// <summary>
+    /// Where events that no queue received are parked: a durable quorum queue bound to
+    /// <see cref="UnroutedEventsExchange"/>, without a delivery limit or expiry, so nothing leaves it
+    /// unless a consumer takes it. A durable subscription whose queue is declared for the first time
+    /// re-publishes what is parked here; an operator can read it too.
+    /// </summary>
+    public const string UnroutedEventsQueue = "moviedb.events.unrouted";
+
+    /// <summary>
+    /// Topic exchange for broadcasts (<see cref="Events.IEventPublisher.BroadcastAsync"/>): transient
+    /// notices to every running instance's per-instance queue, for caches. It has no alternate
+    /// exchange on purpose: a broadcast nobody hears concerns nobody, and a cache queue must never
+    /// make a domain event look delivered.
+    /// </summary>
+    public const string BroadcastExchange = "moviedb.broadcast";
+
+    /// <summary>The argument that names an exchange's alternate exchange.</summary>
+    internal const string AlternateExchangeArgument = "alternate-exchange";
 
     /// <summary>The dead-letter queue of a durable event-subscriber queue.</summary>
     public static string DeadLetterQueueFor(string queue) => queue + ".dead";
@@ -44,7 +74,10 @@ public static class Topology
     /// <summary>Header on queries: when the caller stops waiting (Unix time in milliseconds).</summary>
     public const string DeadlineHeader = "x-moviedb-deadline";
 
-    /// <summary>Declares the user service's queues and the events exchange.</summary>
+    /// <summary>
+    /// Declares the user service's queues. (The events exchange is declared by whoever publishes or
+    /// subscribes to events, with the care its alternate exchange needs.)
+    /// </summary>
     public static async Task DeclareUserServiceAsync(IChannel channel, MessagingOptions options, CancellationToken cancellationToken)
     {
         await DeclareWorkQueueAsync(channel, UserRequestsQueue, UserRequestsDeadLetterQueue, options.MaxDeliveries, cancellationToken);
@@ -59,13 +92,48 @@ public static class Topology
             autoDelete: false,
             arguments: new Dictionary<string, object?> { ["x-queue-type"] = "classic" },
             cancellationToken: cancellationToken);
-
-        await DeclareEventsExchangeAsync(channel, cancellationToken);
     }
 
-    /// <summary>Declares the topic exchange for events.</summary>
-    public static Task DeclareEventsExchangeAsync(IChannel channel, CancellationToken cancellationToken) =>
-        channel.ExchangeDeclareAsync(EventsExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+    /// <summary>
+    /// Declares the topic exchange for events with its alternate exchange, after the parking
+    /// exchange and queue it needs. On a broker where <see cref="EventsExchange"/> already exists
+    /// without that argument (declared by a MovieDb from before it had one), the broker refuses the
+    /// declaration with 406 PRECONDITION_FAILED and closes <paramref name="channel"/>
+    /// (docs/reliability.md says what an operator does about it).
+    /// </summary>
+    public static async Task DeclareEventsExchangeAsync(IChannel channel, CancellationToken cancellationToken)
+    {
+        await DeclareUnroutedEventsAsync(channel, cancellationToken);
+        await channel.ExchangeDeclareAsync(
+            EventsExchange,
+            ExchangeType.Topic,
+            durable: true,
+            autoDelete: false,
+            arguments: new Dictionary<string, object?> { [AlternateExchangeArgument] = UnroutedEventsExchange },
+            cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Declares <see cref="UnroutedEventsExchange"/> and <see cref="UnroutedEventsQueue"/> and binds
+    /// them; returns how many events are parked at this moment.
+    /// </summary>
+    public static async Task<uint> DeclareUnroutedEventsAsync(IChannel channel, CancellationToken cancellationToken)
+    {
+        await channel.ExchangeDeclareAsync(UnroutedEventsExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        var parked = await channel.QueueDeclareAsync(
+            queue: UnroutedEventsQueue,
+            durable: true,
+            exclusive: false,
+            autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" },
+            cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(UnroutedEventsQueue, UnroutedEventsExchange, routingKey: string.Empty, cancellationToken: cancellationToken);
+        return parked.MessageCount;
+    }
+
+    /// <summary>Declares the topic exchange for broadcasts (no alternate exchange).</summary>
+    public static Task DeclareBroadcastExchangeAsync(IChannel channel, CancellationToken cancellationToken) =>
+        channel.ExchangeDeclareAsync(BroadcastExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
 
     /// <summary>
     /// Declares a durable quorum work queue whose messages go to <paramref name="deadLetterQueue"/>

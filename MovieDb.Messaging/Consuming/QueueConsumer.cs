@@ -43,6 +43,14 @@ internal abstract partial class QueueConsumer : BackgroundService
 {
     private static readonly TimeSpan SupervisionInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The longest pause before a message whose dead-lettering failed goes back to its queue. It
+    /// slows the loop against a broker that keeps refusing, but the message holds one of the
+    /// consumer's concurrency slots meanwhile: half a minute keeps good messages flowing beside a
+    /// handful of such messages, whatever <see cref="MessagingOptions.RetryDelay"/> and the attempt are.
+    /// </summary>
+    private static readonly TimeSpan MaxDeadLetterRetryPause = TimeSpan.FromSeconds(30);
+
     private readonly BrokerConnection _broker;
     private readonly MessagingMetrics _metrics;
     private readonly ILogger _logger;
@@ -50,6 +58,12 @@ internal abstract partial class QueueConsumer : BackgroundService
     private IChannel? _channel;
     private List<string> _consumerTags = [];
     private readonly ChannelWatch _channelWatch = new();
+
+    // Dead letters have a channel of their own, replaced after every failed publish: a quorum queue
+    // that refused a message (overflow reject-publish) keeps refusing that channel until the queue
+    // drains below its limit — even after an operator lifted the limit — while a new channel is
+    // let in at once. Replies and events never share that fate.
+    private readonly ConfirmChannel _deadLetters;
     private volatile bool _stopping;
     private int _inFlight;
     private CancellationTokenSource? _processing;
@@ -62,11 +76,14 @@ internal abstract partial class QueueConsumer : BackgroundService
         _metrics = metrics;
         _logger = logger;
         Outbound = new ConfirmChannel(broker);
+        _deadLetters = new ConfirmChannel(broker);
     }
 
     protected MessagingOptions Options { get; }
 
-    /// <summary>A confirm channel for what processing publishes: replies, events, dead letters.</summary>
+    protected MessagingMetrics Metrics => _metrics;
+
+    /// <summary>A confirm channel for what processing publishes: replies, events.</summary>
     protected ConfirmChannel Outbound { get; }
 
     /// <summary>True while the consumer is registered on an open channel.</summary>
@@ -84,8 +101,13 @@ internal abstract partial class QueueConsumer : BackgroundService
     /// <summary>Where a message from <paramref name="queue"/> goes when it is dead-lettered.</summary>
     protected abstract string DeadLetterQueueFor(string queue);
 
-    /// <summary>Declares the queues (and bindings) this consumer needs.</summary>
-    protected abstract Task DeclareTopologyAsync(IChannel channel, CancellationToken cancellationToken);
+    /// <summary>
+    /// Declares the queues (and bindings) this consumer needs on <paramref name="channel"/>, the
+    /// consuming channel; <paramref name="connection"/> is there for declarations that may fail
+    /// (passive checks, arguments that may differ), which belong on a channel of their own because
+    /// the broker closes the channel of a failed declaration.
+    /// </summary>
+    protected abstract Task DeclareTopologyAsync(IConnection connection, IChannel channel, CancellationToken cancellationToken);
 
     /// <summary>Processes one delivery. Exceptions mean "try again" (until the attempts run out).</summary>
     protected abstract Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken);
@@ -149,7 +171,7 @@ internal abstract partial class QueueConsumer : BackgroundService
                 cancellationToken);
             try
             {
-                await DeclareTopologyAsync(channel, cancellationToken);
+                await DeclareTopologyAsync(connection, channel, cancellationToken);
                 await channel.BasicQosAsync(0, Options.PrefetchCount, global: false, cancellationToken);
                 var tags = new List<string>();
                 foreach (var queue in Queues)
@@ -293,7 +315,24 @@ internal abstract partial class QueueConsumer : BackgroundService
 
             case DeliveryAction.DeadLetter:
                 await OnDeadLetteringAsync(delivery, outcome, cancellationToken);
-                await PublishDeadLetterAsync(delivery, outcome, cancellationToken);
+                try
+                {
+                    await PublishDeadLetterAsync(delivery, outcome, cancellationToken);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The dead-letter queue refused it, is missing, or the broker did not confirm in
+                    // time. Held unacknowledged, the message would wait for the broker's consumer
+                    // time-out (30 minutes) and then take the whole channel down: hand it back to
+                    // its queue instead, and the next delivery tries to dead-letter it again.
+                    var pause = DeadLetterRetryPause(delivery.Attempt);
+                    _metrics.DeadLetterFailures.Add(1, typeTag);
+                    LogDeadLetterFailed(ex, Name, delivery.Properties.Type, delivery.Properties.MessageId, DeadLetterQueueFor(delivery.Queue), ex.Message, pause.TotalMilliseconds);
+                    await Task.Delay(pause, cancellationToken);
+                    await channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true, cancellationToken);
+                    break;
+                }
+
                 _metrics.DeadLettered.Add(1, typeTag, new("reason", outcome.Reason));
                 LogDeadLettered(Name, delivery.Properties.Type, delivery.Properties.MessageId, outcome.Reason, delivery.Attempt);
                 await channel.BasicAckAsync(deliveryTag, multiple: false, cancellationToken);
@@ -325,16 +364,29 @@ internal abstract partial class QueueConsumer : BackgroundService
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.PublishTimeout);
-        var outbound = await Outbound.GetAsync(timeout.Token);
+        var outbound = await _deadLetters.GetAsync(timeout.Token);
+        try
+        {
+            // Dead letters outlive the request: passwords and tokens in them are masked.
+            await outbound.BasicPublishAsync(
+                exchange: string.Empty,
+                routingKey: DeadLetterQueueFor(delivery.Queue),
+                mandatory: true,
+                basicProperties: properties,
+                body: Contracts.MessageSerializer.Redact(delivery.Body),
+                cancellationToken: timeout.Token);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            await _deadLetters.RetireAsync(outbound);
+            throw;
+        }
+    }
 
-        // Dead letters outlive the request: passwords and tokens in them are masked.
-        await outbound.BasicPublishAsync(
-            exchange: string.Empty,
-            routingKey: DeadLetterQueueFor(delivery.Queue),
-            mandatory: true,
-            basicProperties: properties,
-            body: Contracts.MessageSerializer.Redact(delivery.Body),
-            cancellationToken: timeout.Token);
+    private TimeSpan DeadLetterRetryPause(int attempt)
+    {
+        var pause = Options.RetryDelay * attempt;
+        return pause < MaxDeadLetterRetryPause ? pause : MaxDeadLetterRetryPause;
     }
 
     private static int DeliveryCount(IReadOnlyBasicProperties properties)
@@ -398,6 +450,7 @@ internal abstract partial class QueueConsumer : BackgroundService
         }
 
         await Outbound.DisposeAsync();
+        await _deadLetters.DisposeAsync();
     }
 
     public override void Dispose()
@@ -413,6 +466,9 @@ internal abstract partial class QueueConsumer : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Consumer {Consumer}: dead-lettered {MessageType} {MessageId} ({Reason}) after {Attempt} deliveries")]
     private partial void LogDeadLettered(string consumer, string? messageType, string? messageId, string? reason, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer {Consumer}: could not dead-letter {MessageType} {MessageId} to {DeadLetterQueue} ({Error}); returning it to its queue in {PauseMs} ms")]
+    private partial void LogDeadLetterFailed(Exception exception, string consumer, string? messageType, string? messageId, string deadLetterQueue, string error, double pauseMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Consumer {Consumer}: dropped expired query {MessageType} {MessageId}: its caller stopped waiting")]
     private partial void LogExpired(string consumer, string? messageType, string? messageId);

@@ -29,6 +29,8 @@ internal sealed class MessagingMetrics
         RequestDuration = meter.CreateHistogram<double>("moviedb.messaging.request.duration", "s", "Round trip from publish to reply, as the requester sees it.");
         DeadLettered = meter.CreateCounter<long>("moviedb.messaging.messages.dead_lettered", "{message}", "Messages moved to a dead-letter queue.");
         Expired = meter.CreateCounter<long>("moviedb.messaging.messages.expired", "{message}", "Queries dropped unprocessed because their caller had stopped waiting.");
+        DeadLetterFailures = meter.CreateCounter<long>("moviedb.messaging.messages.dead_letter_failures", "{message}", "Dead-letter publishes that failed; the message went back to its queue for another try.");
+        EventsReplayed = meter.CreateCounter<long>("moviedb.messaging.events.replayed", "{event}", "Parked events re-published to the events exchange when a new durable subscription queue was declared.");
         Retried = meter.CreateCounter<long>("moviedb.messaging.messages.retried", "{message}", "Failed messages returned to their queue for another attempt.");
         HandlerDuration = meter.CreateHistogram<double>("moviedb.messaging.handler.duration", "s", "Time spent handling one message.");
     }
@@ -48,6 +50,10 @@ internal sealed class MessagingMetrics
     public Counter<long> DeadLettered { get; }
 
     public Counter<long> Expired { get; }
+
+    public Counter<long> DeadLetterFailures { get; }
+
+    public Counter<long> EventsReplayed { get; }
 
     public Counter<long> Retried { get; }
 

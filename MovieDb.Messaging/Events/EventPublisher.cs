@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Diagnostics;
@@ -7,28 +8,54 @@ using RabbitMQ.Client.Exceptions;
 
 namespace MovieDb.Messaging.Events;
 
-/// <summary>Publishes domain events to <see cref="Topology.EventsExchange"/>.</summary>
+/// <summary>
+/// Publishes events: durable domain events to <see cref="Topology.EventsExchange"/>, and transient
+/// broadcasts for the caches of every running instance to <see cref="Topology.BroadcastExchange"/>.
+/// </summary>
 public interface IEventPublisher
 {
     /// <summary>
-    /// Publishes <paramref name="message"/> (persistent, routing key = its type) and returns once the
-    /// broker confirmed it. Throws <see cref="BrokerUnavailableException"/> when it could not.
+    /// Publishes the domain event <paramref name="message"/> (persistent, routing key = its type) to
+    /// <see cref="Topology.EventsExchange"/> and returns once the broker confirmed it. It reaches the
+    /// durable queue of every <c>AddEventSubscription</c>; when no such queue exists it is parked in
+    /// <see cref="Topology.UnroutedEventsQueue"/> until one does. Throws
+    /// <see cref="BrokerUnavailableException"/> when it could not be published.
     /// </summary>
     Task PublishAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent;
+
+    /// <summary>
+    /// Broadcasts <paramref name="message"/> (transient, routing key = its type) to
+    /// <see cref="Topology.BroadcastExchange"/>: every running instance's
+    /// <c>AddPerInstanceEventSubscription</c> receives it, an instance that starts later does not,
+    /// and nothing is kept when no instance listens. For caches; work that must happen belongs in
+    /// <see cref="PublishAsync"/>. Returns once the broker confirmed it; throws
+    /// <see cref="BrokerUnavailableException"/> when it could not be published.
+    /// </summary>
+    Task BroadcastAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent;
 }
 
-internal sealed class EventPublisher(BrokerConnection broker, IOptions<MessagingOptions> options, TimeProvider time) : IEventPublisher, IAsyncDisposable
+internal sealed class EventPublisher(BrokerConnection broker, IOptions<MessagingOptions> options, TimeProvider time, ILogger<EventPublisher> logger) : IEventPublisher, IAsyncDisposable
 {
     private readonly ConfirmChannel _channel = new(broker);
-    private volatile bool _exchangeDeclared;
 
-    public async Task PublishAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent
+    // The channel that was current when each exchange was last declared: a publish to a deleted
+    // exchange closes the channel, and the next one declares the exchange again.
+    private IChannel? _eventsDeclaredFor;
+    private IChannel? _broadcastDeclaredFor;
+
+    public Task PublishAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent =>
+        PublishAsync(message, Topology.EventsExchange, DeliveryModes.Persistent, cancellationToken);
+
+    public Task BroadcastAsync<TEvent>(TEvent message, CancellationToken cancellationToken = default) where TEvent : IEvent =>
+        PublishAsync(message, Topology.BroadcastExchange, DeliveryModes.Transient, cancellationToken);
+
+    private async Task PublishAsync<TEvent>(TEvent message, string exchange, DeliveryModes deliveryMode, CancellationToken cancellationToken) where TEvent : IEvent
     {
         var type = MessageMetadata.Of<TEvent>().Type;
         using var activity = MessagingTelemetry.ActivitySource.StartActivity($"{type} publish", ActivityKind.Producer);
         activity?.SetTag("messaging.system", "rabbitmq");
         activity?.SetTag("messaging.operation.type", "publish");
-        activity?.SetTag("messaging.destination.name", Topology.EventsExchange);
+        activity?.SetTag("messaging.destination.name", exchange);
 
         var headers = new Dictionary<string, object?>();
         TraceContext.Inject(activity, headers);
@@ -37,7 +64,7 @@ internal sealed class EventPublisher(BrokerConnection broker, IOptions<Messaging
             MessageId = Guid.NewGuid().ToString(),
             Type = type,
             ContentType = MessageSerializer.ContentType,
-            DeliveryMode = DeliveryModes.Persistent,
+            DeliveryMode = deliveryMode,
             Timestamp = new AmqpTimestamp(time.GetUtcNow().ToUnixTimeSeconds()),
             Headers = headers,
         };
@@ -46,19 +73,10 @@ internal sealed class EventPublisher(BrokerConnection broker, IOptions<Messaging
         timeout.CancelAfter(options.Value.PublishTimeout);
         try
         {
-            if (broker.Current is null)
-            {
-                await broker.GetAsync(timeout.Token);
-            }
-
+            var connection = broker.Current ?? await broker.GetAsync(timeout.Token);
             var channel = await _channel.GetAsync(timeout.Token);
-            if (!_exchangeDeclared)
-            {
-                await Topology.DeclareEventsExchangeAsync(channel, timeout.Token);
-                _exchangeDeclared = true;
-            }
-
-            await channel.BasicPublishAsync(Topology.EventsExchange, type, mandatory: false, properties, MessageSerializer.Serialize(message), timeout.Token);
+            await EnsureDeclaredAsync(connection, channel, exchange, timeout.Token);
+            await channel.BasicPublishAsync(exchange, type, mandatory: false, properties, MessageSerializer.Serialize(message), timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -67,6 +85,20 @@ internal sealed class EventPublisher(BrokerConnection broker, IOptions<Messaging
         catch (Exception ex) when (ex is PublishException or AlreadyClosedException or OperationInterruptedException or IOException)
         {
             throw new BrokerUnavailableException($"Could not publish the {type} event: {ex.Message}", ex);
+        }
+    }
+
+    private async Task EnsureDeclaredAsync(IConnection connection, IChannel channel, string exchange, CancellationToken cancellationToken)
+    {
+        if (exchange == Topology.EventsExchange && !ReferenceEquals(_eventsDeclaredFor, channel))
+        {
+            await EventExchanges.DeclareEventsExchangeAsync(connection, logger, cancellationToken);
+            _eventsDeclaredFor = channel;
+        }
+        else if (exchange == Topology.BroadcastExchange && !ReferenceEquals(_broadcastDeclaredFor, channel))
+        {
+            await Topology.DeclareBroadcastExchangeAsync(channel, cancellationToken);
+            _broadcastDeclaredFor = channel;
         }
     }
 

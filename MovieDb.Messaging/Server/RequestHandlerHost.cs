@@ -32,7 +32,7 @@ internal sealed class RequestHandlerHost(
 
     protected override string DeadLetterQueueFor(string queue) => Topology.UserRequestsDeadLetterQueue;
 
-    protected override Task DeclareTopologyAsync(IChannel channel, CancellationToken cancellationToken) =>
+    protected override Task DeclareTopologyAsync(IConnection connection, IChannel channel, CancellationToken cancellationToken) =>
         Topology.DeclareUserServiceAsync(channel, Options, cancellationToken);
 
     protected override async Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using RabbitMQ.Client;
 using Testcontainers.RabbitMq;
 
@@ -163,6 +164,54 @@ public sealed class TestVirtualHost(string name, Uri uri, HttpClient management)
             return 0;
         }
     }
+
+    /// <summary>Creates or replaces a policy in this virtual host through the management API.</summary>
+    public async Task SetPolicyAsync(string policy, string pattern, object definition, string applyTo = "queues", int priority = 0)
+    {
+        using var response = await management.PutAsync(
+            $"api/policies/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(policy)}",
+            JsonContent.Create(new Dictionary<string, object> { ["pattern"] = pattern, ["definition"] = definition, ["apply-to"] = applyTo, ["priority"] = priority }),
+            TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Removes a policy from this virtual host through the management API.</summary>
+    public async Task DeletePolicyAsync(string policy)
+    {
+        using var response = await management.DeleteAsync($"api/policies/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(policy)}", TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>
+    /// A queue as the management API reports it (<c>messages_unacknowledged</c>,
+    /// <c>message_stats.redeliver</c>, …), or null when it does not exist. The statistics are
+    /// sampled by the broker (every 5 s by default): poll them with a bound.
+    /// </summary>
+    public async Task<JsonElement?> QueueInfoAsync(string queue)
+    {
+        using var response = await management.GetAsync($"api/queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}", TestContext.Current.CancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>A counter of a queue's <c>message_stats</c> (0 while the broker has not sampled it).</summary>
+    public async Task<long> QueueStatAsync(string queue, string stat) =>
+        await QueueInfoAsync(queue) is { } info
+        && info.TryGetProperty("message_stats", out var stats)
+        && stats.TryGetProperty(stat, out var value)
+            ? value.GetInt64()
+            : 0;
+
+    /// <summary>A top-level number of a queue's management record, e.g. <c>messages_unacknowledged</c> (-1 when not reported yet).</summary>
+    public async Task<long> QueueValueAsync(string queue, string field) =>
+        await QueueInfoAsync(queue) is { } info && info.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.Number
+            ? value.GetInt64()
+            : -1;
 
     public async ValueTask DisposeAsync()
     {

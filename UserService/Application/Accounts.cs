@@ -425,8 +425,10 @@ internal sealed partial class Accounts(
     private Task PublishRegisteredAsync(User user, CancellationToken cancellationToken) =>
         events.PublishAsync(new UserRegistered(user.Id, user.UserName, time.GetUtcNow()), cancellationToken);
 
+    // A broadcast: every gateway instance keeps its own cache of rights, and one that is not running
+    // needs none of it (it asks the user service when it starts seeing the account).
     private Task PublishSecurityChangeAsync(User user, CancellationToken cancellationToken) =>
-        events.PublishAsync(
+        events.BroadcastAsync(
             new UserSecurityChanged(user.Id, user.CurrentStamp, [.. user.Roles], user.DeletedAt is not null, user.Version, time.GetUtcNow()),
             cancellationToken);
 

@@ -2,10 +2,12 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using MovieDb.Messaging.Client;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
+using MovieDb.Tests.Integration.Users;
 
 namespace MovieDb.Tests.Integration.Movies;
 
@@ -167,5 +169,82 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
         Assert.Equal(1L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM movies WHERE OwnerId = 'stayer'"));
         Assert.Equal(2L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM movie_genres"));
         Assert.Equal(0u, await vhost.MessageCountAsync("movieservice.events.dead"));
+    }
+
+    [Fact]
+    public async Task A_user_deleted_before_the_movie_service_has_ever_run_loses_their_movies_once_it_starts()
+    {
+        await using var database = await servers.MariaDb.CreateDatabaseAsync();
+        await using var scratch = await servers.RabbitMq.CreateVirtualHostAsync();
+        await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        var directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
+
+        // A fresh deployment: the user service and a gateway (its request client and its cache of
+        // deleted users) run on this virtual host; the movie service never has.
+        await using var users = new ServiceFactory<UserService.UserServiceApp>(UserServiceHost.Settings(vhost.ConnectionString, directory));
+        using (var usersHealth = users.CreateClient())
+        {
+            await Wait.UntilHealthAsync(usersHealth, "the user service is ready");
+        }
+
+        var cache = new SecurityChanges();
+        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
+        {
+            builder.AddRequestClient();
+            builder.Services.AddSingleton(cache);
+            builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, SecurityChanges.Consumer>();
+        }, applicationName: "gateway");
+        var requests = gateway.Services.GetRequiredService<IRequestClient>();
+        var leaver = await RegisterAsync(requests, "leaver");
+        var stayer = await RegisterAsync(requests, "stayer");
+
+        // Their movies, made by the movie service run once on another virtual host, on the same database.
+        await using (var earlier = MovieServiceFixture.Create(database.ConnectionString, scratch.ConnectionString))
+        {
+            using var health = earlier.CreateClient();
+            await Wait.UntilAsync(async () => (await health.GetAsync("/health", Ct)).StatusCode == HttpStatusCode.OK, "the earlier movie service is ready");
+            using var leaverClient = earlier.CreateClient();
+            MovieServiceFixture.ActAs(leaverClient, leaver.Id);
+            await MovieHttp.CreateAsync(leaverClient, MovieHttp.NewMovie("Leaver 1"));
+            await MovieHttp.CreateAsync(leaverClient, MovieHttp.NewMovie("Leaver 2"));
+            using var stayerClient = earlier.CreateClient();
+            MovieServiceFixture.ActAs(stayerClient, stayer.Id);
+            await MovieHttp.CreateAsync(stayerClient);
+        }
+
+        var admin = (await requests.SendAsync(new AuthenticateUser("admin", UserServiceHost.AdminPassword), cancellationToken: Ct)).Reply!.Value!;
+        var deleted = await requests.SendAsync(new DeleteUser(new Actor(admin.User.Id, admin.Security.SecurityStamp), leaver.Id), new RequestOptions { Timeout = TimeSpan.FromSeconds(20) }, Ct);
+        Assert.Equal(ReplyStatus.Ok, deleted.Reply!.Status);
+        await Wait.UntilAsync(() => cache.Received.Any(e => e.UserId == leaver.Id && e.Deleted), "the gateway's cache hears of the deletion");
+
+        await using var movies = MovieServiceFixture.Create(database.ConnectionString, vhost.ConnectionString);
+        using var client = movies.CreateClient();
+        await Wait.UntilHealthAsync(client, "the movie service is ready and consumes events");
+
+        await Wait.UntilAsync(async () => await database.ScalarAsync<long>("SELECT COUNT(*) FROM movies WHERE OwnerId = @id", ("@id", leaver.Id)) == 0, "the deleted user's movies are gone");
+        Assert.Equal(1L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM movies WHERE OwnerId = @id", ("@id", stayer.Id)));
+        Assert.Equal(0u, await vhost.MessageCountAsync("movieservice.events.dead"));
+    }
+
+    private static async Task<UserDto> RegisterAsync(IRequestClient requests, string name)
+    {
+        var result = await requests.SendAsync(new RegisterUser(name, $"{name}@example.test", "s3cret-passw0rd"), new RequestOptions { Timeout = TimeSpan.FromSeconds(20) }, Ct);
+        Assert.Equal(ReplyStatus.Ok, result.Reply!.Status);
+        return result.Reply.Value!;
+    }
+
+    /// <summary>What a gateway's cache of rights hears.</summary>
+    private sealed class SecurityChanges
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<UserSecurityChanged> Received { get; } = new();
+
+        public sealed class Consumer(SecurityChanges changes) : MovieDb.Messaging.Events.IEventConsumer<UserSecurityChanged>
+        {
+            public Task HandleAsync(UserSecurityChanged message, CancellationToken cancellationToken)
+            {
+                changes.Received.Enqueue(message);
+                return Task.CompletedTask;
+            }
+        }
     }
 }
