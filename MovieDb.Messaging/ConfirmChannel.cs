@@ -90,12 +90,29 @@ internal sealed class ConfirmChannel(BrokerConnection broker) : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_channel is not null)
-        {
-            await _channel.DisposeAsync();
-        }
-
+        await _channel.DisposeQuietlyAsync();
         _gate.Dispose();
+    }
+}
+
+internal static class ChannelDisposal
+{
+    /// <summary>
+    /// Disposes a channel at shutdown, when its connection may already be gone with the host's
+    /// services: closing a channel of a disposed connection has nothing left to do.
+    /// </summary>
+    public static async ValueTask DisposeQuietlyAsync(this IChannel? channel)
+    {
+        try
+        {
+            if (channel is not null)
+            {
+                await channel.DisposeAsync();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 }
 

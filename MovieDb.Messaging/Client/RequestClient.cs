@@ -336,11 +336,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
     {
         _ready = false;
         await base.StopAsync(cancellationToken);
-        if (_replyChannel is not null)
-        {
-            await _replyChannel.DisposeAsync();
-        }
-
+        await _replyChannel.DisposeQuietlyAsync();
         await _publishChannel.DisposeAsync();
     }
 

@@ -444,11 +444,7 @@ internal abstract partial class QueueConsumer : BackgroundService
         }
 
         await base.StopAsync(cancellationToken);
-        if (_channel is not null)
-        {
-            await _channel.DisposeAsync();
-        }
-
+        await _channel.DisposeQuietlyAsync();
         await Outbound.DisposeAsync();
         await _deadLetters.DisposeAsync();
     }

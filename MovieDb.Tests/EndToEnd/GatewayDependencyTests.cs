@@ -42,10 +42,29 @@ public sealed class GatewayDependencyTests(TestServers servers)
         Assert.Equal(HttpStatusCode.Accepted, register.StatusCode);
         Assert.Equal("/api/auth/registrations/latecomer-registration-0001", register.Headers.Location?.OriginalString);
 
+        // Any command answered 202 says where its outcome will be told.
+        using var update = await client.PutAsJsonAsync($"/api/users/{user.Id}", new { email = $"later-{user.UserName}@example.test", currentPassword = user.Password }, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, update.StatusCode);
+        Assert.StartsWith("/api/commands/", update.Headers.Location?.OriginalString, StringComparison.Ordinal);
+
         // Movies do not need the user service.
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/movies", Ct)).StatusCode);
 
         await system.StartUserServiceAsync();
+        JsonElement updated = default;
+        await Wait.UntilAsync(async () =>
+        {
+            using var response = await client.GetAsync(update.Headers.Location, Ct);
+            updated = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            return response.IsSuccessStatusCode && updated.GetProperty("status").GetString() == "succeeded";
+        }, "the queued update succeeds");
+        Assert.Equal($"later-{user.UserName}@example.test", updated.GetProperty("user").GetProperty("email").GetString());
+
+        // Someone else's command is not theirs to read.
+        var other = await system.NewUserAsync("nosy");
+        using var nosy = other.CreateClient();
+        var foreign = await nosy.GetFromJsonAsync<JsonElement>(update.Headers.Location, Ct);
+        Assert.Equal("pending", foreign.GetProperty("status").GetString());
         JsonElement status = default;
         await Wait.UntilAsync(async () =>
         {

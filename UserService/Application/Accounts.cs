@@ -165,6 +165,14 @@ internal sealed partial class Accounts(
 
     public async Task<Reply<UserDto>> UpdateAsync(string requestId, UpdateUser command, CancellationToken cancellationToken)
     {
+        // A redelivery of a change that took effect: the caller was authorised then, and the change
+        // itself may have ended the stamp it came with (a new password).
+        if (await AppliedAsync(command.UserId, requestId, cancellationToken) is { } applied)
+        {
+            await PublishSecurityChangeAsync(applied, cancellationToken);
+            return Reply<UserDto>.Ok(applied.ToDto());
+        }
+
         var (caller, refused) = await CallerAsync<UserDto>(command.Actor, cancellationToken);
         if (refused is not null)
         {
@@ -274,6 +282,12 @@ internal sealed partial class Accounts(
     /// <summary>Signs an account out everywhere: a new security stamp.</summary>
     public async Task<Reply<Empty>> RevokeAllSessionsAsync(string requestId, RevokeAllSessions command, CancellationToken cancellationToken)
     {
+        if (await AppliedAsync(command.UserId, requestId, cancellationToken) is { } applied)
+        {
+            await PublishSecurityChangeAsync(applied, cancellationToken);
+            return Reply<Empty>.Ok(Empty.Instance);
+        }
+
         var (caller, refused) = await CallerAsync<Empty>(command.Actor, cancellationToken);
         if (refused is not null)
         {
@@ -303,6 +317,11 @@ internal sealed partial class Accounts(
     /// </summary>
     public async Task<Reply<Empty>> DeleteAsync(string requestId, DeleteUser command, CancellationToken cancellationToken)
     {
+        if (await store.FindTombstoneAsync(command.UserId, cancellationToken) is { } tombstone && tombstone.DeletionRequestId == requestId)
+        {
+            return await FinishDeletionAsync(tombstone, command.Actor.UserId, cancellationToken);
+        }
+
         var (caller, refused) = await CallerAsync<Empty>(command.Actor, cancellationToken);
         if (refused is not null)
         {
@@ -312,11 +331,6 @@ internal sealed partial class Accounts(
         if (!caller!.IsAdmin)
         {
             return Forbidden<Empty>("Only an admin may delete accounts.");
-        }
-
-        if (await store.FindTombstoneAsync(command.UserId, cancellationToken) is { } tombstone && tombstone.DeletionRequestId == requestId)
-        {
-            return await FinishDeletionAsync(tombstone, command.Actor.UserId, cancellationToken);
         }
 
         return await ChangeAsync(command.UserId, requestId, async user =>
@@ -401,6 +415,10 @@ internal sealed partial class Accounts(
 
         return Reply<T>.Fail(ReplyStatus.Conflict, "Changed concurrently", "The account kept changing while this change was applied; try again.");
     }
+
+    /// <summary>The account, if the command with <paramref name="requestId"/> already changed it.</summary>
+    private async Task<User?> AppliedAsync(string userId, string requestId, CancellationToken cancellationToken) =>
+        await store.FindByIdAsync(userId, cancellationToken) is { } user && user.RecentRequestIds.Contains(requestId) ? user : null;
 
     /// <summary>The caller's account as stored now, or the reply that refuses the request.</summary>
     private async Task<(User? Caller, Reply<T>? Refused)> CallerAsync<T>(Actor? actor, CancellationToken cancellationToken)

@@ -5,6 +5,12 @@ using UserService.Infrastructure;
 
 namespace UserService.Handlers;
 
+/// <summary>What a request id may be: the gateway's GUIDs and clients' Idempotency-Keys are shorter.</summary>
+file static class RequestIds
+{
+    public const int MaxLength = 128;
+}
+
 /// <summary><c>users.register</c>: idempotent by request id (the message id, or the client's Idempotency-Key).</summary>
 internal sealed class RegisterUserHandler(Accounts accounts, CommandInbox inbox) : IRequestHandler<RegisterUser, UserDto>
 {
@@ -17,9 +23,9 @@ internal sealed class GetRegistrationStatusHandler(CommandInbox inbox, IUserStor
 {
     public async Task<Reply<CommandStatus>> HandleAsync(GetRegistrationStatus request, RequestContext context, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(request.RequestId))
+        if (string.IsNullOrEmpty(request.RequestId) || request.RequestId.Length > RequestIds.MaxLength)
         {
-            return Reply<CommandStatus>.Fail(ReplyStatus.Invalid, "The request id is required.");
+            return Reply<CommandStatus>.Fail(ReplyStatus.Invalid, "The request id is required and at most 128 characters.");
         }
 
         if (await inbox.FindReplyAsync<RegisterUser, UserDto>(request.RequestId, cancellationToken) is { } reply)
@@ -47,7 +53,7 @@ internal sealed class GetCommandStatusHandler(CommandInbox inbox) : IRequestHand
 {
     public async Task<Reply<CommandStatus>> HandleAsync(GetCommandStatus request, RequestContext context, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(request.RequestId) || request.Actor is null)
+        if (string.IsNullOrEmpty(request.RequestId) || request.RequestId.Length > RequestIds.MaxLength || request.Actor is null)
         {
             return Reply<CommandStatus>.Fail(ReplyStatus.Invalid, "The request id and the caller are required.");
         }
