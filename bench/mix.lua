@@ -1,6 +1,7 @@
 -- The request mix of bench/run.sh, the same on every path: 45% a list page, 45% one movie by id,
--- 10% a small create. Arguments: <path prefix> <header mode: direct|bearer> <reader> <writer> <ids file>.
--- direct: identity headers (X-User-*) with <reader>/<writer> as user ids; bearer: they are access tokens.
+-- 10% a small create. Arguments: <path prefix> <header mode: bearer> <reader> <writer> <ids file>.
+-- <reader>/<writer> are bearer tokens: access tokens through the gateway, identity tokens signed with
+-- the gateway's key straight to the movie service (it believes nothing else).
 -- Creates go to the writer's collection, so the reader's 10,000 movies stay the same in every run.
 local prefix, ids, mode, writer = "/movies", {}, "direct", ""
 

@@ -69,7 +69,7 @@ env MOVIEDB_STATE_DIR="$STATE" MOVIEDB_GATEWAY_PORT=$GATEWAY_PORT MOVIEDB_MOVIES
 MOVIEDB_USERSERVICE_PORT=$USERSERVICE_PORT MOVIEDB_DATABASE=moviedb_bench MOVIEDB_VHOST=moviedb-bench \
 MOVIEDB_ACCOUNT=moviedb_bench MOVIEDB_CONFIGURATION=Release MOVIEDB_NO_BUILD=1 MOVIEDB_ENVIRONMENT=Production \
 Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.AspNetCore=Warning" \
-RateLimiting__Auth__PermitLimit=100000000 RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 \
+RateLimiting__SignIn__PermitLimit=100000000 RateLimiting__Registration__PermitLimit=100000000 RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 RateLimiting__PerAddress__TokenLimit=100000000 RateLimiting__PerAddress__TokensPerSecond=100000000 \
 Jwt__AccessTokenLifetime=01:00:00 \
   bash scripts/run-local.sh >"$STATE/run-local.out" 2>&1 &
 RUNLOCAL_PID=$!
@@ -86,7 +86,11 @@ GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
 read -r USER_ID TOKEN < <(dotnet "$BENCH_TOOL" user --gateway "$GATEWAY" --user benchuser --password bench-passw0rd) || fail "could not create the bench user"
 read -r WRITER_ID WRITER_TOKEN < <(dotnet "$BENCH_TOOL" user --gateway "$GATEWAY" --user benchwriter --password bench-passw0rd) || fail "could not create the writer"
 moviedb_log "seeding $MOVIES movies for $USER_ID"
-dotnet "$BENCH_TOOL" seed --movies "http://127.0.0.1:$MOVIESERVICE_PORT" --user "$USER_ID" --count "$MOVIES" --ids "$STATE/ids.txt" || fail "seeding failed"
+# The movie service believes only identities the gateway signed: the direct and nginx paths carry
+# tokens signed with the same key (GatewayIdentity:SigningKey, in the run's secrets).
+READER_IDENTITY="$(dotnet "$BENCH_TOOL" identity --key "$GATEWAY_IDENTITY_KEY" --user "$USER_ID")"
+WRITER_IDENTITY="$(dotnet "$BENCH_TOOL" identity --key "$GATEWAY_IDENTITY_KEY" --user "$WRITER_ID")"
+dotnet "$BENCH_TOOL" seed --movies "http://127.0.0.1:$MOVIESERVICE_PORT" --key "$GATEWAY_IDENTITY_KEY" --user "$USER_ID" --count "$MOVIES" --ids "$STATE/ids.txt" || fail "seeding failed"
 
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
 declare -A PID
@@ -110,8 +114,8 @@ for round in $(seq 1 "$ROUNDS"); do
   # Each round starts with another path, so that no path always runs first or last.
   for path in ${ORDERS[$(( (round - 1) % 3 ))]}; do
     case $path in
-      direct) url="http://127.0.0.1:$MOVIESERVICE_PORT"; prefix=/movies; mode=direct; value=$USER_ID; writer=$WRITER_ID ;;
-      nginx) url="http://127.0.0.1:$NGINX_PORT"; prefix=/movies; mode=direct; value=$USER_ID; writer=$WRITER_ID ;;
+      direct) url="http://127.0.0.1:$MOVIESERVICE_PORT"; prefix=/movies; mode=bearer; value=$READER_IDENTITY; writer=$WRITER_IDENTITY ;;
+      nginx) url="http://127.0.0.1:$NGINX_PORT"; prefix=/movies; mode=bearer; value=$READER_IDENTITY; writer=$WRITER_IDENTITY ;;
       gateway) url="$GATEWAY"; prefix=/api/movies; mode=bearer; value=$TOKEN; writer=$WRITER_TOKEN ;;
     esac
     run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$writer" "$WARMUP" >/dev/null
@@ -141,7 +145,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 
 moviedb_log "request/reply latency through the gateway and over AMQP"
 LATENCY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32)"
-AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" --user "$USER_ID" --seconds "$LATENCY_SECONDS" --concurrency 1,8,32 | tail -n +3)"
+AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" --name benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32 | tail -n +3)"
 # Where the time of GET /api/users/me goes: CPU used per process during a 32-client run.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }

@@ -22,6 +22,7 @@ var options = Options.Parse(args);
 return options.Command switch
 {
     "seed" => await Seed(options),
+    "identity" => await Identity(options),
     "user" => await BenchUser(options),
     "latency" => await Latency(options),
     "amqp" => await Amqp(options),
@@ -32,16 +33,37 @@ return options.Command switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: MovieDb.Bench seed|token|latency|amqp|register|hash [--option value]...");
+    Console.Error.WriteLine("usage: MovieDb.Bench seed|token|identity|latency|amqp|register|hash [--option value]...");
     return 2;
+}
+
+// What the gateway signs for the movie service on every proxied request (GatewayIdentity:SigningKey):
+// the bench holds the key, so it can call the movie service directly, as the gateway does.
+static string IdentityToken(string key, string userId)
+{
+    var now = DateTime.UtcNow;
+    return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+    {
+        Issuer = "moviedb-gateway",
+        Audience = "movieservice",
+        IssuedAt = now,
+        NotBefore = now,
+        Expires = now.AddHours(2),
+        SigningCredentials = new(new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes(key)), "HS256"),
+        Claims = new Dictionary<string, object> { ["sub"] = userId, ["unique_name"] = "bench", ["role"] = "user" },
+    });
+}
+
+static Task<int> Identity(Options options)
+{
+    Console.WriteLine(IdentityToken(options["key"], options["user"]));
+    return Task.FromResult(0);
 }
 
 static async Task<int> Seed(Options options)
 {
     using var http = new HttpClient { BaseAddress = new Uri(options["movies"]) };
-    http.DefaultRequestHeaders.Add("X-User-Id", options["user"]);
-    http.DefaultRequestHeaders.Add("X-User-Name", "bench");
-    http.DefaultRequestHeaders.Add("X-User-Roles", "user");
+    http.DefaultRequestHeaders.Authorization = new("Bearer", IdentityToken(options["key"], options["user"]));
     var count = options.Int("count", 10_000);
     var ids = new string[count];
     var genres = new[] { "Drama", "Comedy", "Science Fiction", "Crime", "Romance", "War", "Horror", "Documentary" };
@@ -143,11 +165,17 @@ static async Task<int> Amqp(Options options)
     using var host = builder.Build();
     await host.StartAsync();
     var client = host.Services.GetRequiredService<IRequestClient>();
+
+    // The user service authorises on the caller's account: sign in over AMQP for its id and stamp.
     var ready = Stopwatch.StartNew();
-    while ((await client.SendAsync(new GetUser(new Actor(options["user"], options["stamp"]), options["user"]))).Outcome != RequestOutcome.Replied && ready.Elapsed < TimeSpan.FromSeconds(30))
+    RequestResult<UserSession> signIn;
+    while ((signIn = await client.SendAsync(new AuthenticateUser(options["name"], options["password"]))).Outcome != RequestOutcome.Replied && ready.Elapsed < TimeSpan.FromSeconds(30))
     {
         await Task.Delay(100);
     }
+
+    var session = signIn.Reply?.Value ?? throw new InvalidOperationException($"{options["name"]} could not sign in over AMQP.");
+    var caller = new Actor(session.User.Id, session.Security.SecurityStamp);
 
     var seconds = options.Int("seconds", 10);
     Console.WriteLine("| operation | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
@@ -155,7 +183,7 @@ static async Task<int> Amqp(Options options)
     foreach (var clients in options.Ints("concurrency", [1, 8, 32]))
     {
         var result = await Measure(clients, seconds, async () =>
-            (await client.SendAsync(new GetUser(new Actor(options["user"], options["stamp"]), options["user"]))).Outcome == RequestOutcome.Replied);
+            (await client.SendAsync(new GetUser(caller, caller.UserId))).Outcome == RequestOutcome.Replied);
         Console.WriteLine(result.Row("users.get over AMQP", clients));
     }
 
