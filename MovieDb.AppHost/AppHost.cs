@@ -1,5 +1,5 @@
 // The MovieDb distributed application: infrastructure first, then the services that use it.
-// Only the gateway is reachable from outside; everything else is internal.
+// Only the gateway (the API) and the web app (the UI) are reachable from outside.
 var builder = DistributedApplication.CreateBuilder(args);
 
 // Secrets: generated on the first run and kept in this project's user secrets (persist: true);
@@ -56,11 +56,21 @@ builder.AddProject<Projects.UserService>("userservice")
 
 // The gateway reaches the movie service by service discovery (services__movieservice__http__0)
 // and the user service only through the broker, so it references the first and not the second.
-builder.AddProject<Projects.Gateway>("gateway")
+// The gateway will trust X-Forwarded-For only from the proxies in ForwardedHeaders:KnownProxies /
+// KnownNetworks: set there the web app's address (or its network) once the gateway reads them, so
+// that per-client limits count the people behind the web app, not the web app itself.
+var gateway = builder.AddProject<Projects.Gateway>("gateway")
     .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(movieService.GetEndpoint("http")).WaitFor(movieService)
     .WithReference(messaging).WaitFor(messaging)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
+    .WithHttpHealthCheck("/health")
+    .WithExternalHttpEndpoints();
+
+// The browser UI: a client of the gateway's public API only (services__gateway__http__0).
+builder.AddProject<Projects.WebApp>("webapp")
+    .WithReferenceEnvironment(ReferenceKeys)
+    .WithReference(gateway.GetEndpoint("http")).WaitFor(gateway)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 

@@ -11,8 +11,12 @@ internal static class Extensions
 {
     public const string SessionCookieName = "moviedb.session";
 
-    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    public static void AddApplicationServices(this WebApplicationBuilder builder)
     {
+        // Framework assets (Blazor's script) are found from the build output in every environment,
+        // not only in Development: run-local and the tests run built, unpublished binaries. A
+        // published app has them in wwwroot, and this finds nothing more.
+        builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton(TimeProvider.System);
