@@ -167,6 +167,40 @@ public sealed partial class WebAppBrowserTests(WebAppBrowserTests.System system)
     }
 
     [Fact]
+    public async Task A_person_changes_their_email_and_password_which_needs_the_current_one()
+    {
+        system.SkipWithoutBrowser();
+        var user = await system.NewUserAsync("mover");
+        var page = await system.NewPageAsync();
+        await WebAppSystem.SignInAsync(page, user.UserName, user.Password);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Account" }).ClickAsync();
+        await Expect(page.Locator(".facts")).ToContainTextAsync($"{user.UserName}@example.test");
+
+        await page.GetByLabel("New e-mail").FillAsync("not-an-address");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save e-mail" }).ClickAsync();
+        await Expect(page.Locator("#email-error")).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("New e-mail")).ToHaveAttributeAsync("aria-invalid", "true");
+        await page.GetByLabel("New e-mail").FillAsync($"moved-{user.UserName}@example.test");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save e-mail" }).ClickAsync();
+        await Expect(page.GetByText("Your e-mail address is saved.")).ToBeVisibleAsync();
+        await Expect(page.Locator(".facts")).ToContainTextAsync($"moved-{user.UserName}@example.test");
+
+        await page.GetByLabel("Current password").FillAsync("not-my-password");
+        await page.GetByLabel("New password", new() { Exact = true }).FillAsync("an0ther-passw0rd");
+        await page.GetByLabel("New password again").FillAsync("an0ther-passw0rd");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save password" }).ClickAsync();
+        await Expect(page.Locator("#currentPassword-error")).ToContainTextAsync("The current password is wrong.");
+        await page.GetByLabel("Current password").FillAsync(user.Password);
+        await page.GetByLabel("New password", new() { Exact = true }).FillAsync("an0ther-passw0rd");
+        await page.GetByLabel("New password again").FillAsync("an0ther-passw0rd");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save password" }).ClickAsync();
+        await Expect(page.GetByText("Your new password is saved.")).ToBeVisibleAsync();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await WebAppSystem.SignInAsync(page, user.UserName, "an0ther-passw0rd");
+    }
+
+    [Fact]
     public async Task Signing_out_ends_the_session_and_a_copy_of_the_cookie_no_longer_works()
     {
         system.SkipWithoutBrowser();
