@@ -18,6 +18,8 @@ public sealed class WebAppTests
     [InlineData("/\\evil.example/", "/movies")]
     [InlineData("https://evil.example/", "/movies")]
     [InlineData("javascript:alert(1)", "/movies")]
+    [InlineData("/\t/evil.example/", "/movies")]
+    [InlineData("/ /evil.example/", "/movies")]
     [InlineData("", "/movies")]
     [InlineData(null, "/movies")]
     public void A_return_url_is_followed_only_to_a_local_path(string? returnUrl, string expected) =>

@@ -12,6 +12,7 @@ internal static class AccountApi
     public static IEndpointRouteBuilder MapAccountApi(this IEndpointRouteBuilder app)
     {
         // A POST with the antiforgery token (the form in the header): no other site can sign you out.
+        // The middleware checks the token; this endpoint binds no form, so it reads the verdict itself.
         app.MapPost("/signout", SignOut)
             .WithName("SignOut")
             .WithMetadata(new RequireAntiforgeryTokenAttribute());
@@ -22,13 +23,21 @@ internal static class AccountApi
     /// Revokes the session at the gateway (its refresh token stops working) and deletes the cookie.
     /// The cookie goes even when the gateway cannot be told: the person asked to be signed out here.
     /// </summary>
-    public static async Task<RedirectHttpResult> SignOut(
+    public static async Task<Results<RedirectHttpResult, ProblemHttpResult>> SignOut(
         HttpContext context,
         GatewayApi api,
         SignedOutSessions signedOut,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
+        if (context.Features.Get<IAntiforgeryValidationFeature>() is not { IsValid: true })
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Sign-out refused",
+                detail: "The sign-out form was not sent from this site. Use the Sign out button.");
+        }
+
         var session = await context.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         if (session.Properties is { } properties
             && properties.Items.TryGetValue(SessionSignIn.SessionIdItem, out var sessionId) && sessionId is not null

@@ -17,9 +17,14 @@ internal static class SessionSignIn
         return context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionTokens.CreatePrincipal(tokens.AccessToken), properties);
     }
 
-    /// <summary>Only paths of this app: a sign-in link cannot send anyone elsewhere.</summary>
+    /// <summary>
+    /// Only paths of this app: a sign-in link cannot send anyone elsewhere. Backslashes, spaces and
+    /// control characters are refused too: browsers drop or turn them into slashes, so "/\t/evil"
+    /// would become "//evil", another site.
+    /// </summary>
     public static string LocalUrlOr(string? url, string fallback) =>
-        url is { Length: > 0 } && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) && !url.Contains('\\', StringComparison.Ordinal)
+        url is { Length: > 0 } && url[0] == '/' && (url.Length == 1 || url[1] != '/')
+            && !url.Any(c => c == '\\' || char.IsWhiteSpace(c) || char.IsControl(c))
             ? url
             : fallback;
 }
