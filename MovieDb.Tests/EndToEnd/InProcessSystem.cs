@@ -1,4 +1,6 @@
 using Gateway;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Movies;
 using MovieService;
@@ -97,6 +99,14 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
         {
             await StartWebAppAsync(gateway.BaseAddress!);
         }
+    }
+
+    /// <summary>Stops the web app and starts a new one with the same keys folder: a redeployment, or a crash.</summary>
+    public async Task RestartWebAppAsync()
+    {
+        var gatewayAddress = new Uri(WebApp!.Services.GetRequiredService<IConfiguration>()["services:gateway:http:0"]!);
+        await WebApp.DisposeAsync();
+        await StartWebAppAsync(gatewayAddress);
     }
 
     private async Task StartWebAppAsync(Uri gatewayAddress)

@@ -232,6 +232,21 @@ public sealed partial class WebAppBrowserTests(WebAppBrowserTests.System system)
     }
 
     [Fact]
+    public async Task A_restart_of_the_web_app_signs_nobody_out()
+    {
+        system.SkipWithoutBrowser();
+        var user = await system.NewUserAsync("stayer");
+        var page = await system.NewPageAsync();
+        await WebAppSystem.SignInAsync(page, user.UserName, user.Password);
+
+        // Its Data Protection keys are in a folder, so the new process reads the old cookie. (A
+        // cookie belongs to the host, not the port: the new instance's port gets it too.)
+        await system.RestartWebAppAsync();
+        await page.GotoAsync(new Uri(system.WebAppAddress, "/account").ToString());
+        await Expect(page.Locator(".facts")).ToContainTextAsync(user.UserName);
+    }
+
+    [Fact]
     public async Task An_edit_that_lost_a_race_is_explained_and_the_person_can_save_over_the_current_version()
     {
         system.SkipWithoutBrowser();
