@@ -38,6 +38,8 @@ internal sealed class SessionCookieEvents(
             return;
         }
 
+        // Not tied to this request: other requests of the same session may wait on this refresh, and
+        // a refresh abandoned half-way would spend the refresh token without keeping its successor.
         var api = context.HttpContext.RequestServices.GetRequiredService<GatewayApi>();
         var result = await refreshes.RefreshAsync(refreshToken, () => api.RefreshAsync(refreshToken, CancellationToken.None));
         if (result is { IsOk: true, Value: { } tokens })

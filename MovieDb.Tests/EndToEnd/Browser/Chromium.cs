@@ -78,7 +78,7 @@ public sealed class Chromium : IAsyncDisposable
     {
         if (Browser is not null)
         {
-            await Browser.CloseAsync();
+            await Browser.CloseAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         _playwright?.Dispose();
