@@ -1,5 +1,5 @@
 // The MovieDb distributed application: infrastructure first, then the services that use it.
-// Only the gateway is reachable from outside; everything else is internal.
+// Only the gateway (the API) and the web app (the UI) are reachable from outside.
 var builder = DistributedApplication.CreateBuilder(args);
 
 // Secrets: generated on the first run and kept in this project's user secrets (persist: true);
@@ -63,13 +63,20 @@ builder.AddProject<Projects.UserService>("userservice")
 
 // The gateway reaches the movie service by service discovery (services__movieservice__http__0)
 // and the user service only through the broker, so it references the first and not the second.
-builder.AddProject<Projects.Gateway>("gateway")
+var gateway = builder.AddProject<Projects.Gateway>("gateway")
     .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(movieService.GetEndpoint("http")).WaitFor(movieService)
     .WithReference(messaging).WaitFor(messaging)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("GatewayIdentity__SigningKey", gatewayIdentityKey)
-    .WithForwardedHeadersFromPrivateNetworks()
+    .WithForwardedHeadersFromProxies(builder.ExecutionContext.IsRunMode)
+    .WithHttpHealthCheck("/health")
+    .WithExternalHttpEndpoints();
+
+// The browser UI: a client of the gateway's public API only (services__gateway__http__0).
+builder.AddProject<Projects.WebApp>("webapp")
+    .WithReferenceEnvironment(ReferenceKeys)
+    .WithReference(gateway.GetEndpoint("http")).WaitFor(gateway)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 
@@ -79,12 +86,17 @@ internal static class GatewayResourceExtensions
 {
     // Aspire turns on ASP.NET Core's forwarded headers for every project, trusting X-Forwarded-For
     // from anyone who can reach the port. The gateway counts its rate limits per client address, so
-    // it believes forwarded addresses only from the networks its proxies live in: the Container Apps
-    // ingress and, inside the environment, the web app (private and carrier-grade NAT ranges).
-    public static IResourceBuilder<ProjectResource> WithForwardedHeadersFromPrivateNetworks(this IResourceBuilder<ProjectResource> gateway) =>
-        gateway.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "false")
-            .WithEnvironment("ForwardedHeaders__KnownNetworks__0", "10.0.0.0/8")
-            .WithEnvironment("ForwardedHeaders__KnownNetworks__1", "172.16.0.0/12")
-            .WithEnvironment("ForwardedHeaders__KnownNetworks__2", "192.168.0.0/16")
-            .WithEnvironment("ForwardedHeaders__KnownNetworks__3", "100.64.0.0/10");
+    // it believes forwarded addresses only from where its proxies are: deployed, the networks of the
+    // Container Apps environment (its ingress and the web app: private and carrier-grade NAT ranges);
+    // run locally, the loopback address the web app (and everything else, through DCP) comes from.
+    public static IResourceBuilder<ProjectResource> WithForwardedHeadersFromProxies(this IResourceBuilder<ProjectResource> gateway, bool runMode) =>
+        runMode
+            ? gateway.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "false")
+                .WithEnvironment("ForwardedHeaders__KnownProxies__0", "127.0.0.1")
+                .WithEnvironment("ForwardedHeaders__KnownProxies__1", "::1")
+            : gateway.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "false")
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__0", "10.0.0.0/8")
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__1", "172.16.0.0/12")
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__2", "192.168.0.0/16")
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__3", "100.64.0.0/10");
 }

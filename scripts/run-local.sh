@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs MovieDb without containers: the no-Docker twin of `dotnet run --project MovieDb.AppHost`.
 # Installs MariaDB and RabbitMQ from apt when missing, starts them, creates the database and the
-# accounts, builds the services once, starts them as three processes with the same configuration
-# keys the AppHost injects (the user store on LiteDB), waits until each /health is ready and prints
-# where everything is. Ctrl-C stops what it started. State (logs, LiteDB file, generated secrets)
-# lives in .moviedb/ and is reused by the next run.
+# accounts, builds the services once, starts them as processes with the same configuration keys the
+# AppHost injects (the user store on LiteDB) — the three services and the web app — waits until each
+# /health is ready and prints where everything is, the web app first. Ctrl-C stops what it started.
+# State (logs, LiteDB file, generated secrets, the web app's Data Protection keys) lives in .moviedb/
+# and is reused by the next run.
 #
 # Knobs (environment variables), all optional:
 #   MOVIEDB_STATE_DIR                state folder (default: .moviedb in the repository)
+#   MOVIEDB_WEBAPP_PORT              web app port (default 5090)
 #   MOVIEDB_GATEWAY_PORT             gateway port (default 5080); movie service 5081, user service 5082:
 #   MOVIEDB_MOVIESERVICE_PORT, MOVIEDB_USERSERVICE_PORT
 #   MOVIEDB_DATABASE                 MariaDB database (default moviedb)
@@ -25,6 +27,7 @@ ROOT="$(pwd)"
 source scripts/lib/servers.sh
 
 STATE="${MOVIEDB_STATE_DIR:-$ROOT/.moviedb}"
+WEBAPP_PORT="${MOVIEDB_WEBAPP_PORT:-5090}"
 GATEWAY_PORT="${MOVIEDB_GATEWAY_PORT:-5080}"
 MOVIESERVICE_PORT="${MOVIEDB_MOVIESERVICE_PORT:-5081}"
 USERSERVICE_PORT="${MOVIEDB_USERSERVICE_PORT:-5082}"
@@ -56,7 +59,7 @@ trap 'exit 130' INT TERM
 fail() { moviedb_log "$1"; exit 1; }
 
 command -v dotnet >/dev/null 2>&1 || fail "the .NET SDK 10 is not installed: see https://dot.net"
-for port in "$GATEWAY_PORT" "$MOVIESERVICE_PORT" "$USERSERVICE_PORT"; do
+for port in "$WEBAPP_PORT" "$GATEWAY_PORT" "$MOVIESERVICE_PORT" "$USERSERVICE_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     fail "port $port is in use (is MovieDb already running?). Set MOVIEDB_*_PORT to use others."
   fi
@@ -98,7 +101,7 @@ fi
 
 if [ "${MOVIEDB_NO_BUILD:-0}" != 1 ]; then
   moviedb_log "building the services ($CONFIGURATION)"
-  for project in MovieService UserService Gateway; do
+  for project in MovieService UserService Gateway WebApp; do
     if ! dotnet build "$project/$project.csproj" -c "$CONFIGURATION" -nologo >"$STATE/logs/build-$project.log" 2>&1; then
       grep -E 'error|warning' "$STATE/logs/build-$project.log" | sort -u | head -n 20 >&2
       fail "build of $project failed (full log: $STATE/logs/build-$project.log)"
@@ -142,22 +145,32 @@ start_service MovieService "$MOVIESERVICE_PORT" \
 start_service UserService "$USERSERVICE_PORT" \
   ConnectionStrings__userdb="Filename=$STATE/users.db" \
   Admin__Password="$ADMIN_PASSWORD"
+# The web app calls from 127.0.0.1 and forwards each browser's address in X-Forwarded-For; the
+# gateway believes that header only from the proxies listed here.
 start_service Gateway "$GATEWAY_PORT" \
   services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
   Jwt__SigningKey="$JWT_SIGNING_KEY" \
-  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
+  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
+  ForwardedHeaders__KnownProxies__0=127.0.0.1
+# Its Data Protection keys (they encrypt the session cookie) stay in the state folder: a restart
+# does not sign anyone out.
+start_service WebApp "$WEBAPP_PORT" \
+  services__gateway__http__0="http://127.0.0.1:$GATEWAY_PORT" \
+  DataProtection__KeysDirectory="$STATE/webapp-keys"
 
 # For tools that watch the services (bench/run.sh samples their memory).
-printf 'MovieService %s\nUserService %s\nGateway %s\n' "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" > "$STATE/pids"
+printf 'MovieService %s\nUserService %s\nGateway %s\nWebApp %s\n' "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" "${PIDS[3]}" > "$STATE/pids"
 
 wait_healthy MovieService "$MOVIESERVICE_PORT"
 wait_healthy UserService "$USERSERVICE_PORT"
 wait_healthy Gateway "$GATEWAY_PORT"
+wait_healthy WebApp "$WEBAPP_PORT"
 
 cat <<INFO
 
   MovieDb is running.
-    Gateway:   http://localhost:$GATEWAY_PORT   (try Gateway/Gateway.http)
+    Web app:   http://localhost:$WEBAPP_PORT   (open it in a browser)
+    Gateway:   http://localhost:$GATEWAY_PORT   (the API; try Gateway/Gateway.http)
     API docs:  http://localhost:$GATEWAY_PORT/scalar   (Development only; OpenAPI at /openapi/v1.json)
     Admin:     user "admin", password "$ADMIN_PASSWORD"
     Logs:      $STATE/logs/

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command. On a Debian-like machine without Docker it installs MariaDB and RabbitMQ
-# from apt when they are missing, starts them when they are not running, creates a test account on
-# each, builds the whole MovieDb.sln (the Aspire AppHost included, warnings as errors) and runs every
+# (and Chromium, for the web app's browser tests) from apt when they are missing, starts the servers
+# when they are not running, creates a test account on each, builds the whole MovieDb.sln (the Aspire AppHost included, warnings as errors) and runs every
 # test against the real servers. The last line it prints is "N passed, N failed, N skipped"; it exits non-zero when
 # anything failed or did not build. Servers it started are stopped again; running ones are left alone.
 #
@@ -54,6 +54,8 @@ trap 'moviedb_stop_started_servers' EXIT
 trap 'exit 130' INT TERM
 
 moviedb_start_servers || fail_before_tests "MariaDB and RabbitMQ are needed for the tests and could not be started (see above)"
+# Not fatal: without a browser, the browser tests report themselves skipped with the reason.
+moviedb_install_chromium || true
 
 TEST_PASSWORD="$(moviedb_random_secret)"
 moviedb_mariadb_account moviedb_test "$TEST_PASSWORD" || fail_before_tests "could not create the MariaDB test account"

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MovieService;
 using UserService;
+using WebApp;
 
 namespace MovieDb.Tests.Aspire;
 
@@ -19,7 +20,7 @@ public sealed class AppHostModelTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    private static readonly string[] Projects = ["movieservice", "userservice", "gateway"];
+    private static readonly string[] Projects = ["movieservice", "userservice", "gateway", "webapp"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -33,7 +34,7 @@ public sealed class AppHostModelTests
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
         var resources = model.Resources.ToDictionary(r => r.Name);
 
-        foreach (var name in new[] { "mysql", "moviedb", "mongo", "userdb", "messaging", "movieservice", "userservice", "gateway", "jwt-signing-key", "admin-password" })
+        foreach (var name in new[] { "mysql", "moviedb", "mongo", "userdb", "messaging", "movieservice", "userservice", "gateway", "webapp", "jwt-signing-key", "admin-password" })
         {
             Assert.True(resources.ContainsKey(name), $"missing resource {name}");
         }
@@ -42,11 +43,13 @@ public sealed class AppHostModelTests
         AssertWaits(resources["movieservice"], required: ["moviedb", "messaging"], allowed: ["mysql"]);
         AssertWaits(resources["userservice"], required: ["userdb", "messaging"], allowed: ["mongo"]);
         AssertWaits(resources["gateway"], required: ["movieservice", "messaging"], allowed: []);
+        AssertWaits(resources["webapp"], required: ["gateway"], allowed: []);
 
         var external = model.Resources.OfType<ProjectResource>()
             .Where(p => p.Annotations.OfType<EndpointAnnotation>().Any(e => e.IsExternal))
-            .Select(p => p.Name);
-        Assert.Equal(["gateway"], external);
+            .Select(p => p.Name)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(["gateway", "webapp"], external);
         Assert.True(((ParameterResource)resources["jwt-signing-key"]).Secret);
         Assert.True(((ParameterResource)resources["admin-password"]).Secret);
 
@@ -59,7 +62,7 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
-    public async Task The_published_manifest_wires_each_project_to_its_own_resources_and_only_the_gateway_is_external()
+    public async Task The_published_manifest_wires_each_project_to_its_own_resources_and_only_the_gateway_and_the_web_app_are_external()
     {
         var resources = await PublishedManifest.GetResourcesAsync().WaitAsync(Timeout, Ct);
 
@@ -78,11 +81,17 @@ public sealed class AppHostModelTests
         Assert.Equal("{movieservice.bindings.http.url}", gateway["services__movieservice__http__0"]);
         Assert.Equal("{jwt-signing-key.value}", gateway["Jwt__SigningKey"]);
 
+        // The web app knows the gateway's address and nothing else: no database, broker or internal service.
+        var webApp = resources.Environment("webapp");
+        Assert.Equal("{gateway.bindings.http.url}", webApp["services__gateway__http__0"]);
+        Assert.DoesNotContain(webApp.Keys, key => key.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || key.Contains("movieservice", StringComparison.Ordinal));
+
         var external = resources.EnumerateObject()
             .Where(r => r.Value.TryGetProperty("bindings", out var bindings)
                 && bindings.EnumerateObject().Any(b => b.Value.TryGetProperty("external", out var e) && e.GetBoolean()))
-            .Select(r => r.Name);
-        Assert.Equal(["gateway"], external);
+            .Select(r => r.Name)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(["gateway", "webapp"], external);
     }
 
     [Fact]
@@ -141,6 +150,7 @@ public sealed class AppHostModelTests
             "movieservice" => await StartAsync(new RecordingFactory<MovieServiceApp>(recording)),
             "userservice" => await StartAsync(new RecordingFactory<UserServiceApp>(recording)),
             "gateway" => await StartAsync(new RecordingFactory<GatewayApp>(recording)),
+            "webapp" => await StartAsync(new RecordingFactory<WebAppApp>(recording)),
             _ => throw new ArgumentOutOfRangeException(nameof(project)),
         };
 
@@ -149,10 +159,12 @@ public sealed class AppHostModelTests
 
         static async Task<IAsyncDisposable> StartAsync<T>(RecordingFactory<T> factory) where T : class
         {
-            // A request makes every lazily read setting (routes, proxy destinations) read at least once.
+            // A request makes every lazily read setting (routes, proxy destinations) read at least once;
+            // /health also resolves the web app's gateway address (its readiness calls the gateway).
             using var client = factory.CreateClient();
             using var response = await client.GetAsync("/alive", Ct);
             Assert.True(response.IsSuccessStatusCode, $"{typeof(T).Name} did not start with the manifest's configuration");
+            using var health = await client.GetAsync("/health", Ct);
             return factory;
         }
     }

@@ -1,15 +1,20 @@
 using Gateway;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Movies;
 using MovieService;
 using UserService;
+using WebApp;
 
 namespace MovieDb.Tests.EndToEnd;
 
 /// <summary>
 /// All three services in the test process: the movie service on a real Kestrel port (the gateway's
 /// YARP forwards to it over HTTP), the user service and the gateway on test servers; real MariaDB
-/// and RabbitMQ, the user store on LiteDB in a temporary file.
+/// and RabbitMQ, the user store on LiteDB in a temporary file. With <see cref="StartsWebApp"/>, the
+/// web app too, on a real Kestrel port for a browser, and the gateway then on one as well (the web
+/// app reaches it over HTTP by service discovery, as everywhere else).
 /// </summary>
 public class InProcessSystem(TestServers servers) : MovieDbSystem
 {
@@ -32,8 +37,19 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
 
     public Uri MovieServiceAddress { get; private set; } = null!;
 
+    public ServiceFactory<WebAppApp>? WebApp { get; private set; }
+
+    /// <summary>Where a browser finds the web app (when <see cref="StartsWebApp"/>).</summary>
+    public Uri WebAppAddress { get; private set; } = null!;
+
     /// <summary>Settings a subclass adds to (or changes in) the gateway's.</summary>
     protected virtual IDictionary<string, string?> GatewaySettings => new Dictionary<string, string?>();
+
+    /// <summary>Starts the web app as well, and the gateway on a real port for it.</summary>
+    protected virtual bool StartsWebApp => false;
+
+    /// <summary>Settings a subclass adds to (or changes in) the web app's.</summary>
+    protected virtual IDictionary<string, string?> WebAppSettings => new Dictionary<string, string?>();
 
     public override HttpClient CreateClient() => Gateway.CreateClient();
 
@@ -65,14 +81,59 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["RateLimiting:Api:TokensPerSecond"] = "100000",
             ["Messaging:RequestTimeout"] = "00:00:05",
         };
+        if (StartsWebApp)
+        {
+            // The web app calls from loopback and names the browser in X-Forwarded-For.
+            gatewaySettings["ForwardedHeaders:KnownProxies:0"] = "127.0.0.1";
+        }
+
         foreach (var (key, value) in GatewaySettings)
         {
             gatewaySettings[key] = value;
         }
 
         Gateway = new ServiceFactory<GatewayApp>(gatewaySettings);
+        if (StartsWebApp)
+        {
+            Gateway.UseKestrel(0);
+            Gateway.StartServer();
+        }
+
         using var gateway = Gateway.CreateClient();
         await Wait.UntilHealthAsync(gateway, "the gateway is ready");
+
+        if (StartsWebApp)
+        {
+            await StartWebAppAsync(gateway.BaseAddress!);
+        }
+    }
+
+    /// <summary>Stops the web app and starts a new one with the same keys folder: a redeployment, or a crash.</summary>
+    public async Task RestartWebAppAsync()
+    {
+        var gatewayAddress = new Uri(WebApp!.Services.GetRequiredService<IConfiguration>()["services:gateway:http:0"]!);
+        await WebApp.DisposeAsync();
+        await StartWebAppAsync(gatewayAddress);
+    }
+
+    private async Task StartWebAppAsync(Uri gatewayAddress)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["services:gateway:http:0"] = gatewayAddress.ToString().TrimEnd('/'),
+            ["DataProtection:KeysDirectory"] = Path.Combine(_directory, "webapp-keys"),
+        };
+        foreach (var (key, value) in WebAppSettings)
+        {
+            settings[key] = value;
+        }
+
+        WebApp = new ServiceFactory<WebAppApp>(settings);
+        WebApp.UseKestrel(0);
+        WebApp.StartServer();
+        using var client = WebApp.CreateClient();
+        WebAppAddress = client.BaseAddress!;
+        await Wait.UntilHealthAsync(client, "the web app is ready");
     }
 
     /// <summary>Starts (or restarts) the user service on the same store and broker.</summary>
@@ -102,6 +163,11 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
     public override async ValueTask DisposeAsync()
     {
         // Null-safe: a start-up that failed (or skipped for a missing server) leaves parts unset.
+        if (WebApp is not null)
+        {
+            await WebApp.DisposeAsync();
+        }
+
         if (Gateway is not null)
         {
             await Gateway.DisposeAsync();

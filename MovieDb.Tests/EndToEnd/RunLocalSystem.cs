@@ -17,6 +17,8 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
     private readonly ConcurrentQueue<string> _output = new();
     private Process? _script;
 
+    public int WebAppPort { get; } = ServiceProcess.FreePort();
+
     public int GatewayPort { get; } = ServiceProcess.FreePort();
 
     public int MovieServicePort { get; } = ServiceProcess.FreePort();
@@ -53,6 +55,7 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
             WorkingDirectory = RepositoryPaths.Root,
         };
         start.Environment["MOVIEDB_STATE_DIR"] = StateDirectory;
+        start.Environment["MOVIEDB_WEBAPP_PORT"] = WebAppPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_GATEWAY_PORT"] = GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_MOVIESERVICE_PORT"] = MovieServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_USERSERVICE_PORT"] = UserServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -32,9 +32,23 @@ public sealed class RunLocalTests(TestServers servers)
             Assert.True(File.Exists(Path.Combine(system.StateDirectory, "users.db")), "the LiteDB user store is in the state folder");
             Assert.True(File.Exists(Path.Combine(system.StateDirectory, "logs", "Gateway.log")), "one log file per service");
 
+            // The web app comes up too, its address printed first, its keys kept in the state folder.
+            var output = system.Output;
+            Assert.True(
+                output.IndexOf($"Web app:   http://localhost:{system.WebAppPort}", StringComparison.Ordinal) is var webApp and >= 0
+                && webApp < output.IndexOf("Gateway:", StringComparison.Ordinal),
+                "run-local.sh prints the web app's URL first");
+            using (var browser = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{system.WebAppPort}/"), Timeout = TimeSpan.FromSeconds(30) })
+            {
+                var signIn = await browser.GetStringAsync("/signin", TestContext.Current.CancellationToken);
+                Assert.Contains("<h1>Sign in</h1>", signIn, StringComparison.Ordinal);
+            }
+
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(system.StateDirectory, "webapp-keys"), "key-*.xml"));
+
             await system.StopAsync();
 
-            foreach (var port in new[] { system.GatewayPort, system.MovieServicePort, system.UserServicePort })
+            foreach (var port in new[] { system.WebAppPort, system.GatewayPort, system.MovieServicePort, system.UserServicePort })
             {
                 Assert.False(RunLocalSystem.IsListening(port), $"port {port} still listens after stopping run-local.sh");
             }

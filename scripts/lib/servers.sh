@@ -110,6 +110,18 @@ moviedb_start_rabbitmq() {
   moviedb_log "RabbitMQ is ready"
 }
 
+# The browser the web app's end-to-end tests drive (through Playwright, which is told its path: it
+# downloads no browser of its own). Missing and not installable → those tests skip, saying why.
+moviedb_install_chromium() {
+  if [ -x "${MOVIEDB_TEST_CHROMIUM:-/usr/bin/chromium}" ]; then
+    return 0
+  fi
+  moviedb_apt_install chromium || {
+    moviedb_log "could not install chromium: the browser tests will be skipped"
+    return 1
+  }
+}
+
 moviedb_start_servers() {
   moviedb_install_servers && moviedb_start_mariadb && moviedb_start_rabbitmq
 }

@@ -1,0 +1,54 @@
+using Microsoft.Playwright;
+using MovieDb.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace MovieDb.Tests.EndToEnd.Browser;
+
+/// <summary>
+/// The in-process system with the web app on a real port, and one Chromium for the test class.
+/// The web app refreshes the access token on every request (RefreshBefore is the token's whole
+/// lifetime), so every browser test also exercises the refresh path.
+/// </summary>
+public class WebAppSystem(TestServers servers) : InProcessSystem(servers)
+{
+    static WebAppSystem() => SetDefaultExpectTimeout(20_000);
+
+    public Chromium Chromium { get; } = new();
+
+    protected override bool StartsWebApp => true;
+
+    protected override IDictionary<string, string?> WebAppSettings => new Dictionary<string, string?>
+    {
+        ["Session:RefreshBefore"] = "00:15:00",
+    };
+
+    public override async ValueTask InitializeAsync()
+    {
+        await base.InitializeAsync();
+        await Chromium.LaunchAsync();
+    }
+
+    /// <summary>Skips the calling test, with the reason, when Chromium cannot run here.</summary>
+    public void SkipWithoutBrowser() =>
+        Assert.SkipWhen(Chromium.UnavailableReason is not null, Chromium.UnavailableReason ?? string.Empty);
+
+    public Task<IPage> NewPageAsync(bool phone = false, bool javaScript = true) => Chromium.NewPageAsync(WebAppAddress, phone, javaScript);
+
+    /// <summary>Signs in through the sign-in page and waits for the movie list.</summary>
+    public static async Task SignInAsync(IPage page, string userName, string password)
+    {
+        await page.GotoAsync("/signin");
+        await page.GetByLabel("User name").FillAsync(userName);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/movies"));
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await Chromium.DisposeAsync();
+        await base.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}

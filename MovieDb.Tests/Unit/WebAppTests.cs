@@ -1,0 +1,115 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
+using WebApp.Auth;
+using WebApp.Extensions;
+using WebApp.Model;
+using WebApp.Services;
+
+namespace MovieDb.Tests.Unit;
+
+/// <summary>The web app's rules that need no browser: redirects, refresh, forwarded address, list URLs.</summary>
+public sealed class WebAppTests
+{
+    [Theory]
+    [InlineData("/movies?search=x", "/movies?search=x")]
+    [InlineData("/", "/")]
+    [InlineData("//evil.example/", "/movies")]
+    [InlineData("/\\evil.example/", "/movies")]
+    [InlineData("https://evil.example/", "/movies")]
+    [InlineData("javascript:alert(1)", "/movies")]
+    [InlineData("/\t/evil.example/", "/movies")]
+    [InlineData("/ /evil.example/", "/movies")]
+    [InlineData("", "/movies")]
+    [InlineData(null, "/movies")]
+    public void A_return_url_is_followed_only_to_a_local_path(string? returnUrl, string expected) =>
+        Assert.Equal(expected, SessionSignIn.LocalUrlOr(returnUrl, "/movies"));
+
+    [Fact]
+    public async Task Concurrent_refreshes_of_one_refresh_token_reach_the_gateway_once()
+    {
+        var coordinator = new RefreshCoordinator(new FakeTimeProvider());
+        var calls = 0;
+        var release = new TaskCompletionSource();
+        async Task<ApiResult<TokenPair>> Refresh()
+        {
+            Interlocked.Increment(ref calls);
+            await release.Task;
+            return new ApiResult<TokenPair>(200, new TokenPair("access", "Bearer", 900, "next"), null);
+        }
+
+        var first = coordinator.RefreshAsync("spent-once", Refresh);
+        var second = coordinator.RefreshAsync("spent-once", Refresh);
+        release.SetResult();
+        var results = await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, calls);
+        Assert.All(results, r => Assert.Equal("next", r.Value!.RefreshToken));
+    }
+
+    [Fact]
+    public async Task A_refresh_that_found_the_gateway_away_is_tried_again_next_time()
+    {
+        var coordinator = new RefreshCoordinator(new FakeTimeProvider());
+        var calls = 0;
+        Task<ApiResult<TokenPair>> Refresh()
+        {
+            Interlocked.Increment(ref calls);
+            return Task.FromResult(ApiResult.Failed<TokenPair>(ApiProblem.Unreachable));
+        }
+
+        await coordinator.RefreshAsync("token", Refresh).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await coordinator.RefreshAsync("token", Refresh).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task Calls_to_the_gateway_carry_the_browsers_address_and_only_that()
+    {
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse("::ffff:203.0.113.7");
+        var inner = new RecordingHandler();
+        using var handler = new ForwardedForHandler(new HttpContextAccessor { HttpContext = context }) { InnerHandler = inner };
+        using var client = new HttpClient(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "http://gateway/api/movies");
+        request.Headers.Add(ForwardedForHandler.HeaderName, "198.51.100.1");
+
+        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.Equal(["203.0.113.7"], inner.Request!.Headers.GetValues(ForwardedForHandler.HeaderName));
+    }
+
+    [Fact]
+    public void The_list_state_round_trips_through_its_url_and_becomes_the_api_query()
+    {
+        var query = new MovieQuery("stal ker", "Science Fiction", 1979, "-year", 2, AllOwners: true);
+
+        Assert.Equal("/movies?search=stal%20ker&genre=Science%20Fiction&year=1979&sort=-year&owner=all&page=3", query.ToPageUrl(3));
+        Assert.Equal("/movies?search=stal%20ker&genre=Science%20Fiction&year=1979&sort=-year&owner=all", query.ToPageUrl(1));
+        Assert.Equal("?search=stal%20ker&genre=Science%20Fiction&year=1979&sort=-year&page=2&pageSize=12&owner=all", query.ToApiQueryString());
+        Assert.Equal("title", (query with { Sort = "drop table" }).EffectiveSort);
+    }
+
+    [Fact]
+    public void Numbers_that_are_not_numbers_are_reported_by_field_before_anything_is_sent()
+    {
+        var input = new MovieForm { Title = " Stalker ", ReleaseYear = "nineteen", Genres = "Drama, , Science Fiction", RuntimeMinutes = "162" }.ToInput(out var errors);
+
+        Assert.Equal("Stalker", input.Title);
+        Assert.Equal(["Drama", "Science Fiction"], input.Genres);
+        Assert.Equal(162, input.RuntimeMinutes);
+        Assert.Equal(["releaseYear"], errors.Keys);
+    }
+
+    private sealed class RecordingHandler : HttpMessageHandler
+    {
+        public HttpRequestMessage? Request { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Request = request;
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK));
+        }
+    }
+}

@@ -1,0 +1,2 @@
+global using WebApp.Model;
+global using WebApp.Services;
