@@ -49,7 +49,8 @@ public sealed class Chromium : IAsyncDisposable
     }
 
     /// <summary>A fresh browser context (its own cookies) on <paramref name="baseAddress"/>, at desktop or phone size.</summary>
-    public async Task<IPage> NewPageAsync(Uri baseAddress, bool phone = false, bool javaScript = true)
+    /// <summary>A new page in a context of its own; <paramref name="forwardedFor"/> makes it look, to a web app behind a trusted proxy, like a browser at that address.</summary>
+    public async Task<IPage> NewPageAsync(Uri baseAddress, bool phone = false, bool javaScript = true, string? forwardedFor = null)
     {
         var context = await Browser!.NewContextAsync(new BrowserNewContextOptions
         {
@@ -57,6 +58,7 @@ public sealed class Chromium : IAsyncDisposable
             ViewportSize = phone ? new ViewportSize { Width = 390, Height = 844 } : new ViewportSize { Width = 1280, Height = 860 },
             IsMobile = phone,
             JavaScriptEnabled = javaScript,
+            ExtraHTTPHeaders = forwardedFor is null ? null : new Dictionary<string, string> { ["X-Forwarded-For"] = forwardedFor },
         }).WaitAsync(Wait.DefaultTimeout, TestContext.Current.CancellationToken);
 
         // Every Playwright action and expectation is bounded by these.

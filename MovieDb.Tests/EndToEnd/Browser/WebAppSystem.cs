@@ -32,7 +32,8 @@ public class WebAppSystem(TestServers servers) : InProcessSystem(servers)
     public void SkipWithoutBrowser() =>
         Assert.SkipWhen(Chromium.UnavailableReason is not null, Chromium.UnavailableReason ?? string.Empty);
 
-    public Task<IPage> NewPageAsync(bool phone = false, bool javaScript = true) => Chromium.NewPageAsync(WebAppAddress, phone, javaScript);
+    public Task<IPage> NewPageAsync(bool phone = false, bool javaScript = true, string? forwardedFor = null) =>
+        Chromium.NewPageAsync(WebAppAddress, phone, javaScript, forwardedFor);
 
     /// <summary>Signs in through the sign-in page and waits for the movie list.</summary>
     public static async Task SignInAsync(IPage page, string userName, string password)
