@@ -129,7 +129,7 @@ public static partial class AuthApi
         }
 
         var address = RateLimiting.ClientAddress(services.HttpContext);
-        if (services.SignIns.RetryAfter(body.UserName, address) is { } wait)
+        if (services.SignIns.TryStart(body.UserName, address) is { } wait)
         {
             return RateLimiting.TooManyRequests(services.HttpContext, wait);
         }
@@ -137,13 +137,13 @@ public static partial class AuthApi
         // One answer for an unknown user and a wrong password; the user service spends the same
         // hashing time on both.
         var result = await services.Requests.SendAsync(new AuthenticateUser(body.UserName, body.Password), cancellationToken: cancellationToken);
-        if (result is { Outcome: RequestOutcome.Replied, Reply.Status: ReplyStatus.Unauthorized })
-        {
-            services.SignIns.Failed(body.UserName);
-        }
-        else if (result is { Outcome: RequestOutcome.Replied, Reply.IsOk: true })
+        if (result is { Outcome: RequestOutcome.Replied, Reply.IsOk: true })
         {
             services.SignIns.Succeeded(body.UserName, address);
+        }
+        else if (result.Outcome != RequestOutcome.Replied)
+        {
+            services.SignIns.Unanswered(body.UserName);
         }
 
         return SessionResult(result, services);

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Gateway.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -56,7 +58,7 @@ public sealed class RateLimitingOptions
 
     public sealed class FailureLimit
     {
-        /// <summary>Failed sign-ins an account takes before each further attempt has to wait. Default 5.</summary>
+        /// <summary>Sign-in attempts without a success an account takes before each further attempt has to wait. Default 5.</summary>
         [Range(1, 1000)]
         public int FreeAttempts { get; set; } = 5;
 
@@ -112,8 +114,24 @@ internal static class RateLimiting
     /// <summary>
     /// The client's address: the connection's, or — when the forwarded-headers middleware trusted the
     /// proxy it came through (ForwardedHeaders:KnownProxies/KnownNetworks) — the address that proxy saw.
+    /// An IPv6 client is known by its /64 network: one subscriber usually holds a whole /64 and could
+    /// otherwise take a fresh address, and a fresh allowance, for every request.
     /// </summary>
-    public static string ClientAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    public static string ClientAddress(HttpContext context) => context.Connection.RemoteIpAddress switch
+    {
+        null => "unknown",
+        { IsIPv4MappedToIPv6: true } mapped => mapped.MapToIPv4().ToString(),
+        { AddressFamily: AddressFamily.InterNetworkV6 } v6 => Network64(v6),
+        var v4 => v4.ToString(),
+    };
+
+    private static string Network64(IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes).ToString() + "/64";
+    }
 
     private static RateLimitPartition<string> Window(HttpContext context, string partition, Func<RateLimitingOptions, RateLimitingOptions.WindowLimit> select)
     {

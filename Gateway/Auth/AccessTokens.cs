@@ -46,7 +46,7 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, SigningKeyring ke
                 [TokenClaims.UniqueName] = user.UserName,
                 [TokenClaims.Role] = user.Roles.ToArray(),
                 [TokenClaims.JwtId] = Guid.NewGuid().ToString("N"),
-                [TokenClaims.SecurityStamp] = session.Security.SecurityStamp,
+                [TokenClaims.SecurityStamp] = session.SecurityStamp,
             },
         });
         return (token, (int)settings.AccessTokenLifetime.TotalSeconds);

@@ -7,70 +7,80 @@ namespace Gateway.Auth;
 
 /// <summary>
 /// Slows down password guessing against one account, wherever the guesses come from: after
-/// <c>FreeAttempts</c> failures each further attempt must wait twice as long as the one before, up to
-/// <c>MaxDelay</c>. Addresses the account recently signed in from successfully are exempt, so an
-/// attacker cannot lock its owner out; everyone else waits at most <c>MaxDelay</c>.
+/// <c>FreeAttempts</c> attempts without a success each further attempt must wait twice as long as the
+/// one before, up to <c>MaxDelay</c>. Addresses the account recently signed in from successfully are
+/// exempt, so an attacker cannot lock its owner out; everyone else waits at most <c>MaxDelay</c>.
 /// </summary>
 /// <remarks>
+/// An attempt is counted as a failure when it starts, not when its answer arrives, so a burst of
+/// parallel guesses gets the same allowance as the same guesses one after another. A success clears
+/// the count; an attempt that got no answer at all is given back.
 /// Per gateway instance and in memory (bounded): with several instances an attacker gets each
 /// instance's allowance. The per-address limits still apply on top.
 /// </remarks>
 public sealed class SignInThrottle(IOptions<RateLimitingOptions> options, TimeProvider time)
 {
-    private const int MaxAccounts = 100_000;
+    internal const int MaxAccounts = 100_000;
     private const int TrustedAddressesPerAccount = 5;
 
     private readonly ConcurrentDictionary<string, Account> _accounts = new(StringComparer.Ordinal);
 
     private sealed class Account
     {
-        public int Failures;
+        public int Attempts;
         public DateTimeOffset LastSeen;
         public DateTimeOffset BlockedUntil;
         public readonly List<string> Trusted = [];
     }
 
-    /// <summary>How long a sign-in to <paramref name="userName"/> from <paramref name="address"/> must wait, or null when it may go ahead.</summary>
-    public TimeSpan? RetryAfter(string userName, string address)
-    {
-        if (!_accounts.TryGetValue(Key(userName), out var account))
-        {
-            return null;
-        }
-
-        var now = time.GetUtcNow();
-        lock (account)
-        {
-            Forget(account, now);
-            return account.BlockedUntil > now && !account.Trusted.Contains(address) ? account.BlockedUntil - now : null;
-        }
-    }
-
-    public void Failed(string userName)
+    /// <summary>
+    /// Starts a sign-in to <paramref name="userName"/> from <paramref name="address"/>: null when it may
+    /// go ahead (and it is then counted), otherwise how long it must wait.
+    /// </summary>
+    public TimeSpan? TryStart(string userName, string address)
     {
         var limits = options.Value.SignInFailures;
         var now = time.GetUtcNow();
-        var account = Get(userName);
+        var account = Get(userName, now);
         lock (account)
         {
             Forget(account, now);
-            account.Failures++;
+            if (account.BlockedUntil > now && !account.Trusted.Contains(address))
+            {
+                return account.BlockedUntil - now;
+            }
+
+            account.Attempts++;
             account.LastSeen = now;
-            var beyond = account.Failures - limits.FreeAttempts;
+            var beyond = account.Attempts - limits.FreeAttempts;
             if (beyond > 0)
             {
                 var delay = TimeSpan.FromSeconds(Math.Pow(2, Math.Min(beyond - 1, 30)));
                 account.BlockedUntil = now + (delay < limits.MaxDelay ? delay : limits.MaxDelay);
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>The attempt got no answer (the user service was unavailable): it does not count.</summary>
+    public void Unanswered(string userName)
+    {
+        if (_accounts.TryGetValue(Key(userName), out var account))
+        {
+            lock (account)
+            {
+                account.Attempts = Math.Max(0, account.Attempts - 1);
             }
         }
     }
 
     public void Succeeded(string userName, string address)
     {
-        var account = Get(userName);
+        var account = Get(userName, time.GetUtcNow());
         lock (account)
         {
-            account.Failures = 0;
+            account.Attempts = 0;
             account.BlockedUntil = default;
             account.LastSeen = time.GetUtcNow();
             account.Trusted.Remove(address);
@@ -84,34 +94,43 @@ public sealed class SignInThrottle(IOptions<RateLimitingOptions> options, TimePr
 
     private void Forget(Account account, DateTimeOffset now)
     {
-        if (account.Failures > 0 && now - account.LastSeen > options.Value.SignInFailures.ForgetAfter)
+        if (account.Attempts > 0 && now - account.LastSeen > options.Value.SignInFailures.ForgetAfter)
         {
-            account.Failures = 0;
+            account.Attempts = 0;
             account.BlockedUntil = default;
         }
     }
 
-    private Account Get(string userName)
+    private Account Get(string userName, DateTimeOffset now)
     {
-        if (_accounts.Count >= MaxAccounts)
+        var key = Key(userName);
+        if (_accounts.TryGetValue(key, out var existing))
         {
-            // Bounded: accounts not seen for a day go first; if that is not enough, start afresh.
-            var cutoff = time.GetUtcNow() - TimeSpan.FromDays(1);
-            foreach (var (key, account) in _accounts)
-            {
-                if (account.LastSeen < cutoff)
-                {
-                    _accounts.TryRemove(key, out _);
-                }
-            }
-
-            if (_accounts.Count >= MaxAccounts)
-            {
-                _accounts.Clear();
-            }
+            return existing;
         }
 
-        return _accounts.GetOrAdd(Key(userName), _ => new Account());
+        if (_accounts.Count >= MaxAccounts)
+        {
+            Evict(now);
+        }
+
+        return _accounts.GetOrAdd(key, _ => new Account());
+    }
+
+    // Bounded without forgetting the accounts under attack: entries that are neither blocked nor
+    // recently seen go first, oldest first, until a tenth of the room is free again.
+    private void Evict(DateTimeOffset now)
+    {
+        var idle = _accounts
+            .Where(entry => entry.Value.BlockedUntil <= now)
+            .OrderBy(entry => entry.Value.LastSeen)
+            .Take(MaxAccounts / 10)
+            .Select(entry => entry.Key)
+            .ToList();
+        foreach (var key in idle)
+        {
+            _accounts.TryRemove(key, out _);
+        }
     }
 
     // The same account whatever the spelling the guesser tries ("ADMIN", " admin").

@@ -15,21 +15,29 @@ public enum SecurityVerdict
     /// <summary>The account was deleted, or its stamp changed: the token no longer works.</summary>
     Ended,
 
-    /// <summary>Nothing known and the user service cannot be asked (broker away).</summary>
-    Unknown,
+    /// <summary>
+    /// Nothing known, or what is known could not be confirmed for longer than the refresh interval
+    /// (the user service cannot be asked): the token's user rights, but no admin rights.
+    /// </summary>
+    Unconfirmed,
 }
 
 /// <summary>
 /// The security stamp and roles of the accounts this gateway instance sees, so that every request is
 /// authorised on the account's rights now, not on the roles its token was issued with. Kept current
-/// by <c>user.security-changed</c> broadcasts (within moments of a change, on every instance) and,
-/// for an entry older than <see cref="JwtOptions.SecurityStateRefreshInterval"/>, by asking the user
-/// service again — which bounds how long a missed broadcast can leave an instance wrong.
+/// by <c>user.security-changed</c> broadcasts (within moments of a change, on every instance) and by
+/// asking the user service again once it last vouched for an entry more than
+/// <see cref="JwtOptions.SecurityStateRefreshInterval"/> ago — which bounds how long a missed or a
+/// forged broadcast can leave an instance wrong.
 /// </summary>
 /// <remarks>
-/// When the user service cannot be asked, the last known state is used; with none, the caller is
-/// Unknown and gets no admin rights (the gateway's token validation). Every change to an account goes through
-/// the broker, so while the broker is away nothing can change that this instance has not heard of.
+/// A broadcast does not count as the user service vouching: it applies at once, but the next refresh
+/// is due as if it had not arrived, and a broadcast about an account this instance has not asked about
+/// yet is checked on its first use. An answer from the user service always replaces what a broadcast
+/// said; of two broadcasts the newer version wins (they may arrive out of order). When the user service
+/// cannot be asked, what is known still ends the tokens it has seen ended, but an entry it has not
+/// vouched for within the refresh interval confirms no admin rights: the caller is Unconfirmed (user
+/// rights only) until it answers again.
 /// </remarks>
 public sealed partial class UserSecurityCache(
     IRequestClient requests,
@@ -48,15 +56,23 @@ public sealed partial class UserSecurityCache(
     private static readonly TimeSpan RetryUnanswered = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _unanswered = new(StringComparer.Ordinal);
 
-    /// <summary>The state of one account; <see cref="State"/> null means deleted.</summary>
-    private sealed record Entry(SecurityState? State, long Version, DateTimeOffset At);
+    /// <summary>
+    /// The state of one account; <see cref="State"/> null means deleted. <see cref="At"/>: when the
+    /// state was learnt; <see cref="Confirmed"/>: when the user service last vouched for it.
+    /// </summary>
+    private sealed record Entry(SecurityState? State, long Version, DateTimeOffset At, DateTimeOffset Confirmed)
+    {
+        /// <summary>A deletion the user service confirmed: nothing replaces it (ids are never reused).</summary>
+        public bool Final => State is null && Version == long.MaxValue;
+    }
 
     /// <summary>Decides whether a token with <paramref name="stamp"/> still speaks for <paramref name="userId"/>, and with which roles.</summary>
     public async ValueTask<(SecurityVerdict Verdict, IReadOnlyList<string> Roles)> CheckAsync(string userId, string stamp, CancellationToken cancellationToken)
     {
         var entry = _entries.GetValueOrDefault(userId);
         var now = time.GetUtcNow();
-        if ((entry is null || now - entry.At >= options.Value.SecurityStateRefreshInterval)
+        var interval = options.Value.SecurityStateRefreshInterval;
+        if ((entry is null || (!entry.Final && now - entry.Confirmed >= interval))
             && !(_unanswered.TryGetValue(userId, out var failedAt) && now - failedAt < RetryUnanswered))
         {
             entry = await FetchAsync(userId, cancellationToken) ?? entry;
@@ -64,9 +80,10 @@ public sealed partial class UserSecurityCache(
 
         return entry switch
         {
-            null => (SecurityVerdict.Unknown, []),
+            null => (SecurityVerdict.Unconfirmed, []),
             { State: null } => (SecurityVerdict.Ended, []),
-            { State: var state } when state.SecurityStamp != stamp => (SecurityVerdict.Ended, []),
+            { State: var state } when state.StampHash != StampHash(stamp) => (SecurityVerdict.Ended, []),
+            { Confirmed: var confirmed } when now - confirmed >= interval => (SecurityVerdict.Unconfirmed, []),
             { State: var state } => (SecurityVerdict.Current, state.Roles),
         };
     }
@@ -75,18 +92,31 @@ public sealed partial class UserSecurityCache(
     public void Apply(UserSecurityChanged change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        Store(change.UserId, new Entry(change.Deleted ? null : new SecurityState(change.UserId, change.SecurityStamp, change.Roles, change.Version), change.Deleted ? long.MaxValue : change.Version, time.GetUtcNow()));
+        var now = time.GetUtcNow();
+        Store(change.UserId, new Entry(
+            change.Deleted ? null : new SecurityState(change.UserId, change.StampHash, change.Roles, change.Version),
+            Math.Min(change.Version, long.MaxValue - 1),
+            now,
+            Confirmed: _entries.GetValueOrDefault(change.UserId)?.Confirmed ?? DateTimeOffset.MinValue), authoritative: false);
     }
 
-    /// <summary>Applies what the user service told at a sign-in or refresh.</summary>
+    /// <summary>Applies what the user service itself told, at a sign-in or a refresh.</summary>
     public void Apply(SecurityState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        Store(state.UserId, new Entry(state, state.Version, time.GetUtcNow()));
+        var now = time.GetUtcNow();
+        Store(state.UserId, new Entry(state, state.Version, now, now), authoritative: true);
     }
 
     /// <summary>This instance deleted the account: refuse its tokens now rather than when the broadcast arrives.</summary>
-    public void MarkDeleted(string userId) => Store(userId, new Entry(null, long.MaxValue, time.GetUtcNow()));
+    public void MarkDeleted(string userId)
+    {
+        var now = time.GetUtcNow();
+        Store(userId, new Entry(null, long.MaxValue, now, now), authoritative: true);
+    }
+
+    private static string StampHash(string stamp) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stamp)));
 
     private async Task<Entry?> FetchAsync(string userId, CancellationToken cancellationToken)
     {
@@ -107,8 +137,8 @@ public sealed partial class UserSecurityCache(
         var result = await requests.SendAsync(new GetSecurityState(userId), new RequestOptions { Timeout = FetchTimeout }, CancellationToken.None);
         Entry? entry = result switch
         {
-            { Outcome: RequestOutcome.Replied, Reply: { IsOk: true, Value: { } state } } => new Entry(state, state.Version, time.GetUtcNow()),
-            { Outcome: RequestOutcome.Replied, Reply.Status: ReplyStatus.NotFound } => new Entry(null, long.MaxValue, time.GetUtcNow()),
+            { Outcome: RequestOutcome.Replied, Reply: { IsOk: true, Value: { } state } } => new Entry(state, state.Version, time.GetUtcNow(), time.GetUtcNow()),
+            { Outcome: RequestOutcome.Replied, Reply.Status: ReplyStatus.NotFound } => new Entry(null, long.MaxValue, time.GetUtcNow(), time.GetUtcNow()),
             _ => null,
         };
 
@@ -125,10 +155,10 @@ public sealed partial class UserSecurityCache(
         }
 
         _unanswered.TryRemove(userId, out _);
-        return Store(userId, entry);
+        return Store(userId, entry, authoritative: true);
     }
 
-    private Entry Store(string userId, Entry entry)
+    private Entry Store(string userId, Entry entry, bool authoritative)
     {
         if (_entries.Count >= MaxEntries)
         {
@@ -148,10 +178,14 @@ public sealed partial class UserSecurityCache(
             }
         }
 
+        // A deletion the user service confirmed is final; otherwise its own answer wins, and of two
+        // broadcasts (which only it should send, but which the broker cannot prove) the newer.
         return _entries.AddOrUpdate(
             userId,
             entry,
-            (_, current) => entry.Version >= current.Version ? entry : current);
+            (_, current) => current.Final ? current
+                : authoritative || entry.Version >= current.Version ? entry
+                : current);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not refresh the rights of user {UserId} ({Outcome}); using what is known")]

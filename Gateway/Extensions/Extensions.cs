@@ -74,9 +74,11 @@ internal static class Extensions
             app.UseCors();
         }
 
+        // Limits before authorization: refused requests count too. After authentication, because
+        // signed-in calls are counted per user.
         app.UseAuthentication();
-        app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseAuthorization();
         app.Use(RequestBodyLimits.RejectOversizedBodiesAsync);
         return app;
     }
@@ -169,8 +171,8 @@ internal static class Extensions
             return;
         }
 
-        // The roles that count are the account's now. Unknown (the user service cannot be asked and
-        // nothing is known): the token's roles, but never admin — elevation is not taken on trust.
+        // The roles that count are the account's now. Unconfirmed (the user service cannot be asked):
+        // the token's roles, but never admin — elevation is not taken on trust.
         var current = verdict == SecurityVerdict.Current
             ? roles
             : identity.FindAll(TokenClaims.Role).Select(c => c.Value).Where(r => r != "admin").ToList();

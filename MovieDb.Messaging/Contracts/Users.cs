@@ -57,8 +57,9 @@ public sealed record AuthenticateUser(string UserName, string Password) : IReque
 /// <param name="User">The account.</param>
 /// <param name="RefreshToken">The raw refresh token; the user service keeps only its hash.</param>
 /// <param name="RefreshTokenExpiresAt">When the refresh token expires.</param>
-/// <param name="Security">The account's security stamp (access tokens carry it) and roles now.</param>
-public sealed record UserSession(UserDto User, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, SecurityState Security);
+/// <param name="SecurityStamp">The account's security stamp now: access tokens carry it.</param>
+/// <param name="Security">The account's rights now (the stamp as its hash), for the gateway's cache.</param>
+public sealed record UserSession(UserDto User, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, string SecurityStamp, SecurityState Security);
 
 /// <summary>Reads one account: the caller's own, or anyone's for an admin.</summary>
 [Message("users.get", MessageKind.Query)]
@@ -77,10 +78,13 @@ public sealed record GetSecurityState(string UserId) : IRequest<SecurityState>;
 
 /// <summary>An account's security stamp and roles.</summary>
 /// <param name="UserId">The account id.</param>
-/// <param name="SecurityStamp">Changes with every role or password change and every sign-out everywhere.</param>
+/// <param name="StampHash">
+/// The hex SHA-256 of the account's security stamp, which changes with every role or password change
+/// and every sign-out everywhere. Only the hash travels: a stamp read here could be put in a forged caller.
+/// </param>
 /// <param name="Roles">The account's roles now.</param>
 /// <param name="Version">The account document's version: of two states, the higher is the newer.</param>
-public sealed record SecurityState(string UserId, string SecurityStamp, IReadOnlyList<string> Roles, long Version);
+public sealed record SecurityState(string UserId, string StampHash, IReadOnlyList<string> Roles, long Version);
 
 /// <summary>A page of accounts.</summary>
 public sealed record UserPage(IReadOnlyList<UserDto> Items, int Page, int PageSize, long TotalCount);
@@ -131,10 +135,10 @@ public sealed record UserDeleted(string UserId, DateTimeOffset OccurredAt) : IEv
 /// new state, so applying it twice or late changes nothing.
 /// </summary>
 /// <param name="UserId">The account id.</param>
-/// <param name="SecurityStamp">The new stamp (empty when deleted).</param>
+/// <param name="StampHash">The hex SHA-256 of the new stamp.</param>
 /// <param name="Roles">The roles now (empty when deleted).</param>
 /// <param name="Deleted">True when the account no longer exists.</param>
 /// <param name="Version">The account document's version after the change: broadcasts may arrive out of order.</param>
 /// <param name="OccurredAt">When the change was stored.</param>
 [Message("user.security-changed")]
-public sealed record UserSecurityChanged(string UserId, string SecurityStamp, IReadOnlyList<string> Roles, bool Deleted, long Version, DateTimeOffset OccurredAt) : IEvent;
+public sealed record UserSecurityChanged(string UserId, string StampHash, IReadOnlyList<string> Roles, bool Deleted, long Version, DateTimeOffset OccurredAt) : IEvent;

@@ -38,6 +38,14 @@ internal sealed partial class Accounts(
     {
         if (await store.FindByRegistrationRequestIdAsync(requestId, cancellationToken) is { } created)
         {
+            // The inbox normally answers a repeat; past its retention, the account itself tells
+            // whether the same registration is being repeated.
+            if (created.NormalizedUserName != UserRules.NormalizeUserName(command.UserName ?? string.Empty)
+                || created.NormalizedEmail != UserRules.NormalizeEmail(command.Email ?? string.Empty))
+            {
+                return Reply<UserDto>.Fail(ReplyStatus.Conflict, "Request id reused", "This request id (Idempotency-Key) was already used for a different request.");
+            }
+
             await PublishRegisteredAsync(created, cancellationToken);
             return Reply<UserDto>.Ok(created.ToDto());
         }
@@ -167,7 +175,7 @@ internal sealed partial class Accounts(
     {
         // A redelivery of a change that took effect: the caller was authorised then, and the change
         // itself may have ended the stamp it came with (a new password).
-        if (await AppliedAsync(command.UserId, requestId, cancellationToken) is { } applied)
+        if (await AppliedAsync(command.UserId, command.Actor, requestId, cancellationToken) is { } applied)
         {
             await PublishSecurityChangeAsync(applied, cancellationToken);
             return Reply<UserDto>.Ok(applied.ToDto());
@@ -184,7 +192,7 @@ internal sealed partial class Accounts(
             return Forbidden<UserDto>("Only an admin may change another account.");
         }
 
-        return await ChangeAsync(command.UserId, requestId, user => ApplyUpdateAsync(caller!, user, command, cancellationToken), async user =>
+        return await ChangeAsync(command.UserId, caller.Id, requestId, user => ApplyUpdateAsync(caller!, user, command, cancellationToken), async user =>
         {
             await PublishSecurityChangeAsync(user, cancellationToken);
             return Reply<UserDto>.Ok(user.ToDto());
@@ -204,10 +212,11 @@ internal sealed partial class Accounts(
             return Forbidden<UserDto>("Only an admin may change roles.");
         }
 
-        // Admins are protected from each other: only the account itself changes what signs it in.
-        if (!self && user.IsAdmin && (command.Email is not null || command.NewPassword is not null))
+        // Admins are protected from each other: only the account itself changes what signs it in —
+        // also after a demotion, or an admin could demote another, reset its password and promote it back.
+        if (!self && user.CredentialsSelfManaged && (command.Email is not null || command.NewPassword is not null))
         {
-            return Forbidden<UserDto>("Only the account itself may change an admin's e-mail address or password.");
+            return Forbidden<UserDto>("Only the account itself may change the e-mail address or password of an account that is or was an admin.");
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -267,6 +276,7 @@ internal sealed partial class Accounts(
         if (roles is not null && !roles.SequenceEqual(user.Roles.Order(StringComparer.Ordinal), StringComparer.Ordinal))
         {
             user.Roles = roles;
+            user.HasBeenAdmin |= user.IsAdmin;
             securityChanged = true;
         }
 
@@ -282,7 +292,7 @@ internal sealed partial class Accounts(
     /// <summary>Signs an account out everywhere: a new security stamp.</summary>
     public async Task<Reply<Empty>> RevokeAllSessionsAsync(string requestId, RevokeAllSessions command, CancellationToken cancellationToken)
     {
-        if (await AppliedAsync(command.UserId, requestId, cancellationToken) is { } applied)
+        if (await AppliedAsync(command.UserId, command.Actor, requestId, cancellationToken) is { } applied)
         {
             await PublishSecurityChangeAsync(applied, cancellationToken);
             return Reply<Empty>.Ok(Empty.Instance);
@@ -294,7 +304,7 @@ internal sealed partial class Accounts(
             return refused;
         }
 
-        return await ChangeAsync(command.UserId, requestId, user =>
+        return await ChangeAsync(command.UserId, caller!.Id, requestId, user =>
         {
             if (caller!.Id != user.Id && !(caller.IsAdmin && !user.IsAdmin))
             {
@@ -317,7 +327,7 @@ internal sealed partial class Accounts(
     /// </summary>
     public async Task<Reply<Empty>> DeleteAsync(string requestId, DeleteUser command, CancellationToken cancellationToken)
     {
-        if (await store.FindTombstoneAsync(command.UserId, cancellationToken) is { } tombstone && tombstone.DeletionRequestId == requestId)
+        if (await DeletedByAsync(command, requestId, cancellationToken) is { } tombstone)
         {
             return await FinishDeletionAsync(tombstone, command.Actor.UserId, cancellationToken);
         }
@@ -333,7 +343,7 @@ internal sealed partial class Accounts(
             return Forbidden<Empty>("Only an admin may delete accounts.");
         }
 
-        return await ChangeAsync(command.UserId, requestId, async user =>
+        var deleted = await ChangeAsync(command.UserId, caller.Id, requestId, async user =>
         {
             if (user.IsBootstrapAdmin)
             {
@@ -355,7 +365,17 @@ internal sealed partial class Accounts(
             user.SecurityStamp = User.NewStamp();
             return null;
         }, user => FinishDeletionAsync(user, command.Actor.UserId, cancellationToken), cancellationToken);
+
+        // Two deliveries of one deletion at once: the one that lost the race finds the other's tombstone.
+        return deleted.Status == ReplyStatus.NotFound && await DeletedByAsync(command, requestId, cancellationToken) is { } done
+            ? await FinishDeletionAsync(done, command.Actor.UserId, cancellationToken)
+            : deleted;
     }
+
+    private async Task<User?> DeletedByAsync(DeleteUser command, string requestId, CancellationToken cancellationToken) =>
+        command.Actor is not null && await store.FindTombstoneAsync(command.UserId, cancellationToken) is { } tombstone && tombstone.Applied(command.Actor.UserId, requestId)
+            ? tombstone
+            : null;
 
     private async Task<Reply<Empty>> FinishDeletionAsync(User tombstone, string actorId, CancellationToken cancellationToken)
     {
@@ -374,6 +394,7 @@ internal sealed partial class Accounts(
     /// </summary>
     private async Task<Reply<T>> ChangeAsync<T>(
         string userId,
+        string actorId,
         string requestId,
         Func<User, Task<Reply<T>?>> change,
         Func<User, Task<Reply<T>>> done,
@@ -386,7 +407,7 @@ internal sealed partial class Accounts(
                 return NotFound<T>();
             }
 
-            if (user.RecentRequestIds.Contains(requestId))
+            if (user.Applied(actorId, requestId))
             {
                 return await done(user);
             }
@@ -398,7 +419,7 @@ internal sealed partial class Accounts(
             }
 
             user.UpdatedAt = User.Timestamp(time);
-            user.Remember(requestId);
+            user.Remember(actorId, requestId);
             switch (await store.UpdateAsync(user, expectedVersion, cancellationToken))
             {
                 case UserUpdateResult.Updated:
@@ -416,9 +437,9 @@ internal sealed partial class Accounts(
         return Reply<T>.Fail(ReplyStatus.Conflict, "Changed concurrently", "The account kept changing while this change was applied; try again.");
     }
 
-    /// <summary>The account, if the command with <paramref name="requestId"/> already changed it.</summary>
-    private async Task<User?> AppliedAsync(string userId, string requestId, CancellationToken cancellationToken) =>
-        await store.FindByIdAsync(userId, cancellationToken) is { } user && user.RecentRequestIds.Contains(requestId) ? user : null;
+    /// <summary>The account, if the command <paramref name="requestId"/> of <paramref name="actor"/> already changed it.</summary>
+    private async Task<User?> AppliedAsync(string userId, Actor? actor, string requestId, CancellationToken cancellationToken) =>
+        actor is not null && await store.FindByIdAsync(userId, cancellationToken) is { } user && user.Applied(actor.UserId, requestId) ? user : null;
 
     /// <summary>The caller's account as stored now, or the reply that refuses the request.</summary>
     private async Task<(User? Caller, Reply<T>? Refused)> CallerAsync<T>(Actor? actor, CancellationToken cancellationToken)
@@ -447,7 +468,7 @@ internal sealed partial class Accounts(
     // needs none of it (it asks the user service when it starts seeing the account).
     private Task PublishSecurityChangeAsync(User user, CancellationToken cancellationToken) =>
         events.BroadcastAsync(
-            new UserSecurityChanged(user.Id, user.CurrentStamp, [.. user.Roles], user.DeletedAt is not null, user.Version, time.GetUtcNow()),
+            new UserSecurityChanged(user.Id, User.StampHash(user.CurrentStamp), [.. user.Roles], user.DeletedAt is not null, user.Version, time.GetUtcNow()),
             cancellationToken);
 
     private static Reply<T> NotFound<T>() => Reply<T>.Fail(ReplyStatus.NotFound, "User not found");

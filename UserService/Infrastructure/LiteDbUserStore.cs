@@ -1,5 +1,4 @@
 using LiteDB;
-using MovieDb.Messaging.Contracts;
 using UserService.Model;
 
 namespace UserService.Infrastructure;
@@ -48,12 +47,14 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
         _tokens = _database.GetCollection<RefreshToken>("refresh_tokens");
         _initialized = new Initialization(() =>
         {
-            // Accounts stored before versions and skeletons existed get them first: the unique index
-            // on the skeleton must not meet a document without one.
-            _users.UpdateMany(BsonExpression.Create("{ Version: 0 }"), BsonExpression.Create("Version = null"));
-            foreach (var user in _users.Find(u => u.UserNameSkeleton == null))
+            // Accounts stored before versions, skeletons and stamps existed get them first: the unique
+            // index on the skeleton must not meet a document without one. Versions are 64-bit: the
+            // mapper reads Version as a long and will not convert a 32-bit number written by other tools.
+            _users.UpdateMany(BsonExpression.Create("{ Version: @0 }", 0L), BsonExpression.Create("Version = null"));
+            _users.UpdateMany(BsonExpression.Create("{ Version: INT64(Version) }"), BsonExpression.Create("IS_INT32(Version) OR IS_DOUBLE(Version)"));
+            foreach (var user in _users.Find(BsonExpression.Create("UserNameSkeleton = null OR SecurityStamp = null OR HasBeenAdmin = null")).ToList())
             {
-                user.UserNameSkeleton = UniqueSkeleton(user);
+                UserMigration.Upgrade(user, skeleton => _users.Exists(u => u.UserNameSkeleton == skeleton));
                 _users.Update(user);
             }
 
@@ -71,13 +72,6 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
             _commands.EnsureIndex(c => c.At);
             return Task.CompletedTask;
         });
-    }
-
-    // Two names stored before skeletons existed may share one; the second keeps its own, marked.
-    private string UniqueSkeleton(User user)
-    {
-        var skeleton = UserRules.Skeleton(user.UserName);
-        return _users.Exists(u => u.UserNameSkeleton == skeleton) ? $"{skeleton}#{user.Id}" : skeleton;
     }
 
     public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.EnsureAsync();

@@ -39,15 +39,28 @@ internal sealed class MongoUserStore : IUserStore
 
     private async Task InitializeStoreAsync()
     {
-        // Accounts stored before versions and skeletons existed get them first: the unique index on
-        // the skeleton must not meet two documents without one.
-        await _users.UpdateManyAsync(UserFilter.Exists(u => u.Version, false), Builders<User>.Update.Set(u => u.Version, 0));
-        var unnamed = await _users.Find(UserFilter.Eq(u => u.UserNameSkeleton, null)).ToListAsync();
-        foreach (var stored in unnamed)
+        // Accounts stored before versions, skeletons and stamps existed get them first: the unique
+        // index on the skeleton must not meet two documents without one. Each write is guarded by what
+        // it fixes, so instances starting together cannot undo each other's work.
+        await _users.UpdateManyAsync(UserFilter.Exists(u => u.Version, false), Builders<User>.Update.Set(u => u.Version, 0L));
+        var old = await _users.Find(UserFilter.Eq(u => u.UserNameSkeleton, null) | UserFilter.Eq(u => u.SecurityStamp, null) | UserFilter.Exists(u => u.HasBeenAdmin, false)).ToListAsync();
+        foreach (var stored in old)
         {
-            var skeleton = UserRules.Skeleton(stored.UserName);
-            var taken = await _users.Find(UserFilter.Eq(u => u.UserNameSkeleton, skeleton)).AnyAsync();
-            await _users.UpdateOneAsync(UserFilter.Eq(u => u.Id, stored.Id), Builders<User>.Update.Set(u => u.UserNameSkeleton, taken ? $"{skeleton}#{stored.Id}" : skeleton));
+            var (skeleton, stamp) = (stored.UserNameSkeleton, stored.SecurityStamp);
+            var taken = skeleton is null && await _users.Find(UserFilter.Eq(u => u.UserNameSkeleton, UserRules.Skeleton(stored.UserName))).AnyAsync();
+            UserMigration.Upgrade(stored, _ => taken);
+            var id = UserFilter.Eq(u => u.Id, stored.Id);
+            if (skeleton is null)
+            {
+                await _users.UpdateOneAsync(id & UserFilter.Eq(u => u.UserNameSkeleton, null), Builders<User>.Update.Set(u => u.UserNameSkeleton, stored.UserNameSkeleton));
+            }
+
+            if (stamp is null)
+            {
+                await _users.UpdateOneAsync(id & UserFilter.Eq(u => u.SecurityStamp, null), Builders<User>.Update.Set(u => u.SecurityStamp, stored.SecurityStamp));
+            }
+
+            await _users.UpdateOneAsync(id & UserFilter.Exists(u => u.HasBeenAdmin, false), Builders<User>.Update.Set(u => u.HasBeenAdmin, stored.HasBeenAdmin));
         }
 
         var user = Builders<User>.IndexKeys;

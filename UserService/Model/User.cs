@@ -49,11 +49,19 @@ public sealed class User
     public long Version { get; set; }
 
     /// <summary>
-    /// The request ids of the last commands applied to this account, written with the change itself:
-    /// a redelivered command finds its id here and answers as it did, whatever point the first
-    /// delivery reached before it crashed.
+    /// The last commands applied to this account (<c>{caller id}:{request id}</c>), written with the
+    /// change itself: a redelivered command finds itself here and answers as it did, whatever point the
+    /// first delivery reached before it crashed. Keyed by the caller too, so a request id alone, replayed
+    /// by someone else, finds nothing.
     /// </summary>
     public List<string> RecentRequestIds { get; set; } = [];
+
+    /// <summary>
+    /// Set for good when the account is given the admin role: its e-mail address and password are then
+    /// changed by the account itself only, even after a demotion — otherwise one admin could demote
+    /// another, reset its password, promote it again and sign in as it.
+    /// </summary>
+    public bool HasBeenAdmin { get; set; }
 
     /// <summary>Set when the account was deleted: what remains is a tombstone (no name, e-mail or password), kept for the retention of command records.</summary>
     public DateTime? DeletedAt { get; set; }
@@ -62,6 +70,9 @@ public sealed class User
     public string? DeletionRequestId { get; set; }
 
     public bool IsAdmin => Roles.Contains(Role.Admin);
+
+    /// <summary>Whether only the account itself may change its e-mail address and password.</summary>
+    public bool CredentialsSelfManaged => IsAdmin || HasBeenAdmin || IsBootstrapAdmin;
 
     /// <summary>The stamp as tokens carry it (empty for accounts stored before stamps existed).</summary>
     public string CurrentStamp => SecurityStamp ?? string.Empty;
@@ -72,18 +83,28 @@ public sealed class User
     /// <summary>A new security stamp.</summary>
     public static string NewStamp() => Guid.NewGuid().ToString("N");
 
-    /// <summary>Records that the command with <paramref name="requestId"/> is part of the next stored change.</summary>
-    public void Remember(string requestId)
+    /// <summary>Whether the change of <paramref name="requestId"/>, sent by <paramref name="actorId"/>, is stored on this account.</summary>
+    public bool Applied(string actorId, string requestId) => RecentRequestIds.Contains($"{actorId}:{requestId}");
+
+    /// <summary>Records that the command with <paramref name="requestId"/>, sent by <paramref name="actorId"/>, is part of the next stored change.</summary>
+    public void Remember(string actorId, string requestId)
     {
-        RecentRequestIds.Add(requestId);
+        RecentRequestIds.Add($"{actorId}:{requestId}");
         if (RecentRequestIds.Count > RememberedRequests)
         {
             RecentRequestIds.RemoveRange(0, RecentRequestIds.Count - RememberedRequests);
         }
     }
 
-    /// <summary>The rights-relevant state, as the gateway caches it.</summary>
-    public SecurityState ToSecurityState() => new(Id, CurrentStamp, [.. Roles], Version);
+    /// <summary>
+    /// The rights-relevant state, as the gateway caches it: the stamp travels only as its SHA-256,
+    /// so nothing that reads the broker learns a stamp it could put in a forged caller.
+    /// </summary>
+    public SecurityState ToSecurityState() => new(Id, StampHash(CurrentStamp), [.. Roles], Version);
+
+    /// <summary>The hex SHA-256 of a stamp, as <see cref="SecurityState"/> and the broadcasts carry it.</summary>
+    public static string StampHash(string stamp) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stamp)));
 
     /// <summary>The current time at the precision both stores keep (milliseconds), so replies match what is read back later.</summary>
     public static DateTime Timestamp(TimeProvider time)

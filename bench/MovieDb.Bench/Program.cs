@@ -175,7 +175,7 @@ static async Task<int> Amqp(Options options)
     }
 
     var session = signIn.Reply?.Value ?? throw new InvalidOperationException($"{options["name"]} could not sign in over AMQP.");
-    var caller = new Actor(session.User.Id, session.Security.SecurityStamp);
+    var caller = new Actor(session.User.Id, session.SecurityStamp);
 
     var seconds = options.Int("seconds", 10);
     Console.WriteLine("| operation | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |");

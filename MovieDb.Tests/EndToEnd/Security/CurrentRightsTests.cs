@@ -117,6 +117,35 @@ public sealed class CurrentRightsTests(CurrentRightsTests.System system) : IClas
         await system.SignInAsync(MovieDbSystem.AdminUserName, MovieDbSystem.AdminPassword, admin.Id);
     }
 
+    [Fact]
+    public async Task An_admin_cannot_take_over_another_by_demoting_it_first()
+    {
+        var admin = await system.SignInAsAdminAsync();
+        using var adminClient = admin.CreateClient();
+        var mallory = await system.NewUserAsync("mallory");
+        var trent = await system.NewUserAsync("trent");
+        foreach (var id in new[] { mallory.Id, trent.Id })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await adminClient.PutAsJsonAsync($"/api/users/{id}", new { roles = new[] { "admin", "user" } }, Ct)).StatusCode);
+        }
+
+        var malloryAdmin = await system.SignInAsync(mallory.UserName, mallory.Password, mallory.Id);
+        using var malloryClient = malloryAdmin.CreateClient();
+
+        // Demoting another admin is allowed; taking its sign-in over afterwards is not, for anyone.
+        Assert.Equal(HttpStatusCode.OK, (await malloryClient.PutAsJsonAsync($"/api/users/{trent.Id}", new { roles = new[] { "user" } }, Ct)).StatusCode);
+        foreach (var client in new[] { malloryClient, adminClient })
+        {
+            await ProblemAssert.IsProblemAsync(await client.PutAsJsonAsync($"/api/users/{trent.Id}", new { password = "t4keover-passw0rd" }, Ct), HttpStatusCode.Forbidden);
+            await ProblemAssert.IsProblemAsync(await client.PutAsJsonAsync($"/api/users/{trent.Id}", new { email = "trent@evil.test" }, Ct), HttpStatusCode.Forbidden);
+        }
+
+        // Trent still signs in with his own password, and may change it himself.
+        var trentNow = await system.SignInAsync(trent.UserName, trent.Password, trent.Id);
+        using var trentClient = trentNow.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await trentClient.PutAsJsonAsync($"/api/users/{trent.Id}", new { currentPassword = trent.Password, password = "n3w-own-passw0rd" }, Ct)).StatusCode);
+    }
+
     [Theory]
     [InlineData("\u0430dmin", HttpStatusCode.BadRequest)]
     [InlineData("admin\u034F", HttpStatusCode.BadRequest)]

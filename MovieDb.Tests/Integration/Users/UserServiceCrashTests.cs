@@ -31,7 +31,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
     private static async Task<Actor> AdminAsync(IRequestClient requests)
     {
         var session = (await AskAsync(requests, new AuthenticateUser("admin", UserServiceHost.AdminPassword))).Value!;
-        return new Actor(session.User.Id, session.Security.SecurityStamp);
+        return new Actor(session.User.Id, session.SecurityStamp);
     }
 
     private static async Task<Reply<T>> AskAsync<T>(IRequestClient requests, IRequest<T> request)

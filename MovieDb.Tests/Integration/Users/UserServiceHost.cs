@@ -75,7 +75,7 @@ internal sealed class UserServiceHost : IAsyncDisposable
     public async Task<Actor> SignInAsync(string userName, string password)
     {
         var session = (await SendAsync(new AuthenticateUser(userName, password))).Value ?? throw new InvalidOperationException($"{userName} could not sign in.");
-        return new Actor(session.User.Id, session.Security.SecurityStamp);
+        return new Actor(session.User.Id, session.SecurityStamp);
     }
 
     /// <summary>The bootstrap admin as a caller.</summary>

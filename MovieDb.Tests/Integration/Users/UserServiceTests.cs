@@ -53,6 +53,13 @@ public sealed class UserServiceTests(TestServers servers)
 
         Assert.Equal(ReplyStatus.Conflict, reply.Status);
         Assert.Equal("Request id reused", reply.Error!.Title);
+
+        // Past the command record's retention the account itself tells: another registration under
+        // the key is refused, not answered with the first one's account.
+        await host.Store.PurgeAsync(DateTime.UtcNow + UserService.Model.ProcessedCommand.Retention + TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
+        var afterPurge = await host.SendAsync(NewRegistration("third"), requestId: "reused-key");
+        Assert.Equal(ReplyStatus.Conflict, afterPurge.Status);
+        Assert.Null(afterPurge.Value);
     }
 
     [Fact]
@@ -215,6 +222,36 @@ public sealed class UserServiceTests(TestServers servers)
 
         // The caller's own stamp changed with the password: the old one no longer speaks for it.
         Assert.Equal(ReplyStatus.Unauthorized, (await host.SendAsync(new GetUser(self, user.Id))).Status);
+    }
+
+    [Fact]
+    public async Task A_request_id_replayed_by_another_caller_finds_nothing_and_is_decided_afresh()
+    {
+        await using var host = await UserServiceHost.StartAsync(servers);
+        var admin = await host.AdminAsync();
+        var (erin, _) = await host.NewUserAsync("erin");
+        var (_, stranger) = await host.NewUserAsync("stranger");
+        var changed = await host.SendAsync(new UpdateUser(admin, erin.Id, Email: "erin.new@example.test"), requestId: "known-request-id");
+        Assert.Equal(ReplyStatus.Ok, changed.Status);
+
+        // The same request id from someone else is not a redelivery: no copy of the admin's answer
+        // (with erin's account in it). While the command record is kept, the id is simply taken.
+        var replayed = await host.SendAsync(new UpdateUser(stranger, erin.Id, Email: "stolen@example.test"), requestId: "known-request-id");
+        Assert.Equal(ReplyStatus.Conflict, replayed.Status);
+        Assert.Null(replayed.Value);
+
+        // Once the record is purged, the account still remembers the id — as the admin's, so the
+        // stranger's command is decided afresh, and refused.
+        var later = DateTime.UtcNow + UserService.Model.ProcessedCommand.Retention + TimeSpan.FromMinutes(1);
+        await host.Store.PurgeAsync(later, TestContext.Current.CancellationToken);
+        var afterPurge = await host.SendAsync(new UpdateUser(stranger, erin.Id, Email: "stolen@example.test"), requestId: "known-request-id");
+        await host.Store.PurgeAsync(later, TestContext.Current.CancellationToken);
+        var deleteReplayed = await host.SendAsync(new DeleteUser(stranger, erin.Id), requestId: "known-request-id");
+
+        Assert.Equal(ReplyStatus.Forbidden, afterPurge.Status);
+        Assert.Null(afterPurge.Value);
+        Assert.Equal(ReplyStatus.Forbidden, deleteReplayed.Status);
+        Assert.Equal("erin.new@example.test", (await host.SendAsync(new GetUser(admin, erin.Id))).Value!.Email);
     }
 
     [Fact]

@@ -20,6 +20,12 @@ public abstract class UserStoreContractTests : IAsyncLifetime
 
     protected abstract Task<IUserStore> CreateStoreAsync();
 
+    /// <summary>
+    /// A store, not yet initialised, over a fresh database that holds <paramref name="documents"/> in
+    /// its <c>users</c> collection exactly as given (field name to string, bool, int, DateTime or string[]).
+    /// </summary>
+    protected abstract Task<IUserStore> CreateStoreOverAsync(IReadOnlyList<Dictionary<string, object>> documents);
+
     protected virtual ValueTask CleanUpAsync() => ValueTask.CompletedTask;
 
     public async ValueTask InitializeAsync()
@@ -195,7 +201,7 @@ public abstract class UserStoreContractTests : IAsyncLifetime
             while (true)
             {
                 var user = (await Store.FindByIdAsync(grace.Id, Ct))!;
-                user.Remember($"writer-{i}");
+                user.Remember("writer", $"writer-{i}");
                 if (await Store.UpdateAsync(user, user.Version, Ct) == UserUpdateResult.Updated)
                 {
                     return;
@@ -205,7 +211,7 @@ public abstract class UserStoreContractTests : IAsyncLifetime
 
         var stored = (await Store.FindByIdAsync(grace.Id, Ct))!;
         Assert.Equal(12, stored.Version);
-        Assert.Equal(Enumerable.Range(0, 12).Select(i => $"writer-{i}").Order(), stored.RecentRequestIds.Order());
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => $"writer:writer-{i}").Order(), stored.RecentRequestIds.Order());
     }
 
     [Fact]
@@ -323,6 +329,65 @@ public abstract class UserStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Accounts_stored_by_an_older_release_are_brought_up_to_date_and_can_be_changed()
+    {
+        static Dictionary<string, object> Legacy(string name, string[] roles) => new()
+        {
+            ["_id"] = Guid.CreateVersion7().ToString(),
+            ["UserName"] = name,
+            ["NormalizedUserName"] = name.ToUpperInvariant(),
+            ["Email"] = $"{name}@example.test",
+            ["NormalizedEmail"] = $"{name}@example.test".ToUpperInvariant(),
+            ["PasswordHash"] = "hash",
+            ["Roles"] = roles,
+            ["CreatedAt"] = DateTime.UtcNow,
+            ["UpdatedAt"] = DateTime.UtcNow,
+            ["RegistrationRequestId"] = Guid.NewGuid().ToString(),
+            ["IsBootstrapAdmin"] = false,
+        };
+
+        // Before versions, skeletons, stamps and the admin history: two names that look alike, an
+        // admin, and a version written as a 32-bit number.
+        var olga = Legacy("olga", [Role.Admin, Role.User]);
+        var o1ga = Legacy("o1ga", [Role.User]);
+        var oscar = Legacy("oscar", [Role.User]);
+        oscar["Version"] = 3;
+        var legacy = await CreateStoreOverAsync([olga, o1ga, oscar]);
+        try
+        {
+            await legacy.InitializeAsync(Ct);
+
+            var users = new List<User>();
+            foreach (var document in new[] { olga, o1ga, oscar })
+            {
+                users.Add((await legacy.FindByIdAsync((string)document["_id"], Ct))!);
+            }
+
+            Assert.All(users, user => Assert.False(string.IsNullOrEmpty(user.SecurityStamp)));
+            Assert.Equal(3, users.Select(user => user.SecurityStamp).Distinct().Count());
+            Assert.Equal(3, users.Select(user => user.UserNameSkeleton).Distinct().Count());
+            Assert.Contains(users, user => user.UserNameSkeleton == MovieDb.Messaging.Contracts.UserRules.Skeleton("olga"));
+            Assert.Equal([true, false, false], users.Select(user => user.HasBeenAdmin));
+            Assert.Equal([0L, 0L, 3L], users.Select(user => user.Version));
+
+            // A name that looks like one of them is taken; every account takes a conditional update.
+            Assert.Equal(UserInsertResult.Duplicate, await legacy.InsertAsync(NewUser("0lga"), Ct));
+            foreach (var user in users)
+            {
+                user.Email = $"new-{user.UserName}@example.test";
+                user.NormalizedEmail = user.Email.ToUpperInvariant();
+                Assert.Equal(UserUpdateResult.Updated, await legacy.UpdateAsync(user, user.Version, Ct));
+            }
+
+            Assert.Equal(4L, (await legacy.FindByIdAsync((string)oscar["_id"], Ct))!.Version);
+        }
+        finally
+        {
+            (legacy as IDisposable)?.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Purging_removes_exactly_what_is_past_its_retention()
     {
         var now = DateTime.UtcNow;
@@ -366,6 +431,31 @@ public sealed class LiteDbUserStoreContractTests : UserStoreContractTests
     protected override Task<IUserStore> CreateStoreAsync() =>
         Task.FromResult<IUserStore>(new LiteDbUserStore($"Filename={Path.Combine(_directory, "users.db")};Connection=shared"));
 
+    protected override Task<IUserStore> CreateStoreOverAsync(IReadOnlyList<Dictionary<string, object>> documents)
+    {
+        var connectionString = $"Filename={Path.Combine(_directory, $"legacy-{Guid.NewGuid():N}.db")};Connection=shared";
+        using (var database = new LiteDB.LiteDatabase(connectionString))
+        {
+            var users = database.GetCollection("users");
+            foreach (var fields in documents)
+            {
+                var document = new LiteDB.BsonDocument();
+                foreach (var (name, value) in fields)
+                {
+                    document[name] = value switch
+                    {
+                        string[] items => new LiteDB.BsonArray(items.Select(item => new LiteDB.BsonValue(item))),
+                        _ => new LiteDB.BsonValue(value),
+                    };
+                }
+
+                users.Insert(document);
+            }
+        }
+
+        return Task.FromResult<IUserStore>(new LiteDbUserStore(connectionString));
+    }
+
     protected override ValueTask CleanUpAsync()
     {
         Directory.Delete(_directory, recursive: true);
@@ -387,11 +477,19 @@ public sealed class MongoUserStoreContractTests(TestServers servers) : UserStore
         return new MongoUserStore(_client.GetDatabase(_database));
     }
 
+    protected override async Task<IUserStore> CreateStoreOverAsync(IReadOnlyList<Dictionary<string, object>> documents)
+    {
+        var database = _client!.GetDatabase(_database + "_legacy");
+        await database.GetCollection<MongoDB.Bson.BsonDocument>("users").InsertManyAsync(documents.Select(fields => new MongoDB.Bson.BsonDocument(fields)), cancellationToken: Ct);
+        return new MongoUserStore(database);
+    }
+
     protected override async ValueTask CleanUpAsync()
     {
         if (_client is not null && _database is not null)
         {
             await _client.DropDatabaseAsync(_database);
+            await _client.DropDatabaseAsync(_database + "_legacy");
             _client.Dispose();
         }
     }
