@@ -9,7 +9,7 @@ namespace MovieDb.Tests.EndToEnd;
 /// <summary>
 /// All three services in the test process: the movie service on a real Kestrel port (the gateway's
 /// YARP forwards to it over HTTP), the user service and the gateway on test servers; real MariaDB
-/// and RabbitMQ, the user store on LiteDB in a temporary file.
+/// and RabbitMQ, the user store on LiteDB in a temporary file; new accounts need no activation.
 /// </summary>
 public class InProcessSystem(TestServers servers) : MovieDbSystem
 {
@@ -84,6 +84,9 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(_directory, "users.db")};Connection=shared",
             ["Admin:Password"] = AdminPassword,
             ["PasswordHasher:IterationCount"] = "10000",
+            // Accounts sign in at once here; the mailed activation is proven by ActivationTests,
+            // the process launcher (ActivationCrashTests) and run-local (RunLocalTests).
+            ["Accounts:RequireActivation"] = "false",
         });
         using var client = UserService.CreateClient();
         await Wait.UntilHealthAsync(client, "the user service is ready");
