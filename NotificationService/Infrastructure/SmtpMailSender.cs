@@ -105,7 +105,7 @@ internal sealed partial class SmtpMailSender : IHealthCheck
 
     private sealed record Failure(DateTimeOffset At, string Error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending through {Server} failed; attempt {Attempt} of {Attempts} in {DelaySeconds:0.0} s")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending through {Server} failed (attempt {Attempt} of {Attempts}); trying again in {DelaySeconds:0.0} s")]
     private partial void LogRetrying(Exception? exception, string server, int attempt, int attempts, double delaySeconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The SMTP server accepted the mail but the goodbye failed: {Error}")]

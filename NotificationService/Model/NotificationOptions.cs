@@ -29,11 +29,14 @@ public sealed class NotificationOptions
 
     /// <summary>
     /// Attempts to hand one mail to the SMTP server within one delivery of its event, for failures
-    /// that may pass (no connection, time-outs, 4xx answers). Default 6. After the last one the event
-    /// goes back to its queue, and after <c>Messaging:MaxDeliveries</c> deliveries to its dead-letter queue.
+    /// that may pass (no connection, time-outs, 4xx answers). Default 8: with the default delays about
+    /// two minutes, well inside the broker's consumer time-out (30 minutes) even when every attempt
+    /// waits out <see cref="SmtpTimeout"/>. After the last one the event goes back to its queue, and
+    /// after <c>Messaging:MaxDeliveries</c> deliveries to its dead-letter queue: about ten minutes of
+    /// SMTP outage with the defaults.
     /// </summary>
     [Range(1, 20)]
-    public int SendAttempts { get; set; } = 6;
+    public int SendAttempts { get; set; } = 8;
 
     /// <summary>The pause before the second attempt, doubled for each further one (with jitter). Default 2 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
