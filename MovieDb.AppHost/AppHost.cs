@@ -42,6 +42,17 @@ var messaging = builder.AddRabbitMQ("messaging")
     .WithDataVolume()
     .WithLifetime(ContainerLifetime.Persistent);
 
+// Mail in development: MailPit catches every mail the services send and shows it in its web UI
+// (the "http" endpoint on the dashboard). Nothing is kept: no volume. In Azure, point "mail" at a
+// real relay instead (docs/deploy.md). The services get only the SMTP URI, as a connection string.
+var mailpit = builder.AddContainer("mailpit", "docker.io/axllent/mailpit", "v1.27.8")
+    .WithEndpoint(targetPort: 1025, name: "smtp", scheme: "tcp")
+    .WithHttpEndpoint(targetPort: 8025, name: "http");
+var smtp = mailpit.GetEndpoint("smtp");
+var mail = builder.AddConnectionString(
+    "mail",
+    ReferenceExpression.Create($"smtp://{smtp.Property(EndpointProperty.Host)}:{smtp.Property(EndpointProperty.Port)}"));
+
 // Each project gets ConnectionStrings__* and services__* for what it references, not the extra
 // MOVIEDB_HOST/…_PASSWORD variables Aspire would add too: the services read nothing else.
 const ReferenceEnvironmentInjectionFlags ReferenceKeys =
@@ -74,11 +85,20 @@ var gateway = builder.AddProject<Projects.Gateway>("gateway")
     .WithExternalHttpEndpoints();
 
 // The browser UI: a client of the gateway's public API only (services__gateway__http__0).
-builder.AddProject<Projects.WebApp>("webapp")
+var webApp = builder.AddProject<Projects.WebApp>("webapp")
     .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(gateway.GetEndpoint("http")).WaitFor(gateway)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
+
+// Sends the activation mails: it consumes user events from the broker and talks SMTP to "mail".
+// The links in them open the web app's activation page (the service appends ?token=…).
+builder.AddProject<Projects.NotificationService>("notificationservice")
+    .WithReferenceEnvironment(ReferenceKeys)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithReference(mail).WaitFor(mail)
+    .WithEnvironment("Notifications__ActivationUrl", ReferenceExpression.Create($"{webApp.GetEndpoint("http")}/activate"))
+    .WithHttpHealthCheck("/health");
 
 builder.Build().Run();
 

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Runs MovieDb without containers: the no-Docker twin of `dotnet run --project MovieDb.AppHost`.
-# Installs MariaDB and RabbitMQ from apt when missing, starts them, creates the database and the
-# accounts, builds the services once, starts them as processes with the same configuration keys the
-# AppHost injects (the user store on LiteDB) — the three services and the web app — waits until each
-# /health is ready and prints where everything is, the web app first. Ctrl-C stops what it started.
-# State (logs, LiteDB file, generated secrets, the web app's Data Protection keys) lives in .moviedb/
-# and is reused by the next run.
+# Installs MariaDB, RabbitMQ and an SMTP server (python3-aiosmtpd, in place of MailPit) from apt
+# when missing, starts them, creates the database and the accounts, builds the services once, starts
+# them as processes with the same configuration keys the AppHost injects (the user store on LiteDB) —
+# the four services and the web app — waits until each /health is ready and prints where everything
+# is, the web app first, and where activation mails land. Ctrl-C stops what it started. State (logs,
+# LiteDB file, mails, generated secrets, the web app's Data Protection keys) lives in .moviedb/ and is
+# reused by the next run.
 #
 # Knobs (environment variables), all optional:
 #   MOVIEDB_STATE_DIR                state folder (default: .moviedb in the repository)
-#   MOVIEDB_WEBAPP_PORT              web app port (default 5090)
+#   MOVIEDB_WEBAPP_PORT              web app port, also in the activation links of the mails (default 5090)
 #   MOVIEDB_GATEWAY_PORT             gateway port (default 5080); movie service 5081, user service 5082:
 #   MOVIEDB_MOVIESERVICE_PORT, MOVIEDB_USERSERVICE_PORT
+#   MOVIEDB_NOTIFICATIONSERVICE_PORT notification service port (default 5083)
+#   MOVIEDB_SMTP_PORT                the local SMTP server's port (default 2525)
 #   MOVIEDB_DATABASE                 MariaDB database (default moviedb)
 #   MOVIEDB_VHOST                    RabbitMQ virtual host (default /)
 #   MOVIEDB_ACCOUNT                  MariaDB and RabbitMQ account the services use (default moviedb)
@@ -31,6 +34,8 @@ WEBAPP_PORT="${MOVIEDB_WEBAPP_PORT:-5090}"
 GATEWAY_PORT="${MOVIEDB_GATEWAY_PORT:-5080}"
 MOVIESERVICE_PORT="${MOVIEDB_MOVIESERVICE_PORT:-5081}"
 USERSERVICE_PORT="${MOVIEDB_USERSERVICE_PORT:-5082}"
+NOTIFICATIONSERVICE_PORT="${MOVIEDB_NOTIFICATIONSERVICE_PORT:-5083}"
+SMTP_PORT="${MOVIEDB_SMTP_PORT:-2525}"
 DATABASE="${MOVIEDB_DATABASE:-moviedb}"
 VHOST="${MOVIEDB_VHOST:-/}"
 ACCOUNT="${MOVIEDB_ACCOUNT:-moviedb}"
@@ -59,7 +64,7 @@ trap 'exit 130' INT TERM
 fail() { moviedb_log "$1"; exit 1; }
 
 command -v dotnet >/dev/null 2>&1 || fail "the .NET SDK 10 is not installed: see https://dot.net"
-for port in "$WEBAPP_PORT" "$GATEWAY_PORT" "$MOVIESERVICE_PORT" "$USERSERVICE_PORT"; do
+for port in "$WEBAPP_PORT" "$GATEWAY_PORT" "$MOVIESERVICE_PORT" "$USERSERVICE_PORT" "$NOTIFICATIONSERVICE_PORT" "$SMTP_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     fail "port $port is in use (is MovieDb already running?). Set MOVIEDB_*_PORT to use others."
   fi
@@ -90,6 +95,7 @@ ADMIN_PASSWORD="${MOVIEDB_ADMIN_PASSWORD:-$ADMIN_PASSWORD}"
 JWT_SIGNING_KEY="${MOVIEDB_JWT_SIGNING_KEY:-$JWT_SIGNING_KEY}"
 
 moviedb_start_servers || fail "MariaDB and RabbitMQ could not be started (see above)"
+moviedb_install_aiosmtpd || fail "the local SMTP server (python3-aiosmtpd) could not be installed (see above)"
 moviedb_mariadb_account "$ACCOUNT" "$DB_PASSWORD" || fail "could not create the MariaDB account"
 moviedb_as_root mysql --protocol=socket -e "CREATE DATABASE IF NOT EXISTS \`$DATABASE\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" \
   || fail "could not create the database $DATABASE"
@@ -101,7 +107,7 @@ fi
 
 if [ "${MOVIEDB_NO_BUILD:-0}" != 1 ]; then
   moviedb_log "building the services ($CONFIGURATION)"
-  for project in MovieService UserService Gateway WebApp; do
+  for project in MovieService UserService Gateway NotificationService WebApp; do
     if ! dotnet build "$project/$project.csproj" -c "$CONFIGURATION" -nologo >"$STATE/logs/build-$project.log" 2>&1; then
       grep -E 'error|warning' "$STATE/logs/build-$project.log" | sort -u | head -n 20 >&2
       fail "build of $project failed (full log: $STATE/logs/build-$project.log)"
@@ -139,6 +145,19 @@ wait_healthy() {
   moviedb_log "$project is healthy"
 }
 
+# The SMTP server MailPit stands for under the AppHost: every mail becomes a file in $MAIL/new
+# (a Maildir; its three folders must exist, or it answers 500).
+MAIL="$STATE/mail"
+mkdir -p "$MAIL/tmp" "$MAIL/new" "$MAIL/cur"
+"$MOVIEDB_SMTP_PYTHON" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$MAIL" \
+  >"$STATE/logs/smtp.log" 2>&1 &
+PIDS+=($!)
+moviedb_log "started the SMTP server (pid $!, smtp://127.0.0.1:$SMTP_PORT, mails in $MAIL/new)"
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+
 start_service MovieService "$MOVIESERVICE_PORT" \
   ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=$ACCOUNT;Password=$DB_PASSWORD;Database=$DATABASE" \
   GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
@@ -152,18 +171,24 @@ start_service Gateway "$GATEWAY_PORT" \
   Jwt__SigningKey="$JWT_SIGNING_KEY" \
   GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
   ForwardedHeaders__KnownProxies__0=127.0.0.1
+# The links in the mails open the web UI's activation page.
+start_service NotificationService "$NOTIFICATIONSERVICE_PORT" \
+  ConnectionStrings__mail="smtp://127.0.0.1:$SMTP_PORT" \
+  Notifications__ActivationUrl="http://localhost:$WEBAPP_PORT/activate?token={token}" \
+  Notifications__SentMailStore="Filename=$STATE/sent-mail.db"
 # Its Data Protection keys (they encrypt the session cookie) stay in the state folder: a restart
 # does not sign anyone out.
 start_service WebApp "$WEBAPP_PORT" \
   services__gateway__http__0="http://127.0.0.1:$GATEWAY_PORT" \
   DataProtection__KeysDirectory="$STATE/webapp-keys"
 
-# For tools that watch the services (bench/run.sh samples their memory).
-printf 'MovieService %s\nUserService %s\nGateway %s\nWebApp %s\n' "${PIDS[0]}" "${PIDS[1]}" "${PIDS[2]}" "${PIDS[3]}" > "$STATE/pids"
+# For tools that watch the services (bench/run.sh samples their memory). PIDS[0] is the SMTP server.
+printf 'MovieService %s\nUserService %s\nGateway %s\nNotificationService %s\nWebApp %s\n' "${PIDS[1]}" "${PIDS[2]}" "${PIDS[3]}" "${PIDS[4]}" "${PIDS[5]}" > "$STATE/pids"
 
 wait_healthy MovieService "$MOVIESERVICE_PORT"
 wait_healthy UserService "$USERSERVICE_PORT"
 wait_healthy Gateway "$GATEWAY_PORT"
+wait_healthy NotificationService "$NOTIFICATIONSERVICE_PORT"
 wait_healthy WebApp "$WEBAPP_PORT"
 
 cat <<INFO
@@ -173,6 +198,9 @@ cat <<INFO
     Gateway:   http://localhost:$GATEWAY_PORT   (the API; try Gateway/Gateway.http)
     API docs:  http://localhost:$GATEWAY_PORT/scalar   (Development only; OpenAPI at /openapi/v1.json)
     Admin:     user "admin", password "$ADMIN_PASSWORD"
+    Mail:      activation mails land in $MAIL/new/ (one file per mail). A new account signs in
+               once activated: open the link in its mail (the web UI, http://localhost:$WEBAPP_PORT),
+               or POST its token to http://localhost:$GATEWAY_PORT/api/auth/activate
     Logs:      $STATE/logs/
     RabbitMQ:  http://localhost:15672   (user "$ACCOUNT", password in $SECRETS)
   Ctrl-C stops it.

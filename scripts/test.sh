@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The one test command. On a Debian-like machine without Docker it installs MariaDB and RabbitMQ
-# (and Chromium, for the web app's browser tests) from apt when they are missing, starts the servers
-# when they are not running, creates a test account on each, builds the whole MovieDb.sln (the Aspire AppHost included, warnings as errors) and runs every
-# test against the real servers. The last line it prints is "N passed, N failed, N skipped"; it exits non-zero when
+# The one test command. On a Debian-like machine without Docker it installs MariaDB, RabbitMQ,
+# python3-aiosmtpd (the SMTP server of the mail tests) and Chromium (for the web app's browser tests)
+# from apt when they are missing, starts the servers when they are not running, creates a test
+# account on each, builds the whole MovieDb.sln (the Aspire AppHost included, warnings as errors) and
+# runs every test against the real servers. The last line it prints is "N passed, N failed, N skipped"; it exits non-zero when
 # anything failed or did not build. Servers it started are stopped again; running ones are left alone.
 #
 # Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter "FullyQualifiedName~Movies"]
@@ -56,6 +57,11 @@ trap 'exit 130' INT TERM
 moviedb_start_servers || fail_before_tests "MariaDB and RabbitMQ are needed for the tests and could not be started (see above)"
 # Not fatal: without a browser, the browser tests report themselves skipped with the reason.
 moviedb_install_chromium || true
+
+# The mail tests start their own SMTP servers (aiosmtpd) on free ports. Not fatal here: without it
+# they skip, saying why — and fail under CI=true.
+moviedb_install_aiosmtpd || moviedb_log "no SMTP server for the mail tests: they will skip (and fail under CI=true)"
+export MOVIEDB_TEST_SMTP_PYTHON="$MOVIEDB_SMTP_PYTHON"
 
 TEST_PASSWORD="$(moviedb_random_secret)"
 moviedb_mariadb_account moviedb_test "$TEST_PASSWORD" || fail_before_tests "could not create the MariaDB test account"

@@ -8,7 +8,7 @@ using MovieDb.Messaging.Contracts;
 
 namespace Gateway.Apis;
 
-/// <summary>Registration, sign-in, token refresh and sign-out. Answers carry <c>Cache-Control: no-store</c>.</summary>
+/// <summary>Registration, activation, sign-in, token refresh and sign-out. Answers carry <c>Cache-Control: no-store</c>.</summary>
 public static partial class AuthApi
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -40,6 +40,20 @@ public static partial class AuthApi
             .AllowAnonymous()
             .WithSummary("The outcome of a registration answered with 202")
             .RequireRateLimiting(RateLimiting.AnonymousPolicy);
+
+        api.MapPost("/activate", Activate)
+            .WithName("Activate")
+            .AllowAnonymous()
+            .WithSummary("Activate an account with the token from its activation e-mail")
+            .WithDescription("200 with the account, also when this token already activated it (nothing changes); 400 for an expired, replaced or unknown token; 202 when the user service has not answered yet (sending the token again is safe); 503 when nothing could be queued.")
+            .RequireRateLimiting(RateLimiting.AnonymousPolicy);
+
+        api.MapPost("/activation-email", SendActivationEmail)
+            .WithName("SendActivationEmail")
+            .AllowAnonymous()
+            .WithSummary("Mail a new activation link to a pending account")
+            .WithDescription("Always 202, whether or not a pending account has that user name or e-mail address: the answer reveals nothing. A pending account gets a new link (at most one a minute) and its previous link stops working. 400 when neither or both are given; 503 when nothing could be queued.")
+            .RequireRateLimiting(RateLimiting.RegistrationPolicy);
 
         api.MapPost("/login", Login)
             .WithName("Login")
@@ -110,6 +124,54 @@ public static partial class AuthApi
         }
 
         return result.Reply!.IsOk ? TypedResults.Ok(UserServiceResults.ToResponse(result.Reply.Value!)) : UserServiceResults.Problem(result.Reply);
+    }
+
+    public static async Task<Results<Ok<UserDto>, Accepted<CommandAccepted>, ProblemHttpResult>> Activate(
+        ActivateRequest body,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        // A malformed token cannot be anyone's: refused here, nothing is sent on.
+        if (UserRules.CheckActivationToken(body.Token).ToArray() is { Length: > 0 } problems)
+        {
+            return UserServiceResults.Invalid(new() { ["token"] = problems }, "Invalid activation link");
+        }
+
+        var result = await services.Requests.SendAsync(new ActivateAccount(body.Token!), cancellationToken: cancellationToken);
+        return result.Outcome switch
+        {
+            RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.Ok(result.Reply.Value),
+            RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
+            // No status resource: activation is idempotent, so the client simply sends the token again.
+            RequestOutcome.TimedOut => TypedResults.Accepted((string?)null, new CommandAccepted(result.RequestId, CommandStatus.Pending)),
+            _ => UserServiceResults.Unavailable(services.HttpContext),
+        };
+    }
+
+    public static async Task<Results<Accepted, ProblemHttpResult>> SendActivationEmail(
+        ActivationEmailRequest body,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken)
+    {
+        var userName = string.IsNullOrWhiteSpace(body.UserName) ? null : body.UserName.Trim();
+        var email = string.IsNullOrWhiteSpace(body.Email) ? null : body.Email.Trim();
+        if ((userName is null) == (email is null))
+        {
+            return UserServiceResults.Invalid(new() { [userName is null ? "userName" : "email"] = ["Give either the user name or the e-mail address of the account."] });
+        }
+
+        if (userName?.Length > UserRules.UserNameMaxLength || email?.Length > UserRules.EmailMaxLength)
+        {
+            return UserServiceResults.Invalid(userName is null
+                ? new() { ["email"] = [$"At most {UserRules.EmailMaxLength} characters."] }
+                : new() { ["userName"] = [$"At most {UserRules.UserNameMaxLength} characters."] });
+        }
+
+        // One way: the answer must not depend on the account (nor on how long the user service takes for it).
+        var result = await services.Requests.SendAsync(new SendActivation(userName, email), new RequestOptions { ExpectReply = false }, cancellationToken);
+        return result.Outcome == RequestOutcome.Sent
+            ? TypedResults.Accepted((string?)null)
+            : UserServiceResults.Unavailable(services.HttpContext);
     }
 
     public static async Task<Results<Ok<TokenPair>, ProblemHttpResult>> Login(

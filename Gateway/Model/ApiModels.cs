@@ -9,6 +9,14 @@ public sealed record RegisterRequest(string? UserName, string? Email, string? Pa
 /// <summary>Body of <c>POST /api/auth/login</c>.</summary>
 public sealed record LoginRequest(string? UserName, string? Password);
 
+/// <summary>Body of <c>POST /api/auth/activate</c>: the token from the activation link.</summary>
+public sealed record ActivateRequest([property: Description("The token parameter of the link in the activation e-mail")] string? Token);
+
+/// <summary>Body of <c>POST /api/auth/activation-email</c>: the account, by user name or by e-mail address (one of them).</summary>
+public sealed record ActivationEmailRequest(
+    [property: Description("The user name of the account")] string? UserName,
+    [property: Description("Or its e-mail address")] string? Email);
+
 /// <summary>Body of <c>POST /api/auth/refresh</c> and <c>POST /api/auth/logout</c>.</summary>
 public sealed record RefreshRequest(string? RefreshToken);
 

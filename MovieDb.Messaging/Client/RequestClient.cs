@@ -65,6 +65,12 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
         ArgumentNullException.ThrowIfNull(request);
 
         var metadata = MessageMetadata.Of(request.GetType());
+        var expectReply = options?.ExpectReply ?? true;
+        if (!expectReply && metadata.Kind == MessageKind.Query)
+        {
+            throw new ArgumentException($"{metadata.Type} is a query: a query is always answered.", nameof(options));
+        }
+
         var requestId = options?.RequestId ?? Guid.NewGuid().ToString();
         var timeout = options?.Timeout ?? _options.RequestTimeout;
         var queue = metadata.Kind == MessageKind.Query ? Topology.UserQueriesQueue : Topology.UserRequestsQueue;
@@ -86,7 +92,11 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
         var correlationId = Guid.NewGuid().ToString("N");
         activity?.SetTag("messaging.message.conversation_id", correlationId);
         var waiter = new TaskCompletionSource<byte[]?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[correlationId] = waiter;
+        if (expectReply)
+        {
+            _pending[correlationId] = waiter;
+        }
+
         var started = _time.GetTimestamp();
 
         try
@@ -96,7 +106,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
             {
                 MessageId = requestId,
                 CorrelationId = correlationId,
-                ReplyTo = ReplyQueue,
+                ReplyTo = expectReply ? ReplyQueue : null,
                 Type = metadata.Type,
                 ContentType = MessageSerializer.ContentType,
                 // Commands are kept on disk until processed; queries live only as long as their caller waits.
@@ -126,6 +136,10 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
             }
 
             _metrics.RequestsSent.Add(1, typeTag);
+            if (!expectReply)
+            {
+                return new RequestResult<TResponse>(RequestOutcome.Sent, requestId);
+            }
 
             var remaining = timeout - _time.GetElapsedTime(started);
             byte[]? replyBody;

@@ -19,6 +19,12 @@ public enum RequestOutcome
 
     /// <summary>The broker did not confirm the publish (refused, unroutable, or no confirm in time).</summary>
     NotConfirmed,
+
+    /// <summary>
+    /// A command sent without waiting for a reply (<see cref="RequestOptions.ExpectReply"/> false):
+    /// the broker confirmed it, so it is queued durably and will be processed.
+    /// </summary>
+    Sent,
 }
 
 /// <summary>The result of <see cref="IRequestClient.SendAsync{TResponse}"/>.</summary>
@@ -39,6 +45,14 @@ public sealed record RequestOptions
 
     /// <summary>How long to wait for the reply. Default: <see cref="MessagingOptions.RequestTimeout"/>.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// False to send a command one way: it carries no reply address, the handler's reply is not
+    /// sent, and the call returns <see cref="RequestOutcome.Sent"/> as soon as the broker confirmed
+    /// it. For commands whose outcome the caller must not learn or wait for. Default true; queries
+    /// always expect a reply.
+    /// </summary>
+    public bool ExpectReply { get; init; } = true;
 }
 
 /// <summary>Sends requests to the user service over RabbitMQ and waits for their replies.</summary>

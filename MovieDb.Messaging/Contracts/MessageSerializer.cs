@@ -11,9 +11,11 @@ public static class MessageSerializer
     /// <summary>The content type of every message body.</summary>
     public const string ContentType = "application/json";
 
+    // An activation event's token is left as it is: a mail that was dead-lettered during a long
+    // SMTP outage must still work when an operator moves it back to its queue.
     private static readonly HashSet<string> SecretProperties = new(StringComparer.OrdinalIgnoreCase)
     {
-        "password", "newPassword", "currentPassword", "refreshToken",
+        "password", "newPassword", "currentPassword", "refreshToken", "token",
     };
 
     /// <summary>The options used for every message.</summary>
@@ -31,7 +33,7 @@ public static class MessageSerializer
         JsonSerializer.Deserialize<T>(body, Options) ?? throw new JsonException($"The message body is null, not a {typeof(T).Name}.");
 
     /// <summary>
-    /// Returns the body with every secret field (passwords, refresh tokens) masked, for copies that
+    /// Returns the body with every secret field (passwords, refresh and activation-command tokens) masked, for copies that
     /// outlive the request: dead-lettered messages. Bodies that are not JSON objects are returned unchanged.
     /// </summary>
     public static byte[] Redact(ReadOnlyMemory<byte> body)
@@ -90,7 +92,10 @@ public static class MessageSerializer
 [JsonSerializable(typeof(DeleteUser))]
 [JsonSerializable(typeof(RefreshSession))]
 [JsonSerializable(typeof(RevokeSession))]
+[JsonSerializable(typeof(ActivateAccount))]
+[JsonSerializable(typeof(SendActivation))]
 [JsonSerializable(typeof(UserRegistered))]
+[JsonSerializable(typeof(UserActivationRequested))]
 [JsonSerializable(typeof(UserDeleted))]
 [JsonSerializable(typeof(Reply<UserDto>))]
 [JsonSerializable(typeof(Reply<CommandStatus>))]

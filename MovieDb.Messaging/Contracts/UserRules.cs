@@ -24,6 +24,12 @@ public static partial class UserRules
     /// <summary>Longest e-mail address (RFC 5321 path limit).</summary>
     public const int EmailMaxLength = 254;
 
+    /// <summary>Shortest activation token accepted (issued ones are 43 characters: 256 bits, base64url).</summary>
+    public const int ActivationTokenMinLength = 16;
+
+    /// <summary>Longest activation token accepted; anything longer cannot be one and is not sent on.</summary>
+    public const int ActivationTokenMaxLength = 128;
+
     /// <summary>The roles there are.</summary>
     public static IReadOnlyList<string> KnownRoles { get; } = ["user", "admin"];
 
@@ -79,6 +85,19 @@ public static partial class UserRules
         else if (roles.FirstOrDefault(r => !KnownRoles.Contains(r, StringComparer.Ordinal)) is { } unknown)
         {
             yield return $"Unknown role '{unknown}'. Known roles: {string.Join(", ", KnownRoles)}.";
+        }
+    }
+
+    /// <summary>Problems with an activation token's shape, or none (whether it is a live token only the user service knows).</summary>
+    public static IEnumerable<string> CheckActivationToken(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            yield return "The activation token is required.";
+        }
+        else if (token.Length is < ActivationTokenMinLength or > ActivationTokenMaxLength || !ActivationTokenPattern().IsMatch(token))
+        {
+            yield return "This is not an activation token: copy the whole link from the e-mail.";
         }
     }
 
@@ -138,4 +157,8 @@ public static partial class UserRules
     // (other scripts, combining or invisible marks, full-width forms) could imitate existing ones.
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex UserNamePattern();
+
+    // base64url, what the user service issues.
+    [GeneratedRegex("^[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex ActivationTokenPattern();
 }

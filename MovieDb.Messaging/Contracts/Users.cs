@@ -121,9 +121,72 @@ public sealed record RevokeSession(Actor Actor, string RefreshToken) : IRequest<
 [Message("users.revoke-sessions")]
 public sealed record RevokeAllSessions(Actor Actor, string UserId) : IRequest<Empty>;
 
-/// <summary>Published when an account was created.</summary>
+/// <summary>
+/// Activates a pending account with the token from its activation link. Idempotent: the token that
+/// activated an account answers again with the account and changes nothing; an expired or unknown
+/// token is refused as invalid.
+/// </summary>
+/// <param name="Token">The raw token from the link (the user service keeps only its hash).</param>
+[Message("users.activate")]
+public sealed record ActivateAccount(string Token) : IRequest<UserDto>;
+
+/// <summary>
+/// Asks for a fresh activation link for a pending account, named by its user name or its e-mail
+/// address: a new token (the previous one stops working) goes out in
+/// <see cref="UserActivationRequested"/>. Succeeds whether or not such an account exists, is still
+/// pending, or was sent a link a moment ago, so that it reveals nothing; sent without waiting for a reply.
+/// </summary>
+/// <param name="UserName">The user name, or null when <paramref name="Email"/> names the account.</param>
+/// <param name="Email">The e-mail address, or null when <paramref name="UserName"/> names the account.</param>
+[Message("users.send-activation")]
+public sealed record SendActivation(string? UserName, string? Email) : IRequest<Empty>;
+
+/// <summary>
+/// Published when an account was created (after it was stored; at least once: a redelivered
+/// registration publishes it again). A pending account's event carries a single-use activation token,
+/// which the notification service mails as a link; an account that needs no activation has none.
+/// </summary>
+/// <param name="EventId">
+/// Identifies this activation mail: the same token always comes with the same id, so that a consumer
+/// can tell a repeated event from a new one. (Named in the body: the AMQP message id changes with
+/// every publish.)
+/// </param>
+/// <param name="UserId">The account id.</param>
+/// <param name="UserName">The user name as registered.</param>
+/// <param name="Email">Where the activation link goes.</param>
+/// <param name="ActivationToken">The raw single-use token, or null when the account needs no activation.</param>
+/// <param name="ActivationExpiresAt">When the token stops working, or null without a token.</param>
+/// <param name="OccurredAt">When the event was published.</param>
 [Message("user.registered")]
-public sealed record UserRegistered(string UserId, string UserName, DateTimeOffset OccurredAt) : IEvent;
+public sealed record UserRegistered(
+    string EventId,
+    string UserId,
+    string UserName,
+    string Email,
+    string? ActivationToken,
+    DateTimeOffset? ActivationExpiresAt,
+    DateTimeOffset OccurredAt) : IEvent;
+
+/// <summary>
+/// Published when a pending account asked for a new activation link (<see cref="SendActivation"/>):
+/// the same fields as <see cref="UserRegistered"/>, with the new token. May arrive more than once.
+/// </summary>
+/// <param name="EventId">Identifies this activation mail (the same token always comes with the same id).</param>
+/// <param name="UserId">The account id.</param>
+/// <param name="UserName">The user name.</param>
+/// <param name="Email">Where the activation link goes.</param>
+/// <param name="ActivationToken">The raw single-use token.</param>
+/// <param name="ActivationExpiresAt">When the token stops working.</param>
+/// <param name="OccurredAt">When the event was published.</param>
+[Message("user.activation-requested")]
+public sealed record UserActivationRequested(
+    string EventId,
+    string UserId,
+    string UserName,
+    string Email,
+    string ActivationToken,
+    DateTimeOffset ActivationExpiresAt,
+    DateTimeOffset OccurredAt) : IEvent;
 
 /// <summary>Published when an account was deleted. May arrive more than once: handle it idempotently.</summary>
 [Message("user.deleted")]

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MovieService;
+using NotificationService;
 using UserService;
 using WebApp;
 
@@ -20,7 +21,7 @@ public sealed class AppHostModelTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    private static readonly string[] Projects = ["movieservice", "userservice", "gateway", "webapp"];
+    private static readonly string[] Projects = ["movieservice", "userservice", "gateway", "webapp", "notificationservice"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -34,7 +35,7 @@ public sealed class AppHostModelTests
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
         var resources = model.Resources.ToDictionary(r => r.Name);
 
-        foreach (var name in new[] { "mysql", "moviedb", "mongo", "userdb", "messaging", "movieservice", "userservice", "gateway", "webapp", "jwt-signing-key", "admin-password" })
+        foreach (var name in new[] { "mysql", "moviedb", "mongo", "userdb", "messaging", "mailpit", "mail", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password" })
         {
             Assert.True(resources.ContainsKey(name), $"missing resource {name}");
         }
@@ -44,6 +45,20 @@ public sealed class AppHostModelTests
         AssertWaits(resources["userservice"], required: ["userdb", "messaging"], allowed: ["mongo"]);
         AssertWaits(resources["gateway"], required: ["movieservice", "messaging"], allowed: []);
         AssertWaits(resources["webapp"], required: ["gateway"], allowed: []);
+        AssertWaits(resources["notificationservice"], required: ["messaging", "mail"], allowed: ["mailpit"]);
+
+        // The mail connection string is MailPit's SMTP endpoint, and only the notification service gets it.
+        var mail = Assert.IsType<global::Aspire.Hosting.ConnectionStringResource>(resources["mail"]);
+        Assert.Contains(mail.ConnectionStringExpression.ValueProviders.OfType<EndpointReferenceExpression>(),
+            e => e.Endpoint.Resource.Name == "mailpit" && e.Endpoint.EndpointName == "smtp");
+        var smtp = resources["mailpit"].Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "smtp");
+        var ui = resources["mailpit"].Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "http");
+        Assert.Equal((1025, 8025), (smtp.TargetPort, ui.TargetPort));
+        Assert.False(smtp.IsExternal || ui.IsExternal);
+        foreach (var project in new[] { "movieservice", "userservice", "gateway", "webapp" })
+        {
+            Assert.DoesNotContain(resources[project].Annotations.OfType<ResourceRelationshipAnnotation>(), r => r.Resource.Name is "mail" or "mailpit");
+        }
 
         var external = model.Resources.OfType<ProjectResource>()
             .Where(p => p.Annotations.OfType<EndpointAnnotation>().Any(e => e.IsExternal))
@@ -75,6 +90,12 @@ public sealed class AppHostModelTests
         Assert.Equal("{messaging.connectionString}", userService["ConnectionStrings__messaging"]);
         Assert.Equal("{admin-password.value}", userService["Admin__Password"]);
         Assert.StartsWith("mongodb://", resources.GetProperty("userdb").GetProperty("connectionString").GetString(), StringComparison.Ordinal);
+
+        var notificationService = resources.Environment("notificationservice");
+        Assert.Equal("{messaging.connectionString}", notificationService["ConnectionStrings__messaging"]);
+        Assert.Equal("{mail.connectionString}", notificationService["ConnectionStrings__mail"]);
+        Assert.Equal("smtp://{mailpit.bindings.smtp.host}:{mailpit.bindings.smtp.port}", resources.GetProperty("mail").GetProperty("connectionString").GetString());
+        Assert.DoesNotContain(resources.Environment("userservice").Keys, key => key.Contains("mail", StringComparison.OrdinalIgnoreCase));
 
         var gateway = resources.Environment("gateway");
         Assert.Equal("{messaging.connectionString}", gateway["ConnectionStrings__messaging"]);
@@ -113,7 +134,7 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
-    public async Task Stateful_resources_keep_their_data_in_volumes_and_mysql_is_pinned_to_8_4()
+    public async Task Stateful_resources_keep_their_data_in_volumes_mysql_is_pinned_to_8_4_and_mailpit_keeps_nothing()
     {
         var resources = await PublishedManifest.GetResourcesAsync().WaitAsync(Timeout, Ct);
 
@@ -125,6 +146,11 @@ public sealed class AppHostModelTests
 
         // Pomelo 9 (EF Core 9) is tested against MySQL 8.x; the integration's default image is newer.
         Assert.Equal("docker.io/library/mysql:8.4", resources.GetProperty("mysql").GetProperty("image").GetString());
+
+        // Mail in development is throwaway: no volume; and a pinned tag, never "latest".
+        var mailpit = resources.GetProperty("mailpit");
+        Assert.Equal("docker.io/axllent/mailpit:v1.27.8", mailpit.GetProperty("image").GetString());
+        Assert.False(mailpit.TryGetProperty("volumes", out var mailVolumes) && mailVolumes.GetArrayLength() > 0);
     }
 
     public static TheoryData<string> ProjectNames => new(Projects);
@@ -151,6 +177,7 @@ public sealed class AppHostModelTests
             "userservice" => await StartAsync(new RecordingFactory<UserServiceApp>(recording)),
             "gateway" => await StartAsync(new RecordingFactory<GatewayApp>(recording)),
             "webapp" => await StartAsync(new RecordingFactory<WebAppApp>(recording)),
+            "notificationservice" => await StartAsync(new RecordingFactory<NotificationServiceApp>(recording)),
             _ => throw new ArgumentOutOfRangeException(nameof(project)),
         };
 

@@ -1,4 +1,5 @@
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -67,6 +68,11 @@ public sealed class AspireSystem : MovieDbSystem
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(ct).WaitAsync(StartTimeout, ct);
         builder.Configuration["Parameters:admin-password"] = AdminPassword;
         builder.Configuration["Parameters:jwt-signing-key"] = InProcessSystem.SigningKey;
+
+        // The scenarios sign in right after registering. (The mailed activation is proven on the
+        // in-process and process launchers and run-local, with a real SMTP server.)
+        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "userservice"))
+            .WithEnvironment("Accounts__RequireActivation", "false");
 
         // Resource logs go to the test output, so a failing start explains itself.
         builder.Services.AddLogging(logging => logging

@@ -104,7 +104,7 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
         var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Ct);
 
         var paths = document.GetProperty("paths");
-        foreach (var path in new[] { "/api/auth/register", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/users/me", "/api/users/{id}", "/api/movies", "/api/movies/{id}" })
+        foreach (var path in new[] { "/api/auth/register", "/api/auth/activate", "/api/auth/activation-email", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/users/me", "/api/users/{id}", "/api/movies", "/api/movies/{id}" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"missing {path}");
         }

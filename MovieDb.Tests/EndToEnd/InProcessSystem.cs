@@ -12,9 +12,9 @@ namespace MovieDb.Tests.EndToEnd;
 /// <summary>
 /// All three services in the test process: the movie service on a real Kestrel port (the gateway's
 /// YARP forwards to it over HTTP), the user service and the gateway on test servers; real MariaDB
-/// and RabbitMQ, the user store on LiteDB in a temporary file. With <see cref="StartsWebApp"/>, the
-/// web app too, on a real Kestrel port for a browser, and the gateway then on one as well (the web
-/// app reaches it over HTTP by service discovery, as everywhere else).
+/// and RabbitMQ, the user store on LiteDB in a temporary file; new accounts need no activation. With
+/// <see cref="StartsWebApp"/>, the web app too, on a real Kestrel port for a browser, and the gateway
+/// then on one as well (the web app reaches it over HTTP by service discovery, as everywhere else).
 /// </summary>
 public class InProcessSystem(TestServers servers) : MovieDbSystem
 {
@@ -145,6 +145,9 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(_directory, "users.db")};Connection=shared",
             ["Admin:Password"] = AdminPassword,
             ["PasswordHasher:IterationCount"] = "10000",
+            // Accounts sign in at once here; the mailed activation is proven by ActivationTests,
+            // the process launcher (ActivationCrashTests) and run-local (RunLocalTests).
+            ["Accounts:RequireActivation"] = "false",
         });
         using var client = UserService.CreateClient();
         await Wait.UntilHealthAsync(client, "the user service is ready");

@@ -18,6 +18,12 @@ public abstract class MovieDbSystem : IAsyncLifetime
     /// <summary>A client of the gateway, with no credentials.</summary>
     public abstract HttpClient CreateClient();
 
+    /// <summary>
+    /// Where this system's activation mails land, when new accounts must be activated (the real flow:
+    /// a notification service and an SMTP server); null when it runs with <c>Accounts:RequireActivation=false</c>.
+    /// </summary>
+    public virtual Infrastructure.Maildir? Mailbox => null;
+
     public abstract ValueTask InitializeAsync();
 
     public abstract ValueTask DisposeAsync();
@@ -31,7 +37,23 @@ public abstract class MovieDbSystem : IAsyncLifetime
         using var register = await client.PostAsJsonAsync("/api/auth/register", new { userName = name, email = $"{name}@example.test", password }, TestContext.Current.CancellationToken);
         Assert.True(register.StatusCode == HttpStatusCode.Created, $"register: {(int)register.StatusCode} {await register.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
         var user = await register.Content.ReadFromJsonAsync<UserJson>(TestContext.Current.CancellationToken);
-        return await SignInAsync(name, password, user!.Id);
+        await ActivateIfRequiredAsync(user!.Email);
+        return await SignInAsync(name, password, user.Id);
+    }
+
+    /// <summary>When this system mails activation links: waits for the one to <paramref name="email"/> and follows it.</summary>
+    public async Task ActivateIfRequiredAsync(string email)
+    {
+        if (Mailbox is not { } mailbox)
+        {
+            return;
+        }
+
+        var mails = await mailbox.WaitForAsync(email);
+        var mail = mails[^1];
+        using var client = CreateClient();
+        using var activate = await client.PostAsJsonAsync("/api/auth/activate", new { token = mail.Token }, TestContext.Current.CancellationToken);
+        Assert.True(activate.StatusCode == HttpStatusCode.OK, $"activate: {(int)activate.StatusCode} {await activate.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
     }
 
     public async Task<SignedInUser> SignInAsAdminAsync()

@@ -5,13 +5,16 @@ namespace MovieDb.Tests.EndToEnd;
 /// <summary>
 /// MovieDb as real processes, configured the way <c>scripts/run-local.sh</c> configures them (the
 /// AppHost's keys, the user store on a shared LiteDB file), with each process under the test's
-/// control: kill one, start another, run several user service instances.
+/// control: kill one, start another, run several user service instances. New accounts need no
+/// activation, unless a subclass asks for <see cref="WithMail"/>: then a notification service and an
+/// SMTP server (aiosmtpd) run too, and accounts are activated through the mailed link.
 /// </summary>
 public class ProcessSystem(TestServers servers) : MovieDbSystem
 {
     public const string SigningKey = InProcessSystem.SigningKey;
 
     private readonly List<ServiceProcess> _userServices = [];
+    private readonly List<ServiceProcess> _notificationServices = [];
     private readonly List<ServiceProcess> _moreGateways = [];
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "moviedb-tests", "processes-" + Guid.NewGuid().ToString("N")[..8]);
@@ -25,6 +28,19 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
     public ServiceProcess Gateway { get; private set; } = null!;
 
     public IReadOnlyList<ServiceProcess> UserServices => _userServices;
+
+    public IReadOnlyList<ServiceProcess> NotificationServices => _notificationServices;
+
+    /// <summary>The SMTP server, when <see cref="WithMail"/>.</summary>
+    public TestMailServer? Smtp { get; private set; }
+
+    public override Maildir? Mailbox => Smtp?.Mailbox;
+
+    /// <summary>Whether accounts must be activated through a mailed link (a notification service and an SMTP server run).</summary>
+    protected virtual bool WithMail => false;
+
+    /// <summary>Whether the SMTP server holds its answers on request (<see cref="TestMailServer.Hold"/>).</summary>
+    protected virtual bool HoldingSmtp => false;
 
     public string UsersFile => Path.Combine(Directory, "users.db");
 
@@ -41,6 +57,10 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
         Database = await servers.MariaDb.CreateDatabaseAsync();
         VirtualHost = await servers.RabbitMq.CreateVirtualHostAsync();
         System.IO.Directory.CreateDirectory(Directory);
+        if (WithMail)
+        {
+            Smtp = await servers.Smtp.StartAsync(HoldingSmtp);
+        }
 
         MovieService = ServiceProcess.Start("MovieService", Environment(new()
         {
@@ -52,6 +72,10 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
         }
 
         Gateway = StartGatewayProcess();
+        if (WithMail)
+        {
+            StartNotificationService();
+        }
 
         await MovieService.WaitUntilHealthyAsync();
         foreach (var userService in _userServices)
@@ -60,6 +84,11 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
         }
 
         await Gateway.WaitUntilHealthyAsync();
+        foreach (var notificationService in _notificationServices)
+        {
+            await notificationService.WaitUntilHealthyAsync();
+        }
+
         using var client = CreateClient();
         await Wait.UntilHealthAsync(client, "the gateway is fully ready");
     }
@@ -88,8 +117,24 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
         {
             ["ConnectionStrings__userdb"] = $"Filename={UsersFile};Connection=shared",
             ["Admin__Password"] = AdminPassword,
+            ["Accounts__RequireActivation"] = WithMail ? "true" : "false",
         }));
         _userServices.Add(process);
+        return process;
+    }
+
+    /// <summary>Starts one more notification service instance, sharing the record of sent mails (not waiting for it).</summary>
+    public ServiceProcess StartNotificationService()
+    {
+        var process = ServiceProcess.Start("NotificationService", Environment(new()
+        {
+            ["ConnectionStrings__mail"] = Smtp?.ConnectionString ?? throw new InvalidOperationException("This system runs without mail."),
+            ["Notifications__SentMailStore"] = $"Filename={Path.Combine(Directory, "sent-mail.db")};Connection=shared",
+            ["Notifications__ActivationUrl"] = "http://localhost:5090/activate?token={token}",
+            ["Notifications__RetryDelay"] = "00:00:00.200",
+            ["Notifications__MaxRetryDelay"] = "00:00:01",
+        }));
+        _notificationServices.Add(process);
         return process;
     }
 
@@ -118,9 +163,14 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
 
     public override async ValueTask DisposeAsync()
     {
-        foreach (var process in new[] { Gateway, MovieService }.Concat(_moreGateways).Concat(_userServices).Where(p => p is not null))
+        foreach (var process in new[] { Gateway, MovieService }.Concat(_moreGateways).Concat(_userServices).Concat(_notificationServices).Where(p => p is not null))
         {
             await process.DisposeAsync();
+        }
+
+        if (Smtp is not null)
+        {
+            await Smtp.DisposeAsync();
         }
 
         if (VirtualHost is not null)

@@ -25,9 +25,16 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
 
     public int UserServicePort { get; } = ServiceProcess.FreePort();
 
+    public int NotificationServicePort { get; } = ServiceProcess.FreePort();
+
+    public int SmtpPort { get; } = ServiceProcess.FreePort();
+
     public string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), "moviedb-tests", "run-local-" + Guid.NewGuid().ToString("N")[..8]);
 
     public string Output => string.Join('\n', _output);
+
+    /// <summary>Where run-local's SMTP server puts the mails: the scenarios activate through them.</summary>
+    public override Maildir? Mailbox => new(Path.Combine(StateDirectory, "mail"));
 
     /// <summary>
     /// Why scripts/run-local.sh cannot run here, or null. The test decides (not this system's
@@ -59,6 +66,8 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
         start.Environment["MOVIEDB_GATEWAY_PORT"] = GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_MOVIESERVICE_PORT"] = MovieServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_USERSERVICE_PORT"] = UserServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["MOVIEDB_NOTIFICATIONSERVICE_PORT"] = NotificationServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["MOVIEDB_SMTP_PORT"] = SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_DATABASE"] = "moviedb_rl_" + _suffix;
         start.Environment["MOVIEDB_VHOST"] = "moviedb-rl-" + _suffix;
         start.Environment["MOVIEDB_ACCOUNT"] = "moviedb_rl_" + _suffix;

@@ -4,8 +4,9 @@ namespace MovieDb.Tests.EndToEnd;
 
 /// <summary>
 /// The no-container route of the README, proven: scripts/run-local.sh brings MovieDb up as real
-/// processes on the real servers (user store on LiteDB), the shared scenarios pass through its
-/// gateway, and Ctrl-C (SIGTERM) stops every service it started.
+/// processes on the real servers (user store on LiteDB, a local SMTP server), the shared scenarios
+/// pass through its gateway — new accounts activated through the mails it says where to find — and
+/// Ctrl-C (SIGTERM) stops every service it started.
 /// </summary>
 public sealed class RunLocalTests(TestServers servers)
 {
@@ -46,9 +47,16 @@ public sealed class RunLocalTests(TestServers servers)
 
             Assert.NotEmpty(Directory.GetFiles(Path.Combine(system.StateDirectory, "webapp-keys"), "key-*.xml"));
 
+            // A newcomer is told where the activation mails land, and that is where they are, with
+            // links to the web app's activation page.
+            var mails = Path.Combine(system.StateDirectory, "mail", "new");
+            Assert.Contains($"activation mails land in {mails}/", system.Output, StringComparison.Ordinal);
+            Assert.NotEmpty(Directory.EnumerateFiles(mails));
+            Assert.Contains($"http://localhost:{system.WebAppPort}/activate?token=", MimeKit.MimeMessage.Load(Directory.EnumerateFiles(mails).First(), TestContext.Current.CancellationToken).TextBody, StringComparison.Ordinal);
+
             await system.StopAsync();
 
-            foreach (var port in new[] { system.WebAppPort, system.GatewayPort, system.MovieServicePort, system.UserServicePort })
+            foreach (var port in new[] { system.WebAppPort, system.GatewayPort, system.MovieServicePort, system.UserServicePort, system.NotificationServicePort, system.SmtpPort })
             {
                 Assert.False(RunLocalSystem.IsListening(port), $"port {port} still listens after stopping run-local.sh");
             }

@@ -25,6 +25,14 @@ public static class Scenarios
         Assert.Equal($"/api/users/{user!.Id}", register.Headers.Location?.OriginalString);
         Assert.Equal(["user"], user.Roles);
 
+        if (system.Mailbox is not null)
+        {
+            // The real flow: no sign-in until the link in the mail is followed.
+            using var early = await anonymous.PostAsJsonAsync("/api/auth/login", new { userName = name, password = "s3cret-passw0rd" }, Ct);
+            await ProblemAssert.IsProblemAsync(early, HttpStatusCode.Forbidden);
+            await system.ActivateIfRequiredAsync(user.Email);
+        }
+
         using var login = await anonymous.PostAsJsonAsync("/api/auth/login", new { userName = name, password = "s3cret-passw0rd" }, Ct);
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         Assert.Equal("no-store", login.Headers.CacheControl?.ToString());

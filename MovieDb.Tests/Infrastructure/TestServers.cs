@@ -9,7 +9,8 @@ namespace MovieDb.Tests.Infrastructure;
 /// <c>MOVIEDB_TEST_MYSQL</c>, RabbitMQ from <c>MOVIEDB_TEST_RABBITMQ</c>, MongoDB from
 /// <c>MOVIEDB_TEST_MONGODB</c>; where a variable is missing and Docker is reachable, a Testcontainers
 /// container; otherwise the tests that need the server skip with the reason — except under
-/// <c>CI=true</c>, where a missing MariaDB or RabbitMQ fails them.
+/// <c>CI=true</c>, where a missing MariaDB or RabbitMQ fails them. SMTP servers (aiosmtpd) are
+/// started per test system (<see cref="SmtpServers"/>); missing, they fail CI runs too.
 /// </summary>
 public sealed class TestServers : IAsyncLifetime
 {
@@ -18,6 +19,8 @@ public sealed class TestServers : IAsyncLifetime
     public RabbitMqServer RabbitMq { get; } = new();
 
     public MongoDbServer MongoDb { get; } = new();
+
+    public SmtpServers Smtp { get; } = new();
 
     /// <summary>True when the run is a CI run (<c>CI=true</c>).</summary>
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);

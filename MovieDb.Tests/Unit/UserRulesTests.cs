@@ -31,6 +31,33 @@ public sealed class UserRulesTests
     public void Emails_must_be_bare_addresses_with_a_domain(string email, bool valid) =>
         Assert.Equal(valid, !UserRules.CheckEmail(email).Any());
 
+    [Theory]
+    [InlineData("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ", true)]
+    [InlineData("0123456789abcdef", true)]
+    [InlineData("0123456789abcde", false)]
+    [InlineData("with-dash_and_underscore-0123456789", true)]
+    [InlineData("has space 0123456789", false)]
+    [InlineData("base64+not/url=0123456789", false)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    public void Activation_tokens_are_16_to_128_base64url_characters(string? token, bool valid) =>
+        Assert.Equal(valid, !UserRules.CheckActivationToken(token).Any());
+
+    [Fact]
+    public void Activation_tokens_longer_than_128_characters_are_refused() =>
+        Assert.NotEmpty(UserRules.CheckActivationToken(new string('a', 129)));
+
+    [Fact]
+    public void Activation_command_tokens_are_masked_in_dead_letters_but_the_mailed_event_keeps_its_token()
+    {
+        var command = Encoding.UTF8.GetString(MessageSerializer.Redact(MessageSerializer.Serialize(new ActivateAccount("secret-token-0123456789"))));
+        var registered = Encoding.UTF8.GetString(MessageSerializer.Redact(MessageSerializer.Serialize(
+            new UserRegistered("e", "u", "name", "a@example.com", "mailed-token-0123456789", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow))));
+
+        Assert.DoesNotContain("secret-token", command, StringComparison.Ordinal);
+        Assert.Contains("mailed-token-0123456789", registered, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void User_names_that_look_the_same_normalise_to_the_same_value()
     {

@@ -25,6 +25,8 @@ internal sealed partial class Accounts(
     private const string TakenTitle = "Already registered";
     private const string TakenDetail = "The user name or e-mail address is already registered.";
     private const string SignInFailed = "The user name or password is wrong.";
+    private const string NotActivatedTitle = "Account not activated";
+    private const string NotActivatedDetail = "Activate your account with the link we e-mailed you first. No e-mail? Ask for a new link (POST /api/auth/activation-email).";
 
     // Optimistic concurrency: a change that lost a race is read again and re-applied this many times.
     private const int MaxAttempts = 5;
@@ -46,8 +48,7 @@ internal sealed partial class Accounts(
                 return Reply<UserDto>.Fail(ReplyStatus.Conflict, "Request id reused", "This request id (Idempotency-Key) was already used for a different request.");
             }
 
-            await PublishRegisteredAsync(created, cancellationToken);
-            return Reply<UserDto>.Ok(created.ToDto());
+            return await RepublishRegisteredAsync(created, requestId, cancellationToken);
         }
 
         var errors = UserRules.Validate(command);
@@ -71,7 +72,11 @@ internal sealed partial class Accounts(
             UpdatedAt = now,
             RegistrationRequestId = requestId,
             SecurityStamp = User.NewStamp(),
+            State = accountOptions.Value.RequireActivation ? AccountState.Pending : AccountState.Active,
         };
+
+        // On the account document itself, so the token is stored in the same write as the account.
+        var token = user.IsPending ? IssueActivationToken(user, requestId) : null;
 
         // Looked up before hashing (tens of milliseconds) so a taken name costs no hash; the unique
         // indexes still decide a race. Reserved names and their look-alikes are taken for ever.
@@ -93,7 +98,7 @@ internal sealed partial class Accounts(
         }
 
         LogRegistered(user.Id, requestId);
-        await PublishRegisteredAsync(user, cancellationToken);
+        await PublishRegisteredAsync(user, token, cancellationToken);
         return Reply<UserDto>.Ok(user.ToDto());
     }
 
@@ -111,6 +116,14 @@ internal sealed partial class Accounts(
         }
 
         var (valid, rehash) = passwords.Verify(user, password);
+
+        // Decided after the hash was checked, whatever its result: a pending account answers the same
+        // for a right and a wrong password, after the same time, so it tells nothing about the password.
+        if (user.IsPending)
+        {
+            return Reply<UserSession>.Fail(ReplyStatus.Forbidden, NotActivatedTitle, NotActivatedDetail);
+        }
+
         if (!valid)
         {
             return Reply<UserSession>.Fail(ReplyStatus.Unauthorized, "Sign-in failed", SignInFailed);
@@ -390,12 +403,13 @@ internal sealed partial class Accounts(
     /// Reads the account, lets <paramref name="change"/> check and change it (it returns a reply to
     /// refuse), and stores it with <paramref name="requestId"/> only if nobody stored another change
     /// since it was read; otherwise starts over. A request id already recorded on the account means
-    /// this command took effect before (a redelivery): <paramref name="done"/> answers again.
+    /// this command took effect before (a redelivery): <paramref name="done"/> answers again. Without
+    /// a request id the change is applied on every call (for changes a redelivery must repeat).
     /// </summary>
     private async Task<Reply<T>> ChangeAsync<T>(
         string userId,
         string actorId,
-        string requestId,
+        string? requestId,
         Func<User, Task<Reply<T>?>> change,
         Func<User, Task<Reply<T>>> done,
         CancellationToken cancellationToken)
@@ -407,7 +421,7 @@ internal sealed partial class Accounts(
                 return NotFound<T>();
             }
 
-            if (user.Applied(actorId, requestId))
+            if (requestId is not null && user.Applied(actorId, requestId))
             {
                 return await done(user);
             }
@@ -419,7 +433,11 @@ internal sealed partial class Accounts(
             }
 
             user.UpdatedAt = User.Timestamp(time);
-            user.Remember(actorId, requestId);
+            if (requestId is not null)
+            {
+                user.Remember(actorId, requestId);
+            }
+
             switch (await store.UpdateAsync(user, expectedVersion, cancellationToken))
             {
                 case UserUpdateResult.Updated:
@@ -461,8 +479,6 @@ internal sealed partial class Accounts(
     private bool IsReserved(string skeleton) =>
         accountOptions.Value.ReservedUserNames.Append(admin.Value.UserName).Any(name => UserRules.Skeleton(name) == skeleton);
 
-    private Task PublishRegisteredAsync(User user, CancellationToken cancellationToken) =>
-        events.PublishAsync(new UserRegistered(user.Id, user.UserName, time.GetUtcNow()), cancellationToken);
 
     // A broadcast: every gateway instance keeps its own cache of rights, and one that is not running
     // needs none of it (it asks the user service when it starts seeing the account).

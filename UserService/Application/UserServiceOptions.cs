@@ -41,4 +41,21 @@ public sealed class AccountOptions
     /// <summary>How often expired sessions, old command records and tombstones are purged. Default 1 hour.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Whether a new account must be activated through the link mailed to it before it can sign in.
+    /// Default true. Accounts that exist already are not affected either way.
+    /// </summary>
+    public bool RequireActivation { get; set; } = true;
+
+    /// <summary>How long an activation link works. Default 48 hours.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan ActivationTokenLifetime { get; set; } = TimeSpan.FromHours(48);
+
+    /// <summary>
+    /// A new activation link is sent to an account at most this often, whoever asks (rate limits count
+    /// per client address; this keeps many addresses from flooding one mailbox). Default 1 minute.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan ActivationEmailInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

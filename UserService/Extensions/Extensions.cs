@@ -17,6 +17,8 @@ internal static class Extensions
         builder.AddRequestHandlers()
             .Add<RegisterUser, UserDto, RegisterUserHandler>()
             .Add<GetRegistrationStatus, CommandStatus, GetRegistrationStatusHandler>()
+            .Add<ActivateAccount, UserDto, ActivateAccountHandler>()
+            .Add<SendActivation, Empty, SendActivationHandler>()
             .Add<GetCommandStatus, CommandStatus, GetCommandStatusHandler>()
             .Add<GetSecurityState, SecurityState, GetSecurityStateHandler>()
             .Add<RevokeAllSessions, Empty, RevokeAllSessionsHandler>()

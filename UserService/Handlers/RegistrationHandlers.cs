@@ -61,3 +61,20 @@ internal sealed class GetCommandStatusHandler(CommandInbox inbox) : IRequestHand
         return Reply<CommandStatus>.Ok(await inbox.FindStatusAsync(request.RequestId, request.Actor.UserId, cancellationToken) ?? new CommandStatus(CommandStatus.Pending));
     }
 }
+
+/// <summary><c>users.activate</c>: idempotent by nature (the token that activated an account answers again, changing nothing).</summary>
+internal sealed class ActivateAccountHandler(Accounts accounts) : IRequestHandler<ActivateAccount, UserDto>
+{
+    public Task<Reply<UserDto>> HandleAsync(ActivateAccount request, RequestContext context, CancellationToken cancellationToken) =>
+        accounts.ActivateAsync(context.RequestId, request, cancellationToken);
+}
+
+/// <summary>
+/// <c>users.send-activation</c>: a new activation link for a pending account. Sent one way: the
+/// gateway answers 202 before it is handled, whatever the outcome.
+/// </summary>
+internal sealed class SendActivationHandler(Accounts accounts) : IRequestHandler<SendActivation, Empty>
+{
+    public Task<Reply<Empty>> HandleAsync(SendActivation request, RequestContext context, CancellationToken cancellationToken) =>
+        accounts.SendActivationAsync(context.RequestId, request, cancellationToken);
+}

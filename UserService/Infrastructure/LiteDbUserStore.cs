@@ -29,7 +29,7 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
     {
         // Nulls are written too: a conditional update sets every field, and one that became null must not keep its old value.
         _mapper = new BsonMapper { SerializeNullValues = true };
-        _mapper.Entity<User>().Id(u => u.Id, autoId: false).Ignore(u => u.IsAdmin).Ignore(u => u.CurrentStamp);
+        _mapper.Entity<User>().Id(u => u.Id, autoId: false).Ignore(u => u.IsAdmin).Ignore(u => u.IsPending).Ignore(u => u.CurrentStamp);
         _mapper.Entity<ProcessedCommand>().Id(r => r.Id, autoId: false);
         _mapper.Entity<SessionFamily>().Id(f => f.Id, autoId: false);
         _mapper.Entity<RefreshToken>().Id(t => t.Id, autoId: false);
@@ -64,6 +64,7 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
             _users.EnsureIndex(u => u.RegistrationRequestId, unique: true);
             _users.EnsureIndex(u => u.CreatedAt);
             _users.EnsureIndex(u => u.DeletedAt);
+            _users.EnsureIndex(u => u.ActivationTokenHash);
             _families.EnsureIndex(f => f.UserId);
             _families.EnsureIndex(f => f.ExpiresAt);
             _tokens.EnsureIndex(t => t.FamilyId);
@@ -110,6 +111,9 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
 
     public Task<User?> FindByRegistrationRequestIdAsync(string requestId, CancellationToken cancellationToken) =>
         FindAsync(u => u.RegistrationRequestId == requestId && u.DeletedAt == null);
+
+    public Task<User?> FindByActivationTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
+        FindAsync(u => u.ActivationTokenHash == tokenHash && u.DeletedAt == null);
 
     public Task<User?> FindTombstoneAsync(string id, CancellationToken cancellationToken) =>
         FindAsync(u => u.Id == id && u.DeletedAt != null);

@@ -72,6 +72,7 @@ internal sealed class MongoUserStore : IUserStore
             new CreateIndexModel<User>(user.Ascending(u => u.RegistrationRequestId), new CreateIndexOptions { Unique = true, Name = "ux_registration_request" }),
             new CreateIndexModel<User>(user.Ascending(u => u.CreatedAt), new CreateIndexOptions { Name = "ix_created" }),
             new CreateIndexModel<User>(user.Ascending(u => u.DeletedAt), new CreateIndexOptions { Name = "ttl_deleted", ExpireAfter = ProcessedCommand.Retention }),
+            new CreateIndexModel<User>(user.Ascending(u => u.ActivationTokenHash), new CreateIndexOptions { Name = "ix_activation_token" }),
         ]);
 
         await _commands.Indexes.CreateOneAsync(new CreateIndexModel<ProcessedCommand>(
@@ -108,6 +109,7 @@ internal sealed class MongoUserStore : IUserStore
                 map.AutoMap();
                 map.MapIdMember(u => u.Id);
                 map.UnmapMember(u => u.IsAdmin);
+                map.UnmapMember(u => u.IsPending);
                 map.UnmapMember(u => u.CurrentStamp);
                 map.SetIgnoreExtraElements(true);
             });
@@ -159,6 +161,9 @@ internal sealed class MongoUserStore : IUserStore
 
     public Task<User?> FindByRegistrationRequestIdAsync(string requestId, CancellationToken cancellationToken) =>
         FindOneAsync(UserFilter.Eq(u => u.RegistrationRequestId, requestId) & Live, cancellationToken);
+
+    public Task<User?> FindByActivationTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
+        FindOneAsync(UserFilter.Eq(u => u.ActivationTokenHash, tokenHash) & Live, cancellationToken);
 
     public Task<User?> FindTombstoneAsync(string id, CancellationToken cancellationToken) =>
         FindOneAsync(UserFilter.Eq(u => u.Id, id) & UserFilter.Ne(u => u.DeletedAt, null), cancellationToken);

@@ -71,6 +71,8 @@ internal sealed partial class UserStoreInitializer(
             RegistrationRequestId = BootstrapRequestId,
             IsBootstrapAdmin = true,
             SecurityStamp = User.NewStamp(),
+            // Signs in at once: nobody could open a mail sent to its configured address.
+            State = AccountState.Active,
         };
         user.PasswordHash = passwords.Hash(user, options.Password!);
 

@@ -69,10 +69,37 @@ public sealed class User
     /// <summary>The request id of the deletion, so that a redelivered deletion answers as the first did.</summary>
     public string? DeletionRequestId { get; set; }
 
+    /// <summary>
+    /// <see cref="AccountState"/>: pending until the activation link is used. Null for accounts stored
+    /// before activation existed, which count as active.
+    /// </summary>
+    public string? State { get; set; }
+
+    /// <summary>Hex SHA-256 of the current activation token: the raw token exists only in the mail.</summary>
+    public string? ActivationTokenHash { get; set; }
+
+    /// <summary>When the current activation token was issued (a new link is not sent again sooner than <c>Accounts:ActivationEmailInterval</c>).</summary>
+    public DateTime? ActivationTokenIssuedAt { get; set; }
+
+    /// <summary>When the current activation token stops working.</summary>
+    public DateTime? ActivationTokenExpiresAt { get; set; }
+
+    /// <summary>The event id of the mail that carries the current token: a repeated event keeps it, so the mail is not sent twice.</summary>
+    public string? ActivationEventId { get; set; }
+
+    /// <summary>The request id of the command that issued the current token: its redelivery issues a new one without waiting for the interval.</summary>
+    public string? ActivationRequestId { get; set; }
+
+    /// <summary>When the account was activated.</summary>
+    public DateTime? ActivatedAt { get; set; }
+
     public bool IsAdmin => Roles.Contains(Role.Admin);
 
     /// <summary>Whether only the account itself may change its e-mail address and password.</summary>
     public bool CredentialsSelfManaged => IsAdmin || HasBeenAdmin || IsBootstrapAdmin;
+
+    /// <summary>True until the account is activated; accounts without a state (stored before activation existed) are active.</summary>
+    public bool IsPending => State == AccountState.Pending;
 
     /// <summary>The stamp as tokens carry it (empty for accounts stored before stamps existed).</summary>
     public string CurrentStamp => SecurityStamp ?? string.Empty;
@@ -114,6 +141,16 @@ public sealed class User
     }
 
     public UserDto ToDto() => new(Id, UserName, Email, [.. Roles], new DateTimeOffset(DateTime.SpecifyKind(CreatedAt.ToUniversalTime(), DateTimeKind.Utc)));
+}
+
+/// <summary>The states of an account.</summary>
+public static class AccountState
+{
+    /// <summary>Registered; cannot sign in until the link mailed to it is used.</summary>
+    public const string Pending = "pending";
+
+    /// <summary>May sign in.</summary>
+    public const string Active = "active";
 }
 
 public static class Role

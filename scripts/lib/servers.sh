@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared helpers for scripts/test.sh, scripts/run-local.sh and bench/run.sh: install, start,
-# check and stop the MariaDB and RabbitMQ servers MovieDb needs when no containers are available.
+# check and stop the MariaDB and RabbitMQ servers MovieDb needs when no containers are available,
+# and install the SMTP server (aiosmtpd) that stands in for MailPit.
 # Source it; do not run it. Every function prints what it does on stderr and returns non-zero
 # with a clear message on failure.
 
@@ -118,6 +119,19 @@ moviedb_install_chromium() {
   fi
   moviedb_apt_install chromium || {
     moviedb_log "could not install chromium: the browser tests will be skipped"
+    return 1
+  }
+}
+
+# The SMTP server for run-local and the tests: Debian's python3-aiosmtpd, run by Debian's own Python
+# (the python3 first on PATH may be another interpreter, which does not see apt's packages).
+MOVIEDB_SMTP_PYTHON="${MOVIEDB_SMTP_PYTHON:-/usr/bin/python3}"
+moviedb_have_aiosmtpd() { "$MOVIEDB_SMTP_PYTHON" -c 'import aiosmtpd' >/dev/null 2>&1; }
+
+moviedb_install_aiosmtpd() {
+  moviedb_have_aiosmtpd && return 0
+  moviedb_apt_install python3-aiosmtpd && moviedb_have_aiosmtpd || {
+    moviedb_log "could not install python3-aiosmtpd (an SMTP server that stores mails as files)"
     return 1
   }
 }

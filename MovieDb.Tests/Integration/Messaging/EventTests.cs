@@ -117,7 +117,7 @@ public sealed class EventTests(TestServers servers)
         await using var publisher = await StartPublisherAsync(vhost);
         var events = publisher.Services.GetRequiredService<IEventPublisher>();
         await events.PublishAsync(new UserDeleted("parked-1", DateTimeOffset.UtcNow), Ct);
-        await events.PublishAsync(new UserRegistered("someone", "someone", DateTimeOffset.UtcNow), Ct);
+        await events.PublishAsync(new UserRegistered(Guid.NewGuid().ToString(), "someone", "someone", "someone@example.test", null, null, DateTimeOffset.UtcNow), Ct);
         await events.PublishAsync(new UserDeleted("parked-2", DateTimeOffset.UtcNow), Ct);
         await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UnroutedEventsQueue) == 3, "three events are parked");
 

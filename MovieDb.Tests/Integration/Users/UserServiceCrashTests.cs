@@ -26,6 +26,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
             ["PasswordHasher__IterationCount"] = "10000",
             ["Messaging__MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Messaging__RetryDelay"] = "00:00:00.200",
+            ["Accounts__RequireActivation"] = "false",
         });
 
     private static async Task<Actor> AdminAsync(IRequestClient requests)

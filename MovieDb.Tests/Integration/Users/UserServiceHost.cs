@@ -50,6 +50,7 @@ internal sealed class UserServiceHost : IAsyncDisposable
         ["Admin:Password"] = AdminPassword,
         ["PasswordHasher:IterationCount"] = "10000",
         ["Messaging:RetryDelay"] = "00:00:00.010",
+        ["Accounts:RequireActivation"] = "false",
     };
 
     public static async Task<UserServiceHost> StartAsync(TestServers servers)

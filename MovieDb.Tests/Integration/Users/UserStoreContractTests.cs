@@ -1,3 +1,4 @@
+using MongoDB.Bson;
 using MongoDB.Driver;
 using MovieDb.Tests.Infrastructure;
 using UserService.Application;
@@ -27,6 +28,16 @@ public abstract class UserStoreContractTests : IAsyncLifetime
     protected abstract Task<IUserStore> CreateStoreOverAsync(IReadOnlyList<Dictionary<string, object>> documents);
 
     protected virtual ValueTask CleanUpAsync() => ValueTask.CompletedTask;
+
+    /// <summary>The fields activation added to the account document.</summary>
+    protected static readonly string[] ActivationFields =
+    [
+        nameof(User.State), nameof(User.ActivationTokenHash), nameof(User.ActivationTokenIssuedAt), nameof(User.ActivationTokenExpiresAt),
+        nameof(User.ActivationEventId), nameof(User.ActivationRequestId), nameof(User.ActivatedAt),
+    ];
+
+    /// <summary>Stores <paramref name="user"/> as a document written before activation existed: without <see cref="ActivationFields"/>.</summary>
+    protected abstract Task InsertWithoutActivationFieldsAsync(User user);
 
     public async ValueTask InitializeAsync()
     {
@@ -102,6 +113,49 @@ public abstract class UserStoreContractTests : IAsyncLifetime
         Assert.Equal(user.Id, (await Store.FindByEmailAsync("AMELIE@EXAMPLE.TEST", Ct))?.Id);
         Assert.Equal(user.Id, (await Store.FindByRegistrationRequestIdAsync("req-1", Ct))?.Id);
         Assert.Null(await Store.FindByIdAsync("nobody", Ct));
+    }
+
+    [Fact]
+    public async Task An_account_stored_before_activation_existed_reads_as_active()
+    {
+        var legacy = NewUser("olga");
+        await InsertWithoutActivationFieldsAsync(legacy);
+
+        var read = await Store.FindByIdAsync(legacy.Id, Ct);
+        Assert.NotNull(read);
+        Assert.Null(read.State);
+        Assert.False(read.IsPending);
+        Assert.Null(read.ActivationTokenHash);
+        Assert.Null(await Store.FindByActivationTokenHashAsync("ANY", Ct));
+    }
+
+    [Fact]
+    public async Task The_activation_token_hash_finds_the_live_account_until_the_token_is_replaced_or_the_account_deleted()
+    {
+        var user = NewUser("petra");
+        user.State = AccountState.Pending;
+        user.ActivationTokenHash = "HASH-1";
+        user.ActivationTokenExpiresAt = new DateTime(2026, 1, 3, 4, 5, 6, DateTimeKind.Utc);
+        user.ActivationEventId = "event-1";
+        await Store.InsertAsync(user, Ct);
+        await Store.InsertAsync(NewUser("quentin"), Ct);
+
+        var found = await Store.FindByActivationTokenHashAsync("HASH-1", Ct);
+        Assert.Equal(user.Id, found?.Id);
+        Assert.True(found!.IsPending);
+        Assert.Equal(user.ActivationTokenExpiresAt, found.ActivationTokenExpiresAt?.ToUniversalTime());
+        Assert.Equal("event-1", found.ActivationEventId);
+
+        found.ActivationTokenHash = "HASH-2";
+        found.State = AccountState.Active;
+        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(found, found.Version, Ct));
+        Assert.Null(await Store.FindByActivationTokenHashAsync("HASH-1", Ct));
+        Assert.False((await Store.FindByActivationTokenHashAsync("HASH-2", Ct))!.IsPending);
+
+        found.DeletedAt = DateTime.UtcNow;
+        found.NormalizedUserName = found.NormalizedEmail = found.UserNameSkeleton = $"#deleted:{found.Id}";
+        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(found, found.Version, Ct));
+        Assert.Null(await Store.FindByActivationTokenHashAsync("HASH-2", Ct));
     }
 
     [Fact]
@@ -428,8 +482,23 @@ public sealed class LiteDbUserStoreContractTests : UserStoreContractTests
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
 
+    private string ConnectionString => $"Filename={Path.Combine(_directory, "users.db")};Connection=shared";
+
     protected override Task<IUserStore> CreateStoreAsync() =>
-        Task.FromResult<IUserStore>(new LiteDbUserStore($"Filename={Path.Combine(_directory, "users.db")};Connection=shared"));
+        Task.FromResult<IUserStore>(new LiteDbUserStore(ConnectionString));
+
+    protected override Task InsertWithoutActivationFieldsAsync(User user)
+    {
+        using var database = new LiteDB.LiteDatabase(ConnectionString);
+        var document = LiteDB.BsonMapper.Global.ToDocument(user);
+        foreach (var field in ActivationFields.Append(nameof(User.IsAdmin)).Append(nameof(User.IsPending)).Append(nameof(User.CurrentStamp)))
+        {
+            document.Remove(field);
+        }
+
+        database.GetCollection("users").Insert(document);
+        return Task.CompletedTask;
+    }
 
     protected override Task<IUserStore> CreateStoreOverAsync(IReadOnlyList<Dictionary<string, object>> documents)
     {
@@ -482,6 +551,17 @@ public sealed class MongoUserStoreContractTests(TestServers servers) : UserStore
         var database = _client!.GetDatabase(_database + "_legacy");
         await database.GetCollection<MongoDB.Bson.BsonDocument>("users").InsertManyAsync(documents.Select(fields => new MongoDB.Bson.BsonDocument(fields)), cancellationToken: Ct);
         return new MongoUserStore(database);
+    }
+
+    protected override async Task InsertWithoutActivationFieldsAsync(User user)
+    {
+        var document = user.ToBsonDocument();
+        foreach (var field in ActivationFields)
+        {
+            document.Remove(field);
+        }
+
+        await _client!.GetDatabase(_database).GetCollection<BsonDocument>("users").InsertOneAsync(document, cancellationToken: Ct);
     }
 
     protected override async ValueTask CleanUpAsync()

@@ -1,0 +1,118 @@
+using System.Net.Sockets;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using NotificationService.Infrastructure;
+using NotificationService.Model;
+
+namespace MovieDb.Tests.Unit;
+
+/// <summary>The notification service's pieces that need no server: links, mails, SMTP settings, failure kinds.</summary>
+public sealed class ActivationMailTests
+{
+    private static ActivationMail Mail(string userName = "amelie", string token = "tok_en-0123456789abcdef") =>
+        new("event-1", "user-1", userName, "amelie@example.com", token, new DateTimeOffset(2026, 11, 25, 9, 30, 0, TimeSpan.Zero), IsNewLink: false);
+
+    [Theory]
+    [InlineData("http://localhost:5090/activate?token={token}", "a+b/c=0123456789", "http://localhost:5090/activate?token=a%2Bb%2Fc%3D0123456789")]
+    [InlineData("https://movies.example.com/activate", "abc", "https://movies.example.com/activate?token=abc")]
+    [InlineData("https://movies.example.com/activate?lang=en", "abc", "https://movies.example.com/activate?lang=en&token=abc")]
+    [InlineData("https://movies.example.com/a/{token}/b", "x y", "https://movies.example.com/a/x%20y/b")]
+    public void The_link_is_the_template_with_the_url_encoded_token(string template, string token, string expected) =>
+        Assert.Equal(expected, ActivationMail.Link(template, token).AbsoluteUri);
+
+    [Theory]
+    [InlineData("/activate?token={token}")]
+    [InlineData("ftp://example.com/activate")]
+    [InlineData("not a url")]
+    public void A_template_that_is_not_an_absolute_http_url_is_refused_naming_the_setting(string template)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => ActivationMail.Link(template, "abc"));
+        Assert.Contains("Notifications:ActivationUrl", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_mail_has_plain_text_and_html_with_the_link_and_a_message_id_of_its_event()
+    {
+        var message = Mail().Compose(MailboxAddress.Parse("MovieDb <no-reply@movies.example.com>"), "https://movies.example.com/activate?token={token}");
+
+        var alternative = Assert.IsType<MultipartAlternative>(message.Body);
+        Assert.Equal(2, alternative.Count);
+        Assert.Contains("https://movies.example.com/activate?token=tok_en-0123456789abcdef", message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("href=\"https://movies.example.com/activate?token=tok_en-0123456789abcdef\"", message.HtmlBody, StringComparison.Ordinal);
+        Assert.Contains("25 November 2026, 09:30 UTC", message.TextBody, StringComparison.Ordinal);
+        Assert.Equal("activation.event-1@movies.example.com", message.MessageId);
+        Assert.Equal("amelie@example.com", message.To.Mailboxes.Single().Address);
+        Assert.Equal("no-reply@movies.example.com", message.From.Mailboxes.Single().Address);
+        Assert.Equal("Activate your MovieDb account", message.Subject);
+    }
+
+    [Fact]
+    public void Names_are_html_encoded_in_the_html_body()
+    {
+        var message = Mail(userName: "<b>bold</b>").Compose(MailboxAddress.Parse("no-reply@example.com"), "https://example.com/activate");
+
+        Assert.Contains("&lt;b&gt;bold&lt;/b&gt;", message.HtmlBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("<b>bold", message.HtmlBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_local_smtp_uri_gives_host_and_port_and_uses_tls_only_when_offered()
+    {
+        var settings = SmtpSettings.Parse("smtp://localhost:1025", "mail");
+
+        Assert.Equal(("localhost", 1025, SecureSocketOptions.StartTlsWhenAvailable, (string?)null, (string?)null), (settings.Host, settings.Port, settings.Security, settings.UserName, settings.Password));
+    }
+
+    [Fact]
+    public void Credentials_are_url_decoded_require_starttls_on_the_network_and_never_show_in_logs()
+    {
+        var settings = SmtpSettings.Parse("smtp://moviedb.app%40contoso:p%3Ass%2Fw0rd@smtp.azurecommunication.net:587", "mail");
+
+        Assert.Equal(("smtp.azurecommunication.net", 587, SecureSocketOptions.StartTls), (settings.Host, settings.Port, settings.Security));
+        Assert.Equal(("moviedb.app@contoso", "p:ss/w0rd"), (settings.UserName, settings.Password));
+        Assert.DoesNotContain("w0rd", settings.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("smtps://smtp.example.com", 465, SecureSocketOptions.SslOnConnect)]
+    [InlineData("smtp://smtp.example.com", 25, SecureSocketOptions.StartTlsWhenAvailable)]
+    [InlineData("smtp://u:p@127.0.0.1:2525", 2525, SecureSocketOptions.StartTlsWhenAvailable)]
+    public void Ports_default_by_scheme_and_tls_follows_it(string uri, int port, SecureSocketOptions security)
+    {
+        var settings = SmtpSettings.Parse(uri, "mail");
+        Assert.Equal((port, security), (settings.Port, settings.Security));
+    }
+
+    [Theory]
+    [InlineData(null, "is not set")]
+    [InlineData("", "is not set")]
+    [InlineData("localhost:1025", "is not an SMTP URI")]
+    [InlineData("http://localhost:1025", "is not an SMTP URI")]
+    [InlineData("Endpoint=smtp://localhost:1025", "is not an SMTP URI")]
+    [InlineData("smtp://user@localhost:1025", "without a password")]
+    public void A_bad_connection_string_is_refused_saying_what_it_should_be(string? connectionString, string expected)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => SmtpSettings.Parse(connectionString, "mail"));
+        Assert.Contains("ConnectionStrings:mail", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Failures_that_may_pass_are_retried_and_permanent_ones_are_not()
+    {
+        Assert.True(SmtpMailSender.IsTransient(new SocketException((int)SocketError.ConnectionRefused)));
+        Assert.True(SmtpMailSender.IsTransient(new IOException("connection reset")));
+        Assert.True(SmtpMailSender.IsTransient(new SmtpCommandException(SmtpErrorCode.UnexpectedStatusCode, SmtpStatusCode.ServiceNotAvailable, "421 try later")));
+        Assert.True(SmtpMailSender.IsTransient(new SmtpCommandException(SmtpErrorCode.RecipientNotAccepted, SmtpStatusCode.MailboxBusy, "450 busy")));
+        Assert.False(SmtpMailSender.IsTransient(new SmtpCommandException(SmtpErrorCode.RecipientNotAccepted, SmtpStatusCode.MailboxUnavailable, "550 no such user")));
+        Assert.False(SmtpMailSender.IsTransient(new SmtpCommandException(SmtpErrorCode.MessageNotAccepted, SmtpStatusCode.ExceededStorageAllocation, "552 too big")));
+        Assert.False(SmtpMailSender.IsTransient(new AuthenticationException("535 bad credentials")));
+    }
+
+    [Theory]
+    [InlineData("no address at all", "Notifications:From")]
+    [InlineData("MovieDb <no-reply@example.com>", null)]
+    public void The_sender_must_be_a_mail_address(string from, string? problem) =>
+        Assert.Equal(problem is null, NotificationService.Extensions.Extensions.Check(new NotificationOptions { From = from }) is null);
+}

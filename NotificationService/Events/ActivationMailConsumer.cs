@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using MimeKit;
+using MovieDb.Messaging.Contracts;
+using MovieDb.Messaging.Events;
+using NotificationService.Infrastructure;
+using NotificationService.Model;
+
+namespace NotificationService.Events;
+
+/// <summary>
+/// Sends the activation mail of <c>user.registered</c> (a new account) and <c>user.activation-requested</c>
+/// (a new link asked for). At least once, and once per event id as far as this machine can tell: a
+/// mail the SMTP server accepted is recorded before the event is acknowledged, and an event whose
+/// mail is recorded is acknowledged without sending. The remaining window — killed after the server
+/// accepted the mail and before it was recorded — sends it twice (docs/reliability.md).
+/// </summary>
+internal sealed partial class ActivationMailConsumer(
+    SmtpMailSender sender,
+    SentMailLog sent,
+    IOptions<NotificationOptions> options,
+    TimeProvider time,
+    ILogger<ActivationMailConsumer> logger) : IEventConsumer<UserRegistered>, IEventConsumer<UserActivationRequested>
+{
+    // Event ids being sent by this process right now: a second copy in flight at the same moment
+    // (a parked event replayed twice) waits for the first instead of sending along with it.
+    private static readonly ConcurrentDictionary<string, byte> InFlight = new(StringComparer.Ordinal);
+
+    public Task HandleAsync(UserRegistered message, CancellationToken cancellationToken)
+    {
+        // No token: the account needs no activation (or the event predates activation, e.g. one that
+        // was parked before this service existed and is replayed to its new queue).
+        if (string.IsNullOrEmpty(message.ActivationToken) || message.ActivationExpiresAt is null || string.IsNullOrEmpty(message.Email) || string.IsNullOrEmpty(message.EventId))
+        {
+            LogNothingToSend(message.UserId);
+            return Task.CompletedTask;
+        }
+
+        return SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt.Value, IsNewLink: false), cancellationToken);
+    }
+
+    public Task HandleAsync(UserActivationRequested message, CancellationToken cancellationToken) =>
+        SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt, IsNewLink: true), cancellationToken);
+
+    private async Task SendAsync(ActivationMail mail, CancellationToken cancellationToken)
+    {
+        if (mail.ExpiresAt <= time.GetUtcNow())
+        {
+            // It waited too long (an SMTP outage, a dead letter moved back late): its link would not work.
+            LogExpired(mail.EventId, mail.UserId);
+            return;
+        }
+
+        if (!InFlight.TryAdd(mail.EventId, 0))
+        {
+            throw new InvalidOperationException($"The mail of event {mail.EventId} is being sent by this process right now; this copy is tried again later.");
+        }
+
+        try
+        {
+            if (sent.WasSent(mail.EventId))
+            {
+                LogAlreadySent(mail.EventId, mail.UserId);
+                return;
+            }
+
+            var settings = options.Value;
+            await sender.SendAsync(mail.Compose(MailboxAddress.Parse(settings.From), settings.ActivationUrl), cancellationToken);
+
+            // From here until the record is written, a crash means this mail is sent again.
+            sent.Record(mail.EventId, mail.UserId);
+            LogSent(mail.IsNewLink ? "new activation link" : "activation mail", mail.UserId, mail.EventId);
+        }
+        finally
+        {
+            InFlight.TryRemove(mail.EventId, out _);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sent the {Kind} of user {UserId} (event {EventId})")]
+    private partial void LogSent(string kind, string userId, string eventId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The activation mail of event {EventId} (user {UserId}) was sent before: not sending it again")]
+    private partial void LogAlreadySent(string eventId, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The activation link of event {EventId} (user {UserId}) has expired: no mail sent; the user can ask for a new one")]
+    private partial void LogExpired(string eventId, string userId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "user.registered for {UserId} carries no activation token: no mail")]
+    private partial void LogNothingToSend(string userId);
+}

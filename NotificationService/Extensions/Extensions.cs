@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using MimeKit;
+using MovieDb.Messaging.Contracts;
+using NotificationService.Events;
+using NotificationService.Infrastructure;
+using NotificationService.Model;
+
+namespace NotificationService.Extensions;
+
+internal static class Extensions
+{
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        // Its own durable queue: events published while this service is down wait there, and the
+        // ones published before it ever ran were parked and are replayed to it when the queue is new.
+        builder.AddRabbitMQClient("messaging");
+        builder.AddEventSubscription("notificationservice.events")
+            .On<UserRegistered, ActivationMailConsumer>()
+            .On<UserActivationRequested, ActivationMailConsumer>();
+
+        builder.AddMailSender("mail");
+    }
+
+    /// <summary>
+    /// The SMTP server from <c>ConnectionStrings:{name}</c> (checked now: a bad one stops start-up with
+    /// a message that says why), the mail settings (section <c>Notifications</c>, checked at start-up)
+    /// and the record of sent mails. A failing SMTP server makes the service Degraded, not unready:
+    /// the events wait in the queue meanwhile.
+    /// </summary>
+    private static void AddMailSender(this IHostApplicationBuilder builder, string connectionName)
+    {
+        var server = SmtpSettings.Parse(builder.Configuration.GetConnectionString(connectionName), connectionName);
+        builder.Services.AddSingleton(server);
+
+        builder.Services.AddOptions<NotificationOptions>()
+            .BindConfiguration(NotificationOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<NotificationOptions>, NotificationOptionsValidator>();
+
+        builder.Services.AddSingleton<SmtpMailSender>();
+        builder.Services.AddSingleton(sp => new SentMailLog(sp.GetRequiredService<IOptions<NotificationOptions>>().Value.SentMailStore, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            connectionName,
+            sp => sp.GetRequiredService<SmtpMailSender>(),
+            HealthStatus.Degraded,
+            tags: null));
+    }
+
+    /// <summary>What is wrong with the settings, or null.</summary>
+    internal static string? Check(NotificationOptions options)
+    {
+        try
+        {
+            ActivationMail.Link(options.ActivationUrl, "probe");
+        }
+        catch (InvalidOperationException ex)
+        {
+            return ex.Message;
+        }
+
+        if (!MailboxAddress.TryParse(options.From, out var from) || string.IsNullOrEmpty(from.Domain))
+        {
+            return $"'{NotificationOptions.SectionName}:From' must be a mail address, e.g. MovieDb <no-reply@example.com>.";
+        }
+
+        return options.MaxRetryDelay < options.RetryDelay
+            ? $"'{NotificationOptions.SectionName}:MaxRetryDelay' must not be shorter than RetryDelay."
+            : null;
+    }
+
+    /// <summary>Reports the reason itself, so that start-up says which setting is wrong.</summary>
+    private sealed class NotificationOptionsValidator : IValidateOptions<NotificationOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, NotificationOptions options) =>
+            Check(options) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+    }
+}

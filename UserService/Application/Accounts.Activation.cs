@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.WebUtilities;
+using MovieDb.Messaging.Contracts;
+using UserService.Model;
+
+namespace UserService.Application;
+
+/// <summary>
+/// Activation: a pending account becomes active through a single-use link. The token is random
+/// (256 bits) and only its hash is stored, on the account document, so it is written with the account
+/// and a database copy activates nothing. The raw token travels once, in the event the notification
+/// service turns into a mail.
+/// </summary>
+internal sealed partial class Accounts
+{
+    // Activation comes from whoever holds the link: no account calls.
+    private const string AnonymousCaller = "anonymous";
+
+    private const string InvalidLinkTitle = "Invalid activation link";
+    private const string InvalidLinkDetail = "This activation link is unknown or has expired. Ask for a new one (POST /api/auth/activation-email).";
+
+    /// <summary>
+    /// Activates the account whose current token this is. The token that activated an account
+    /// answers again with the account and changes nothing; a replaced, expired or unknown token is invalid.
+    /// </summary>
+    public async Task<Reply<UserDto>> ActivateAsync(string requestId, ActivateAccount command, CancellationToken cancellationToken)
+    {
+        if (UserRules.CheckActivationToken(command.Token).FirstOrDefault() is { } problem)
+        {
+            return Reply<UserDto>.Fail(ReplyStatus.Invalid, InvalidLinkTitle, problem, new Dictionary<string, string[]> { ["token"] = [problem] });
+        }
+
+        var hash = HashToken(command.Token);
+        if (await store.FindByActivationTokenHashAsync(hash, cancellationToken) is not { } found)
+        {
+            return InvalidLink();
+        }
+
+        if (!found.IsPending)
+        {
+            return Reply<UserDto>.Ok(found.ToDto());
+        }
+
+        return await ChangeAsync(found.Id, AnonymousCaller, requestId, user =>
+        {
+            if (user.ActivationTokenHash != hash)
+            {
+                // A new link was sent meanwhile: this one died with it.
+                return Task.FromResult<Reply<UserDto>?>(InvalidLink());
+            }
+
+            if (!user.IsPending)
+            {
+                return Task.FromResult<Reply<UserDto>?>(Reply<UserDto>.Ok(user.ToDto()));
+            }
+
+            if (user.ActivationTokenExpiresAt is not { } expires || expires.ToUniversalTime() <= time.GetUtcNow().UtcDateTime)
+            {
+                return Task.FromResult<Reply<UserDto>?>(InvalidLink());
+            }
+
+            user.State = AccountState.Active;
+            user.ActivatedAt = User.Timestamp(time);
+            return Task.FromResult<Reply<UserDto>?>(null);
+        }, user =>
+        {
+            LogActivated(user.Id);
+            return Task.FromResult(Reply<UserDto>.Ok(user.ToDto()));
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends a pending account a new link (a new token: the previous link stops working), at most once
+    /// per <see cref="AccountOptions.ActivationEmailInterval"/>. Answers the same whatever the account
+    /// and its state: unknown, active and too-soon requests do nothing, silently.
+    /// </summary>
+    public async Task<Reply<Empty>> SendActivationAsync(string requestId, SendActivation command, CancellationToken cancellationToken)
+    {
+        var user = command switch
+        {
+            { UserName: { Length: > 0 and <= UserRules.UserNameMaxLength } name } => await store.FindByUserNameAsync(UserRules.NormalizeUserName(name), cancellationToken),
+            { Email: { Length: > 0 and <= UserRules.EmailMaxLength } email } => await store.FindByEmailAsync(UserRules.NormalizeEmail(email), cancellationToken),
+            _ => null,
+        };
+
+        if (user is not { IsPending: true })
+        {
+            LogNoActivationMail(user is null ? "no such account" : "already active");
+            return Reply<Empty>.Ok(Empty.Instance);
+        }
+
+        string? token = null;
+        await ChangeAsync<Empty>(user.Id, AnonymousCaller, requestId: null, stored =>
+        {
+            token = null;
+            var redelivered = stored.ActivationRequestId == requestId;
+            if (!stored.IsPending
+                || (!redelivered && stored.ActivationTokenIssuedAt is { } issued && time.GetUtcNow().UtcDateTime - issued.ToUniversalTime() < accountOptions.Value.ActivationEmailInterval))
+            {
+                LogNoActivationMail(stored.IsPending ? "a link was sent a moment ago" : "already active");
+                return Task.FromResult<Reply<Empty>?>(Reply<Empty>.Ok(Empty.Instance));
+            }
+
+            token = IssueActivationToken(stored, requestId);
+            return Task.FromResult<Reply<Empty>?>(null);
+        }, async stored =>
+        {
+            await events.PublishAsync(
+                new UserActivationRequested(stored.ActivationEventId!, stored.Id, stored.UserName, stored.Email, token!, Utc(stored.ActivationTokenExpiresAt!.Value), time.GetUtcNow()),
+                cancellationToken);
+            return Reply<Empty>.Ok(Empty.Instance);
+        }, cancellationToken);
+
+        // The outcome is nobody's business but the mailbox's.
+        return Reply<Empty>.Ok(Empty.Instance);
+    }
+
+    /// <summary>
+    /// A redelivered registration: the account is stored, and its <c>user.registered</c> may or may
+    /// not have gone out. Only the token's hash was kept, so a pending account is given a new token
+    /// (should the first event have gone out after all, its link stops working and the newer mail
+    /// carries the one that works).
+    /// </summary>
+    private async Task<Reply<UserDto>> RepublishRegisteredAsync(User created, string requestId, CancellationToken cancellationToken)
+    {
+        if (!created.IsPending)
+        {
+            await PublishRegisteredAsync(created, null, cancellationToken);
+            return Reply<UserDto>.Ok(created.ToDto());
+        }
+
+        string? token = null;
+        return await ChangeAsync(created.Id, AnonymousCaller, requestId: null, user =>
+        {
+            // Activated meanwhile: someone used the first mail's link, so it went out.
+            if (!user.IsPending)
+            {
+                return Task.FromResult<Reply<UserDto>?>(Reply<UserDto>.Ok(user.ToDto()));
+            }
+
+            token = IssueActivationToken(user, requestId);
+            return Task.FromResult<Reply<UserDto>?>(null);
+        }, async user =>
+        {
+            await PublishRegisteredAsync(user, token, cancellationToken);
+            return Reply<UserDto>.Ok(user.ToDto());
+        }, cancellationToken);
+    }
+
+    private Task PublishRegisteredAsync(User user, string? token, CancellationToken cancellationToken) =>
+        events.PublishAsync(
+            new UserRegistered(
+                // Without a token there is no mail to tell apart; the id still names the event.
+                token is null ? Guid.NewGuid().ToString() : user.ActivationEventId!,
+                user.Id,
+                user.UserName,
+                user.Email,
+                token,
+                token is null ? null : Utc(user.ActivationTokenExpiresAt!.Value),
+                time.GetUtcNow()),
+            cancellationToken);
+
+    /// <summary>Gives the account a new activation token (replacing any earlier one) and returns the raw token.</summary>
+    private string IssueActivationToken(User user, string requestId)
+    {
+        var token = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var now = User.Timestamp(time);
+        user.ActivationTokenHash = HashToken(token);
+        user.ActivationTokenIssuedAt = now;
+        user.ActivationTokenExpiresAt = now + accountOptions.Value.ActivationTokenLifetime;
+        user.ActivationEventId = Guid.NewGuid().ToString();
+        user.ActivationRequestId = requestId;
+        return token;
+    }
+
+    private static string HashToken(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value.ToUniversalTime(), DateTimeKind.Utc));
+
+    private static Reply<UserDto> InvalidLink() => Reply<UserDto>.Fail(ReplyStatus.Invalid, InvalidLinkTitle, InvalidLinkDetail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Activated user {UserId}")]
+    private partial void LogActivated(string userId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No activation mail sent: {Reason}")]
+    private partial void LogNoActivationMail(string reason);
+}
