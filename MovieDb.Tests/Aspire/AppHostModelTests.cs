@@ -96,6 +96,8 @@ public sealed class AppHostModelTests
         Assert.Equal("{mail.connectionString}", notificationService["ConnectionStrings__mail"]);
         Assert.Equal("smtp://{mailpit.bindings.smtp.host}:{mailpit.bindings.smtp.port}", resources.GetProperty("mail").GetProperty("connectionString").GetString());
         Assert.DoesNotContain(resources.Environment("userservice").Keys, key => key.Contains("mail", StringComparison.OrdinalIgnoreCase));
+        // The links in the mails open the deployed web app, not the development default.
+        Assert.Equal("{webapp.bindings.http.url}/activate", notificationService["Notifications__ActivationUrl"]);
 
         var gateway = resources.Environment("gateway");
         Assert.Equal("{messaging.connectionString}", gateway["ConnectionStrings__messaging"]);

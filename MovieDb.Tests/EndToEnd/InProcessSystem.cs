@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Movies;
 using MovieService;
+using NotificationService;
 using UserService;
 using WebApp;
 
@@ -12,9 +13,10 @@ namespace MovieDb.Tests.EndToEnd;
 /// <summary>
 /// All three services in the test process: the movie service on a real Kestrel port (the gateway's
 /// YARP forwards to it over HTTP), the user service and the gateway on test servers; real MariaDB
-/// and RabbitMQ, the user store on LiteDB in a temporary file; new accounts need no activation. With
-/// <see cref="StartsWebApp"/>, the web app too, on a real Kestrel port for a browser, and the gateway
-/// then on one as well (the web app reaches it over HTTP by service discovery, as everywhere else).
+/// and RabbitMQ, the user store on LiteDB in a temporary file; new accounts need no activation until
+/// <see cref="StartMailedActivationAsync"/>. With <see cref="StartsWebApp"/>, the web app too, on a
+/// real Kestrel port for a browser, and the gateway then on one as well (the web app reaches it over
+/// HTTP by service discovery, as everywhere else).
 /// </summary>
 public class InProcessSystem(TestServers servers) : MovieDbSystem
 {
@@ -24,6 +26,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
     public const string IdentityKey = "in-process-tests-identity-key-0123456789-abcdefghijklmnopqrstuvwxy";
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
+    private bool _requireActivation;
 
     public TestDatabase Database { get; private set; } = null!;
 
@@ -41,6 +44,13 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
 
     /// <summary>Where a browser finds the web app (when <see cref="StartsWebApp"/>).</summary>
     public Uri WebAppAddress { get; private set; } = null!;
+
+    /// <summary>The SMTP server the activation mails go to, once <see cref="StartMailedActivationAsync"/> ran.</summary>
+    public TestMailServer? Smtp { get; private set; }
+
+    public ServiceFactory<NotificationServiceApp>? NotificationService { get; private set; }
+
+    public override Maildir? Mailbox => Smtp?.Mailbox;
 
     /// <summary>Settings a subclass adds to (or changes in) the gateway's.</summary>
     protected virtual IDictionary<string, string?> GatewaySettings => new Dictionary<string, string?>();
@@ -136,6 +146,36 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
         await Wait.UntilHealthAsync(client, "the web app is ready");
     }
 
+    /// <summary>
+    /// From now on new accounts are pending until activated, as deployed: an SMTP server (aiosmtpd;
+    /// skips or, in CI, fails the calling test without it), the notification service with links to
+    /// the web app's activation page, and the user service restarted to require activation.
+    /// </summary>
+    public async Task StartMailedActivationAsync()
+    {
+        if (Smtp is not null)
+        {
+            return;
+        }
+
+        Smtp = await servers.Smtp.StartAsync();
+        NotificationService = new ServiceFactory<NotificationServiceApp>(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:messaging"] = VirtualHost.ConnectionString,
+            ["ConnectionStrings:mail"] = Smtp.ConnectionString,
+            ["Notifications:ActivationUrl"] = new Uri(StartsWebApp ? WebAppAddress : new Uri("http://localhost:5090/"), "activate").ToString(),
+            ["Notifications:SentMailStore"] = $"Filename={Path.Combine(_directory, "sent-mail.db")};Connection=shared",
+        });
+        using (var client = NotificationService.CreateClient())
+        {
+            await Wait.UntilHealthAsync(client, "the notification service is ready");
+        }
+
+        await StopUserServiceAsync();
+        _requireActivation = true;
+        await StartUserServiceAsync();
+    }
+
     /// <summary>Starts (or restarts) the user service on the same store and broker.</summary>
     public async Task StartUserServiceAsync()
     {
@@ -145,9 +185,9 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(_directory, "users.db")};Connection=shared",
             ["Admin:Password"] = AdminPassword,
             ["PasswordHasher:IterationCount"] = "10000",
-            // Accounts sign in at once here; the mailed activation is proven by ActivationTests,
-            // the process launcher (ActivationCrashTests) and run-local (RunLocalTests).
-            ["Accounts:RequireActivation"] = "false",
+            // Accounts sign in at once here unless a test turned the mailed activation on; it is also
+            // proven by ActivationTests, the process launcher (ActivationCrashTests) and run-local (RunLocalTests).
+            ["Accounts:RequireActivation"] = _requireActivation ? "true" : "false",
         });
         using var client = UserService.CreateClient();
         await Wait.UntilHealthAsync(client, "the user service is ready");
@@ -177,6 +217,16 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
         }
 
         await StopUserServiceAsync();
+        if (NotificationService is not null)
+        {
+            await NotificationService.DisposeAsync();
+        }
+
+        if (Smtp is not null)
+        {
+            await Smtp.DisposeAsync();
+        }
+
         if (MovieService is not null)
         {
             await MovieService.DisposeAsync();

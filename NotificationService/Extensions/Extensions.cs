@@ -33,6 +33,14 @@ internal static class Extensions
         var server = SmtpSettings.Parse(builder.Configuration.GetConnectionString(connectionName), connectionName);
         builder.Services.AddSingleton(server);
 
+        // The default link is the web app on this machine: right in Development, a dead link anywhere else.
+        var activationUrlKey = $"{NotificationOptions.SectionName}:{nameof(NotificationOptions.ActivationUrl)}";
+        if (!builder.Environment.IsDevelopment() && string.IsNullOrEmpty(builder.Configuration[activationUrlKey]))
+        {
+            throw new InvalidOperationException(
+                $"{activationUrlKey} is not set: outside Development the activation mails need the web app's public address, e.g. https://moviedb.example.com/activate (the AppHost sets it from the web app's endpoint).");
+        }
+
         builder.Services.AddOptions<NotificationOptions>()
             .BindConfiguration(NotificationOptions.SectionName)
             .ValidateDataAnnotations()

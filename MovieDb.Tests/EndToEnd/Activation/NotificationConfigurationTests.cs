@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using MovieDb.Tests.Infrastructure;
+using NotificationService;
+
+namespace MovieDb.Tests.EndToEnd.Activation;
+
+/// <summary>Start-up rules of the notification service's configuration: it says which setting is wrong.</summary>
+public sealed class NotificationConfigurationTests
+{
+    // Settings left null are left out.
+    private static Dictionary<string, string?> Minimal(string? activationUrl, string? mail = "smtp://127.0.0.1:2525") => new Dictionary<string, string?>
+    {
+        ["ConnectionStrings:messaging"] = "amqp://guest:guest@127.0.0.1:1/",
+        ["Aspire:RabbitMQ:Client:MaxConnectRetryCount"] = "0",
+        ["ConnectionStrings:mail"] = mail,
+        ["Notifications:ActivationUrl"] = activationUrl,
+        ["Notifications:SentMailStore"] = $"Filename={Path.Combine(Path.GetTempPath(), "moviedb-tests", $"sent-{Guid.NewGuid():N}.db")}",
+    }.Where(setting => setting.Value is not null).ToDictionary();
+
+    [Fact]
+    public void Outside_Development_the_notification_service_refuses_to_start_without_the_web_apps_address()
+    {
+        using var factory = new ServiceFactory<NotificationServiceApp>(Minimal(activationUrl: null), "Production");
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.Server);
+
+        Assert.Contains("Notifications:ActivationUrl is not set", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void In_Development_the_link_defaults_to_the_local_web_app()
+    {
+        using var factory = new ServiceFactory<NotificationServiceApp>(Minimal(activationUrl: null), "Development");
+
+        var options = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationService.Model.NotificationOptions>>().Value;
+
+        Assert.Equal("http://localhost:5090/activate?token={token}", options.ActivationUrl);
+    }
+
+    [Theory]
+    [InlineData("ftp://example.com/activate", "smtp://127.0.0.1:2525", "Notifications:ActivationUrl")]
+    [InlineData("https://moviedb.example.com/activate", null, "ConnectionStrings:mail")]
+    public void A_bad_link_or_a_missing_mail_server_stops_start_up_naming_the_setting(string activationUrl, string? mail, string named)
+    {
+        using var factory = new ServiceFactory<NotificationServiceApp>(Minimal(activationUrl, mail), "Production");
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.Server);
+
+        Assert.Contains(named, error.ToString(), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,53 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using MovieDb.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace MovieDb.Tests.EndToEnd.Browser;
+
+/// <summary>
+/// The mailed activation as a person meets it in the browser: sign up, told to check the mail, refused
+/// at sign-in until then, the link from the real mail (delivered by the notification service to a real
+/// SMTP server) opens the web app's activation page, one click, and sign-in works.
+/// </summary>
+public sealed class ActivationBrowserTests(ActivationBrowserTests.System system) : IClassFixture<ActivationBrowserTests.System>
+{
+    public sealed class System(TestServers servers) : WebAppSystem(servers);
+
+    [Fact]
+    public async Task A_person_signs_up_activates_the_account_from_the_mailed_link_and_signs_in()
+    {
+        system.SkipWithoutBrowser();
+        await system.StartMailedActivationAsync();
+        var page = await system.NewPageAsync();
+        var name = $"newcomer{Guid.NewGuid():N}"[..20];
+        var email = $"{name}@example.test";
+        const string password = "s3cret-passw0rd";
+
+        await page.GotoAsync("/signup");
+        await page.GetByLabel("User name").FillAsync(name);
+        await page.GetByLabel("E-mail").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create account" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/signup/check-email"));
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Check your e-mail" })).ToBeVisibleAsync();
+
+        // Not yet: the sign-in page says why and offers to send the link again.
+        await page.GotoAsync("/signin");
+        await page.GetByLabel("User name").FillAsync(name);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByText("Your account is not activated yet")).ToBeVisibleAsync();
+
+        // The link in the mail opens this web app's activation page; one click activates.
+        var mail = (await system.Mailbox!.WaitForAsync(email))[^1];
+        Assert.StartsWith(new Uri(system.WebAppAddress, "activate?token=").ToString(), mail.Link.AbsoluteUri, StringComparison.Ordinal);
+        await page.GotoAsync(mail.Link.AbsoluteUri);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Activate my account" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/signin\\?reason=activated"));
+        await Expect(page.GetByText("Your account is active.")).ToBeVisibleAsync();
+        await Chromium.ScreenshotAsync(page, "activated");
+
+        await WebAppSystem.SignInAsync(page, name, password);
+    }
+}
