@@ -50,4 +50,27 @@ public sealed class ActivationBrowserTests(ActivationBrowserTests.System system)
 
         await WebAppSystem.SignInAsync(page, name, password);
     }
+
+    [Fact]
+    public async Task An_activation_the_user_service_has_not_confirmed_yet_is_not_shown_as_done()
+    {
+        system.SkipWithoutBrowser();
+        var page = await system.NewPageAsync();
+        var token = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(global::System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+        // Nobody answers: the gateway queues the activation and says 202.
+        await system.StopUserServiceAsync();
+        try
+        {
+            await page.GotoAsync($"/activate?token={token}");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Activate my account" }).ClickAsync();
+            await Expect(page.GetByText("not confirmed yet")).ToBeVisibleAsync();
+            await Expect(page).ToHaveURLAsync(new Regex("/activate"));
+            await Expect(page.GetByText("Your account is active.")).Not.ToBeVisibleAsync();
+        }
+        finally
+        {
+            await system.StartUserServiceAsync();
+        }
+    }
 }
