@@ -4,7 +4,7 @@ using Gateway.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using MovieDb.Messaging.Client;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace Gateway.Apis;
 

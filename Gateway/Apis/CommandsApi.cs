@@ -2,7 +2,7 @@ using Gateway.Auth;
 using Gateway.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MovieDb.Messaging.Client;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace Gateway.Apis;
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using MovieDb.Messaging.Client;
 using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace Gateway.Apis;
 

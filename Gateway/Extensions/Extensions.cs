@@ -9,8 +9,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
-using MovieDb.Messaging.Contracts;
 using Scalar.AspNetCore;
+using UserService.Contracts;
 
 namespace Gateway.Extensions;
 

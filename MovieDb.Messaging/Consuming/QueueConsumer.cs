@@ -98,6 +98,9 @@ internal abstract partial class QueueConsumer : BackgroundService
     /// <summary>A name for logs and health reports.</summary>
     public abstract string Name { get; }
 
+    /// <summary>The fields masked in dead letters (<see cref="Contracts.MessageSerializer.SecretFields"/> of the contracts handled).</summary>
+    protected abstract IReadOnlySet<string> SecretFields { get; }
+
     /// <summary>Where a message from <paramref name="queue"/> goes when it is dead-lettered.</summary>
     protected abstract string DeadLetterQueueFor(string queue);
 
@@ -373,7 +376,7 @@ internal abstract partial class QueueConsumer : BackgroundService
                 routingKey: DeadLetterQueueFor(delivery.Queue),
                 mandatory: true,
                 basicProperties: properties,
-                body: Contracts.MessageSerializer.Redact(delivery.Body),
+                body: Contracts.MessageSerializer.Redact(delivery.Body, SecretFields),
                 cancellationToken: timeout.Token);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)

@@ -45,12 +45,16 @@ public sealed class EventSubscription
 
     internal IReadOnlyDictionary<string, Func<IServiceProvider, ReadOnlyMemory<byte>, CancellationToken, Task>> Handlers => _handlers;
 
+    /// <summary>The event contracts handled.</summary>
+    internal List<Type> Events { get; } = [];
+
     /// <summary>Handles <typeparamref name="TEvent"/> with <typeparamref name="THandler"/>, resolved from a DI scope per event.</summary>
     public EventSubscription On<TEvent, THandler>()
         where TEvent : IEvent
         where THandler : class, IEventConsumer<TEvent>
     {
         _services.TryAddScoped<THandler>();
+        Events.Add(typeof(TEvent));
         _handlers[MessageMetadata.Of<TEvent>().Type] = (services, body, cancellationToken) =>
             services.GetRequiredService<THandler>().HandleAsync(MessageSerializer.Deserialize<TEvent>(body.Span), cancellationToken);
         return this;
@@ -82,6 +86,8 @@ internal sealed partial class EventSubscriberHost(
     public override string Name => subscription.Queue;
 
     protected override IReadOnlyList<string> Queues { get; } = [subscription.Queue];
+
+    protected override IReadOnlySet<string> SecretFields { get; } = MessageSerializer.SecretFields(subscription.Events);
 
     protected override string DeadLetterQueueFor(string queue) => Topology.DeadLetterQueueFor(queue);
 

@@ -30,6 +30,8 @@ internal sealed class RequestHandlerHost(
 
     protected override IReadOnlyList<string> Queues { get; } = [Topology.UserRequestsQueue, Topology.UserQueriesQueue];
 
+    protected override IReadOnlySet<string> SecretFields { get; } = MessageSerializer.SecretFields(registry.Contracts);
+
     protected override string DeadLetterQueueFor(string queue) => Topology.UserRequestsDeadLetterQueue;
 
     protected override Task DeclareTopologyAsync(IConnection connection, IChannel channel, CancellationToken cancellationToken) =>

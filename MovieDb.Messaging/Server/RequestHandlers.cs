@@ -33,6 +33,9 @@ public sealed class RequestHandlerRegistry
 
     internal IReadOnlyDictionary<string, Registration> Handlers => _handlers;
 
+    /// <summary>The request contracts handled.</summary>
+    internal List<Type> Contracts { get; } = [];
+
     /// <summary>Handles <typeparamref name="TRequest"/> with <typeparamref name="THandler"/>, resolved from a DI scope per message.</summary>
     public RequestHandlerRegistry Add<TRequest, TResponse, THandler>()
         where TRequest : IRequest<TResponse>
@@ -40,6 +43,7 @@ public sealed class RequestHandlerRegistry
     {
         var metadata = MessageMetadata.Of<TRequest>();
         _services.TryAddScoped<THandler>();
+        Contracts.Add(typeof(TRequest));
         _handlers[metadata.Type] = new Registration(
             metadata.Kind,
             typeof(THandler),

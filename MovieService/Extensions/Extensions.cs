@@ -1,9 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using MovieDb.Messaging.Contracts;
 using MovieService.Events;
 using MovieService.Identity;
 using MovieService.Infrastructure;
+using UserService.Contracts;
 
 namespace MovieService.Extensions;
 

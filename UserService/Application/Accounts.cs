@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
+using UserService.Contracts;
 using UserService.Infrastructure;
 using UserService.Model;
 

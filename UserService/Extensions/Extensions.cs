@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
 using MovieDb.Messaging.Contracts;
 using UserService.Application;
+using UserService.Contracts;
 using UserService.Handlers;
 using UserService.Infrastructure;
 using UserService.Model;

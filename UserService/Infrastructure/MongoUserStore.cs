@@ -1,6 +1,6 @@
 using MongoDB.Bson.Serialization;
 using MongoDB.Driver;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace UserService.Infrastructure;

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using MovieDb.Messaging.Contracts;
 using UserService.Application;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace UserService.Infrastructure;

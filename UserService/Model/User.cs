@@ -1,4 +1,4 @@
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace UserService.Model;
 
@@ -32,7 +32,7 @@ public sealed class User
     public bool IsBootstrapAdmin { get; set; }
 
     /// <summary>
-    /// <see cref="MovieDb.Messaging.Contracts.UserRules.Skeleton"/> of the user name: what it looks like. Unique, so no
+    /// <see cref="UserService.Contracts.UserRules.Skeleton"/> of the user name: what it looks like. Unique, so no
     /// name can be registered that displays like another one.
     /// </summary>
     public string? UserNameSkeleton { get; set; }

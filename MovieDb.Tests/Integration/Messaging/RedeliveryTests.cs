@@ -7,6 +7,7 @@ using MovieDb.Messaging.Client;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
 using RabbitMQ.Client;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Messaging;
 

@@ -6,6 +6,7 @@ using MovieDb.Messaging.Client;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Diagnostics;
 using MovieDb.Tests.Infrastructure;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Messaging;
 

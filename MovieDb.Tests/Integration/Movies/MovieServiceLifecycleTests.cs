@@ -8,6 +8,7 @@ using MovieDb.Messaging.Events;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
 using MovieDb.Tests.Integration.Users;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Movies;
 

@@ -10,6 +10,7 @@ using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
 using RabbitMQ.Client;
 using UserService;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace MovieDb.Tests.Integration.Users;

@@ -6,6 +6,7 @@ using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
 using RabbitMQ.Client;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Users;
 

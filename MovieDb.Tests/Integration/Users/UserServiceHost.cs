@@ -7,6 +7,7 @@ using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
 using RabbitMQ.Client;
 using UserService;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Users;
 
