@@ -19,20 +19,20 @@ public static class MessagingHostingExtensions
     /// <summary>The health check Aspire.RabbitMQ.Client registers for the connection.</summary>
     public const string RabbitMQHealthCheckName = "RabbitMQ.Client";
 
-    /// <summary>Health check of the request client (the gateway's side of request/reply).</summary>
+    /// <summary>Health check of the request client (the caller's side of request/reply).</summary>
     public const string RequestClientHealthCheckName = "messaging-request-client";
 
-    /// <summary>Health check of the request consumer (the user service's side).</summary>
+    /// <summary>Health check of the request consumer (the handling service's side).</summary>
     public const string RequestHandlersHealthCheckName = "messaging-request-handlers";
 
     /// <summary>
-    /// Adds <see cref="IRequestClient"/>: request/reply to the user service with a reply queue per
-    /// process, publisher confirms and per-request time-outs.
+    /// Adds <see cref="IRequestClient"/>: request/reply to the service that consumes
+    /// <paramref name="target"/>, with a reply queue per process, publisher confirms and per-request time-outs.
     /// </summary>
-    public static IHostApplicationBuilder AddRequestClient(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddRequestClient(this IHostApplicationBuilder builder, RequestQueues target)
     {
         builder.AddMessagingCore();
-        builder.Services.TryAddSingleton<RequestClient>();
+        builder.Services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<RequestClient>(sp, target));
         builder.Services.TryAddSingleton<IRequestClient>(sp => sp.GetRequiredService<RequestClient>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestClient>());
         builder.Services.AddHealthChecks().AddCheck<RequestClientHealthCheck>(RequestClientHealthCheckName);
@@ -40,13 +40,13 @@ public static class MessagingHostingExtensions
     }
 
     /// <summary>
-    /// Adds the hosted consumer of <c>users.requests</c> and <c>users.queries</c>; register the
-    /// handlers on the returned registry.
+    /// Adds the hosted consumer of this service's request queues, <paramref name="queues"/>; register
+    /// the handlers on the returned registry.
     /// </summary>
-    public static RequestHandlerRegistry AddRequestHandlers(this IHostApplicationBuilder builder)
+    public static RequestHandlerRegistry AddRequestHandlers(this IHostApplicationBuilder builder, RequestQueues queues)
     {
         builder.AddMessagingCore();
-        var registry = new RequestHandlerRegistry(builder.Services);
+        var registry = new RequestHandlerRegistry(builder.Services, queues);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<RequestHandlerHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestHandlerHost>());
@@ -133,7 +133,7 @@ public static class MessagingHostingExtensions
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(client.IsReady
                 ? HealthCheckResult.Healthy()
-                : new HealthCheckResult(context.Registration.FailureStatus, "The reply consumer is not running: requests to the user service fail."));
+                : new HealthCheckResult(context.Registration.FailureStatus, "The reply consumer is not running: requests fail."));
     }
 
     private sealed class RequestHandlerHealthCheck(RequestHandlerHost host) : IHealthCheck

@@ -23,7 +23,7 @@ internal static class Extensions
         // The user service, over RabbitMQ. Without the broker the gateway still proxies movies,
         // so broker trouble makes it Degraded, not unready.
         builder.AddRabbitMQClient("messaging");
-        builder.AddRequestClient();
+        builder.AddRequestClient(UserServiceQueues.Requests);
         builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, UserSecurityChangedListener>();
         builder.Services.SetHealthCheckFailureStatus(
             HealthStatus.Degraded,

@@ -23,6 +23,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
     private static readonly TimeSpan SupervisionInterval = TimeSpan.FromSeconds(1);
 
     private readonly BrokerConnection _broker;
+    private readonly RequestQueues _target;
     private readonly ConfirmChannel _publishChannel;
     private readonly MessagingOptions _options;
     private readonly MessagingMetrics _metrics;
@@ -36,6 +37,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
 
     public RequestClient(
         BrokerConnection broker,
+        RequestQueues target,
         IOptions<MessagingOptions> options,
         MessagingMetrics metrics,
         IHostEnvironment environment,
@@ -43,6 +45,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
         TimeProvider? time = null)
     {
         _broker = broker;
+        _target = target;
         _publishChannel = new ConfirmChannel(broker);
         _options = options.Value;
         _metrics = metrics;
@@ -73,7 +76,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
 
         var requestId = options?.RequestId ?? Guid.NewGuid().ToString();
         var timeout = options?.Timeout ?? _options.RequestTimeout;
-        var queue = metadata.Kind == MessageKind.Query ? Topology.UserQueriesQueue : Topology.UserRequestsQueue;
+        var queue = metadata.Kind == MessageKind.Query ? _target.Queries : _target.Commands;
         var typeTag = new KeyValuePair<string, object?>("messaging.message.type", metadata.Type);
 
         using var activity = MessagingTelemetry.ActivitySource.StartActivity($"{metadata.Type} send", ActivityKind.Producer);
@@ -211,7 +214,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
         catch (JsonException ex)
         {
             _logger.LogError(ex, "Unreadable reply to {MessageType}", type);
-            return Reply<T>.Fail(ReplyStatus.Failed, "Unreadable reply", "The user service sent a reply that could not be read.");
+            return Reply<T>.Fail(ReplyStatus.Failed, "Unreadable reply", "The service sent a reply that could not be read.");
         }
     }
 
@@ -254,7 +257,7 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
             _replyChannel = null;
         }
 
-        await DeclareUserServiceQueuesAsync(connection, cancellationToken);
+        await DeclareTargetQueuesAsync(connection, cancellationToken);
         var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         try
         {
@@ -275,20 +278,20 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
     }
 
     /// <summary>
-    /// Declares the user service's queues here too, so that commands sent before any user service
-    /// ever ran are queued rather than lost. The user service owns their arguments: if they differ
-    /// from this process's settings (another Messaging:MaxDeliveries), its declaration stands.
+    /// Declares the target's queues here too, so that commands sent before it ever ran are queued
+    /// rather than lost. The target owns their arguments: if they differ from this process's settings
+    /// (another Messaging:MaxDeliveries), its declaration stands.
     /// </summary>
-    private async Task DeclareUserServiceQueuesAsync(IConnection connection, CancellationToken cancellationToken)
+    private async Task DeclareTargetQueuesAsync(IConnection connection, CancellationToken cancellationToken)
     {
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         try
         {
-            await Topology.DeclareUserServiceAsync(channel, _options, cancellationToken);
+            await Topology.DeclareRequestQueuesAsync(channel, _target, _options.MaxDeliveries, cancellationToken);
         }
         catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
         {
-            _logger.LogWarning("The user service queues exist with other arguments than this process would declare ({Reason}); using them as they are. Set the same Messaging:MaxDeliveries everywhere.", ex.ShutdownReason.ReplyText);
+            _logger.LogWarning("The queues of {Queue} exist with other arguments than this process would declare ({Reason}); using them as they are. Set the same Messaging:MaxDeliveries everywhere.", _target.Commands, ex.ShutdownReason.ReplyText);
         }
     }
 

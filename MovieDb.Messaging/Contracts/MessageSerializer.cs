@@ -109,8 +109,8 @@ public static class MessageSerializer
 
     /// <summary>
     /// Finds the generated metadata of a type in the <see cref="MessageContractsAttribute"/> context of
-    /// its assembly, or of the assembly of one of its type arguments (<c>Reply&lt;UserDto&gt;</c> is
-    /// generated beside <c>UserDto</c>).
+    /// its assembly, or of the assembly of one of its type arguments (the metadata of a reply
+    /// carrying a contract's value is generated beside that contract).
     /// </summary>
     private sealed class ContractAssemblyResolver : IJsonTypeInfoResolver
     {

@@ -10,7 +10,7 @@ using RabbitMQ.Client;
 namespace MovieDb.Messaging.Server;
 
 /// <summary>
-/// Consumes <c>users.requests</c> and <c>users.queries</c>, dispatches each message by its
+/// Consumes a service's <see cref="RequestQueues"/> (commands and queries), dispatches each message by its
 /// <c>Type</c> to a handler in its own DI scope, publishes the reply (confirmed) and only then
 /// acknowledges. Unknown types and unreadable bodies are dead-lettered at once; handler failures
 /// are retried up to <see cref="MessagingOptions.MaxDeliveries"/> times, then dead-lettered. Either
@@ -26,16 +26,16 @@ internal sealed class RequestHandlerHost(
     ILogger<RequestHandlerHost> logger)
     : QueueConsumer(broker, options.Value, metrics, logger)
 {
-    public override string Name => "user-requests";
+    public override string Name => registry.Queues.Commands;
 
-    protected override IReadOnlyList<string> Queues { get; } = [Topology.UserRequestsQueue, Topology.UserQueriesQueue];
+    protected override IReadOnlyList<string> Queues { get; } = [registry.Queues.Commands, registry.Queues.Queries];
 
     protected override IReadOnlySet<string> SecretFields { get; } = MessageSerializer.SecretFields(registry.Contracts);
 
-    protected override string DeadLetterQueueFor(string queue) => Topology.UserRequestsDeadLetterQueue;
+    protected override string DeadLetterQueueFor(string queue) => registry.Queues.DeadLetters;
 
     protected override Task DeclareTopologyAsync(IConnection connection, IChannel channel, CancellationToken cancellationToken) =>
-        Topology.DeclareUserServiceAsync(channel, Options, cancellationToken);
+        Topology.DeclareRequestQueuesAsync(channel, registry.Queues, Options.MaxDeliveries, cancellationToken);
 
     protected override async Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken)
     {

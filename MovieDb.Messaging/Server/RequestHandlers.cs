@@ -29,7 +29,14 @@ public sealed class RequestHandlerRegistry
     private readonly Dictionary<string, Registration> _handlers = new(StringComparer.Ordinal);
     private readonly IServiceCollection _services;
 
-    internal RequestHandlerRegistry(IServiceCollection services) => _services = services;
+    internal RequestHandlerRegistry(IServiceCollection services, RequestQueues queues)
+    {
+        _services = services;
+        Queues = queues;
+    }
+
+    /// <summary>The queues the handlers take requests from.</summary>
+    public RequestQueues Queues { get; }
 
     internal IReadOnlyDictionary<string, Registration> Handlers => _handlers;
 

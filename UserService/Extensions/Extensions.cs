@@ -15,7 +15,7 @@ internal static class Extensions
     {
         builder.AddRabbitMQClient("messaging");
         builder.AddEventPublisher();
-        builder.AddRequestHandlers()
+        builder.AddRequestHandlers(UserServiceQueues.Requests)
             .Add<RegisterUser, UserDto, RegisterUserHandler>()
             .Add<GetRegistrationStatus, CommandStatus, GetRegistrationStatusHandler>()
             .Add<ActivateAccount, UserDto, ActivateAccountHandler>()

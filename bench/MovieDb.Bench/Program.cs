@@ -161,7 +161,7 @@ static async Task<int> Amqp(Options options)
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:messaging"] = options["messaging"] });
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     builder.AddRabbitMQClient("messaging");
-    builder.AddRequestClient();
+    builder.AddRequestClient(UserServiceQueues.Requests);
     using var host = builder.Build();
     await host.StartAsync();
     var client = host.Services.GetRequiredService<IRequestClient>();

@@ -191,7 +191,7 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
         var cache = new SecurityChanges();
         await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
         {
-            builder.AddRequestClient();
+            builder.AddRequestClient(UserServiceQueues.Requests);
             builder.Services.AddSingleton(cache);
             builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, SecurityChanges.Consumer>();
         }, applicationName: "gateway");
