@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MovieDb.Messaging;
 using MovieDb.Messaging.Client;
+using MovieDb.Messaging.Consuming;
 using MovieDb.Messaging.Diagnostics;
 using MovieDb.Messaging.Events;
 using MovieDb.Messaging.Server;
@@ -32,10 +33,15 @@ public static class MessagingHostingExtensions
     public static IHostApplicationBuilder AddRequestClient(this IHostApplicationBuilder builder, RequestQueues target)
     {
         builder.AddMessagingCore();
-        builder.Services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<RequestClient>(sp, target));
-        builder.Services.TryAddSingleton<IRequestClient>(sp => sp.GetRequiredService<RequestClient>());
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestClient>());
-        builder.Services.AddHealthChecks().AddCheck<RequestClientHealthCheck>(RequestClientHealthCheckName);
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplyConsumer>(sp, target));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplyConsumer>());
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RequestClient>(sp, target));
+        builder.Services.AddSingleton<IRequestClient>(sp => sp.GetRequiredService<RequestClient>());
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            RequestClientHealthCheckName,
+            sp => new ConsumerHealthCheck(sp.GetRequiredService<ReplyConsumer>(), $"requests to {target.Commands} fail"),
+            failureStatus: null,
+            tags: null));
         return builder;
     }
 
@@ -50,7 +56,11 @@ public static class MessagingHostingExtensions
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<RequestHandlerHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestHandlerHost>());
-        builder.Services.AddHealthChecks().AddCheck<RequestHandlerHealthCheck>(RequestHandlersHealthCheckName);
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            RequestHandlersHealthCheckName,
+            sp => new ConsumerHealthCheck(sp.GetRequiredService<RequestHandlerHost>()),
+            failureStatus: null,
+            tags: null));
         return registry;
     }
 
@@ -87,13 +97,7 @@ public static class MessagingHostingExtensions
         builder.AddMessagingCore();
         var subscription = new EventSubscription(queue, builder.Services, perInstance);
         // Keyed by queue: a service may hold several subscriptions, each with its own consumer.
-        builder.Services.AddKeyedSingleton(queue, (sp, _) => new EventSubscriberHost(
-            sp.GetRequiredService<BrokerConnection>(),
-            subscription,
-            sp.GetRequiredService<IServiceScopeFactory>(),
-            sp.GetRequiredService<Options.IOptions<MessagingOptions>>(),
-            sp.GetRequiredService<MessagingMetrics>(),
-            sp.GetRequiredService<Logging.ILogger<EventSubscriberHost>>()));
+        builder.Services.AddKeyedSingleton(queue, (sp, _) => ActivatorUtilities.CreateInstance<EventSubscriberHost>(sp, subscription));
         builder.Services.AddHostedService(sp => sp.GetRequiredKeyedService<EventSubscriberHost>(queue));
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             perInstance ? "messaging-events" : $"messaging-events-{queue}",
@@ -128,25 +132,14 @@ public static class MessagingHostingExtensions
             .WithTracing(tracing => tracing.AddSource(MessagingTelemetry.ActivitySourceName));
     }
 
-    private sealed class RequestClientHealthCheck(RequestClient client) : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(client.IsReady
-                ? HealthCheckResult.Healthy()
-                : new HealthCheckResult(context.Registration.FailureStatus, "The reply consumer is not running: requests fail."));
-    }
-
-    private sealed class RequestHandlerHealthCheck(RequestHandlerHost host) : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            new ConsumerHealthCheck(host).CheckHealthAsync(context, cancellationToken);
-    }
-
-    private sealed class ConsumerHealthCheck(MovieDb.Messaging.Consuming.QueueConsumer consumer) : IHealthCheck
+    /// <summary>Ready while the consumer consumes; otherwise says why not.</summary>
+    private sealed class ConsumerHealthCheck(QueueConsumer consumer, string? consequence = null) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(consumer.IsConsuming
                 ? HealthCheckResult.Healthy()
-                : new HealthCheckResult(context.Registration.FailureStatus, $"Consumer {consumer.Name} is not consuming{(consumer.LastError is null ? "." : $": {consumer.LastError}")}"));
+                : new HealthCheckResult(
+                    context.Registration.FailureStatus,
+                    $"Consumer {consumer.Name} is not consuming{(consumer.LastError is null ? string.Empty : $" ({consumer.LastError})")}{(consequence is null ? "." : $": {consequence}.")}"));
     }
 }

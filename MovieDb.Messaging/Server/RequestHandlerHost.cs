@@ -24,13 +24,13 @@ internal sealed class RequestHandlerHost(
     MessagingMetrics metrics,
     TimeProvider time,
     ILogger<RequestHandlerHost> logger)
-    : QueueConsumer(broker, options.Value, metrics, logger)
+    : WorkQueueConsumer(broker, options.Value, MessageSerializer.SecretFields(registry.Contracts), metrics, time, logger)
 {
+    private readonly ConfirmChannel _replies = new(broker);
+
     public override string Name => registry.Queues.Commands;
 
     protected override IReadOnlyList<string> Queues { get; } = [registry.Queues.Commands, registry.Queues.Queries];
-
-    protected override IReadOnlySet<string> SecretFields { get; } = MessageSerializer.SecretFields(registry.Contracts);
 
     protected override string DeadLetterQueueFor(string queue) => registry.Queues.DeadLetters;
 
@@ -120,15 +120,21 @@ internal sealed class RequestHandlerHost(
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.PublishTimeout);
-        var channel = await Outbound.GetAsync(timeout.Token);
+        var channel = await _replies.GetAsync(timeout.Token);
 
         // Not mandatory: if the requester is gone (its reply queue deleted), the reply has no one to go to.
         await channel.BasicPublishAsync(string.Empty, request.ReplyTo, mandatory: false, properties, body, timeout.Token);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await _replies.DisposeAsync();
     }
 
     private bool IsPastDeadline(IReadOnlyBasicProperties properties) =>
         properties.Headers is { } headers
         && headers.TryGetValue(Topology.DeadlineHeader, out var value)
         && value is long deadline
-        && time.GetUtcNow().ToUnixTimeMilliseconds() > deadline;
+        && Time.GetUtcNow().ToUnixTimeMilliseconds() > deadline;
 }

@@ -53,7 +53,6 @@ public sealed class RequestHandlerRegistry
         Contracts.Add(typeof(TRequest));
         _handlers[metadata.Type] = new Registration(
             metadata.Kind,
-            typeof(THandler),
             body => MessageSerializer.Deserialize<TRequest>(body.Span),
             async (services, request, context, cancellationToken) =>
             {
@@ -66,7 +65,6 @@ public sealed class RequestHandlerRegistry
 
     internal sealed record Registration(
         MessageKind Kind,
-        Type HandlerType,
         Func<ReadOnlyMemory<byte>, object> Deserialize,
         Func<IServiceProvider, object, RequestContext, CancellationToken, Task<byte[]>> Invoke);
 
