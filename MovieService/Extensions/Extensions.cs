@@ -39,11 +39,8 @@ internal static class Extensions
             mysql => mysql.EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null)));
 
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
-        builder.Services.AddSingleton<DatabaseMigrator>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<DatabaseMigrator>());
-        builder.Services.AddHealthChecks()
-            .AddDbContextCheck<MovieDbContext>(connectionName)
-            .AddCheck<DatabaseMigrator>($"{connectionName}-migrations");
+        builder.AddStartupTask<DatabaseMigrator>($"{connectionName}-migrations", maxRetryDelay: TimeSpan.FromSeconds(10));
+        builder.Services.AddHealthChecks().AddDbContextCheck<MovieDbContext>(connectionName);
 
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource("MySqlConnector"));
     }

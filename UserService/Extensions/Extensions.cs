@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MovieDb.Messaging.Contracts;
 using UserService.Application;
 using UserService.Contracts;
@@ -44,10 +45,7 @@ internal static class Extensions
         builder.Services.AddScoped<CommandInbox>();
         builder.Services.AddScoped<Accounts>();
 
-        builder.Services.AddSingleton<UserStoreInitializer>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<UserStoreInitializer>());
-        builder.Services.AddHealthChecks()
-            .AddCheck<UserStoreInitializer>("userdb-initialized");
+        builder.AddStartupTask<UserStoreInitializer>("userdb-initialized", maxRetryDelay: TimeSpan.FromSeconds(30));
         builder.Services.AddHostedService<StorePurge>();
     }
 
@@ -74,7 +72,11 @@ internal static class Extensions
             builder.Services.AddSingleton<IUserStore>(_ => new LiteDbUserStore(connectionString));
 
             // MongoDB has the client's "MongoDB.Driver" check; the embedded file gets its own.
-            builder.Services.AddHealthChecks().AddCheck<UserStoreHealthCheck>("userdb");
+            builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+                connectionName,
+                sp => new LiteDbUserStoreHealthCheck((LiteDbUserStore)sp.GetRequiredService<IUserStore>()),
+                failureStatus: null,
+                tags: null));
         }
         else
         {
