@@ -91,20 +91,14 @@ internal static class Extensions
     /// </summary>
     private static void AddAdminOptions(this IHostApplicationBuilder builder)
     {
-        var password = builder.Configuration["Admin:Password"];
-        if (string.IsNullOrEmpty(password))
-        {
-            if (!builder.Environment.IsDevelopment())
-            {
-                throw new InvalidOperationException(
-                    "Admin:Password is not set. It is the password of the bootstrap admin account and is required outside Development: " +
-                    "set the environment variable Admin__Password (the AppHost passes its 'admin-password' parameter).");
-            }
-
-            password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
-            builder.Services.AddHostedService(sp => new GeneratedPasswordNotice(sp.GetRequiredService<ILogger<GeneratedPasswordNotice>>(), password));
-        }
-        else if (UserRules.CheckPassword(password).FirstOrDefault() is { } problem)
+        var password = DevelopmentSecrets.Read(
+            builder,
+            $"{AdminOptions.SectionName}:Password",
+            "It is the password of the bootstrap admin account",
+            " (the AppHost passes its 'admin-password' parameter)",
+            () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)),
+            generated => $"Admin:Password is not set (Development): the bootstrap admin, if it is created now, gets the generated password {generated}");
+        if (UserRules.CheckPassword(password).FirstOrDefault() is { } problem)
         {
             throw new InvalidOperationException($"Admin:Password is not acceptable: {problem}");
         }
@@ -114,16 +108,5 @@ internal static class Extensions
             .Configure(options => options.Password = password)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-    }
-
-    private sealed class GeneratedPasswordNotice(ILogger<GeneratedPasswordNotice> logger, string password) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            logger.LogWarning("Admin:Password is not set (Development): the bootstrap admin, if it is created now, gets the generated password {Password}", password);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
