@@ -41,14 +41,8 @@ internal static class UserServiceResults
         TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status400BadRequest, Title = title });
 
     /// <summary>Nothing was sent (or the broker did not confirm it): safe to retry.</summary>
-    public static ProblemHttpResult Unavailable(HttpContext httpContext)
-    {
-        httpContext.Response.Headers.RetryAfter = "5";
-        return TypedResults.Problem(
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "User service unavailable",
-            detail: "The message broker cannot be reached right now; nothing was changed. Try again shortly.");
-    }
+    public static ProblemHttpResult Unavailable(HttpContext httpContext) =>
+        ProblemResults.Unavailable(httpContext, "User service unavailable", "The message broker cannot be reached right now; nothing was changed. Try again shortly.");
 
     public static ProblemHttpResult TimedOut() =>
         TypedResults.Problem(
