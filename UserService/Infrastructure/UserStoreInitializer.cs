@@ -37,25 +37,9 @@ internal sealed partial class UserStoreInitializer(
             return;
         }
 
-        var now = User.Timestamp(time);
-        var user = new User
-        {
-            Id = Guid.CreateVersion7().ToString(),
-            UserName = options.UserName,
-            NormalizedUserName = normalized,
-            UserNameSkeleton = UserRules.Skeleton(options.UserName),
-            Email = options.Email,
-            NormalizedEmail = UserRules.NormalizeEmail(options.Email),
-            PasswordHash = string.Empty,
-            Roles = [Role.Admin, Role.User],
-            CreatedAt = now,
-            UpdatedAt = now,
-            RegistrationRequestId = BootstrapRequestId,
-            IsBootstrapAdmin = true,
-            SecurityStamp = User.NewStamp(),
-            // Signs in at once: nobody could open a mail sent to its configured address.
-            State = AccountState.Active,
-        };
+        // Active at once: nobody could open a mail sent to its configured address.
+        var user = User.Create(options.UserName, options.Email, [Role.Admin, Role.User], BootstrapRequestId, AccountState.Active, time);
+        user.IsBootstrapAdmin = true;
         user.PasswordHash = passwords.Hash(user, options.Password!);
 
         // Another instance may have created it a moment ago: the unique index keeps one.

@@ -133,6 +133,31 @@ public sealed class User
     public static string StampHash(string stamp) =>
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stamp)));
 
+    /// <summary>
+    /// A new account, not stored yet and without its password hash (the hash is made for the account):
+    /// a new id, the normalised forms and skeleton of its name and e-mail address, a first stamp.
+    /// </summary>
+    public static User Create(string userName, string email, List<string> roles, string registrationRequestId, string state, TimeProvider time)
+    {
+        var now = Timestamp(time);
+        return new User
+        {
+            Id = Guid.CreateVersion7().ToString(),
+            UserName = userName,
+            NormalizedUserName = UserRules.NormalizeUserName(userName),
+            UserNameSkeleton = UserRules.Skeleton(userName),
+            Email = email,
+            NormalizedEmail = UserRules.NormalizeEmail(email),
+            PasswordHash = string.Empty,
+            Roles = roles,
+            CreatedAt = now,
+            UpdatedAt = now,
+            RegistrationRequestId = registrationRequestId,
+            SecurityStamp = NewStamp(),
+            State = state,
+        };
+    }
+
     /// <summary>The current time at the precision both stores keep (milliseconds), so replies match what is read back later.</summary>
     public static DateTime Timestamp(TimeProvider time)
     {
