@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MovieDb.Messaging;
 using MovieDb.Messaging.Client;
+using MovieDb.Messaging.Consuming;
 using MovieDb.Messaging.Diagnostics;
 using MovieDb.Messaging.Events;
 using MovieDb.Messaging.Server;
@@ -19,38 +20,47 @@ public static class MessagingHostingExtensions
     /// <summary>The health check Aspire.RabbitMQ.Client registers for the connection.</summary>
     public const string RabbitMQHealthCheckName = "RabbitMQ.Client";
 
-    /// <summary>Health check of the request client (the gateway's side of request/reply).</summary>
+    /// <summary>Health check of the request client (the caller's side of request/reply).</summary>
     public const string RequestClientHealthCheckName = "messaging-request-client";
 
-    /// <summary>Health check of the request consumer (the user service's side).</summary>
+    /// <summary>Health check of the request consumer (the handling service's side).</summary>
     public const string RequestHandlersHealthCheckName = "messaging-request-handlers";
 
     /// <summary>
-    /// Adds <see cref="IRequestClient"/>: request/reply to the user service with a reply queue per
-    /// process, publisher confirms and per-request time-outs.
+    /// Adds <see cref="IRequestClient"/>: request/reply to the service that consumes
+    /// <paramref name="target"/>, with a reply queue per process, publisher confirms and per-request time-outs.
     /// </summary>
-    public static IHostApplicationBuilder AddRequestClient(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddRequestClient(this IHostApplicationBuilder builder, RequestQueues target)
     {
         builder.AddMessagingCore();
-        builder.Services.TryAddSingleton<RequestClient>();
-        builder.Services.TryAddSingleton<IRequestClient>(sp => sp.GetRequiredService<RequestClient>());
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestClient>());
-        builder.Services.AddHealthChecks().AddCheck<RequestClientHealthCheck>(RequestClientHealthCheckName);
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplyConsumer>(sp, target));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplyConsumer>());
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RequestClient>(sp, target));
+        builder.Services.AddSingleton<IRequestClient>(sp => sp.GetRequiredService<RequestClient>());
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            RequestClientHealthCheckName,
+            sp => new ConsumerHealthCheck(sp.GetRequiredService<ReplyConsumer>(), $"requests to {target.Commands} fail"),
+            failureStatus: null,
+            tags: null));
         return builder;
     }
 
     /// <summary>
-    /// Adds the hosted consumer of <c>users.requests</c> and <c>users.queries</c>; register the
-    /// handlers on the returned registry.
+    /// Adds the hosted consumer of this service's request queues, <paramref name="queues"/>; register
+    /// the handlers on the returned registry.
     /// </summary>
-    public static RequestHandlerRegistry AddRequestHandlers(this IHostApplicationBuilder builder)
+    public static RequestHandlerRegistry AddRequestHandlers(this IHostApplicationBuilder builder, RequestQueues queues)
     {
         builder.AddMessagingCore();
-        var registry = new RequestHandlerRegistry(builder.Services);
+        var registry = new RequestHandlerRegistry(builder.Services, queues);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<RequestHandlerHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestHandlerHost>());
-        builder.Services.AddHealthChecks().AddCheck<RequestHandlerHealthCheck>(RequestHandlersHealthCheckName);
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            RequestHandlersHealthCheckName,
+            sp => new ConsumerHealthCheck(sp.GetRequiredService<RequestHandlerHost>()),
+            failureStatus: null,
+            tags: null));
         return registry;
     }
 
@@ -87,13 +97,7 @@ public static class MessagingHostingExtensions
         builder.AddMessagingCore();
         var subscription = new EventSubscription(queue, builder.Services, perInstance);
         // Keyed by queue: a service may hold several subscriptions, each with its own consumer.
-        builder.Services.AddKeyedSingleton(queue, (sp, _) => new EventSubscriberHost(
-            sp.GetRequiredService<BrokerConnection>(),
-            subscription,
-            sp.GetRequiredService<IServiceScopeFactory>(),
-            sp.GetRequiredService<Options.IOptions<MessagingOptions>>(),
-            sp.GetRequiredService<MessagingMetrics>(),
-            sp.GetRequiredService<Logging.ILogger<EventSubscriberHost>>()));
+        builder.Services.AddKeyedSingleton(queue, (sp, _) => ActivatorUtilities.CreateInstance<EventSubscriberHost>(sp, subscription));
         builder.Services.AddHostedService(sp => sp.GetRequiredKeyedService<EventSubscriberHost>(queue));
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             perInstance ? "messaging-events" : $"messaging-events-{queue}",
@@ -128,25 +132,14 @@ public static class MessagingHostingExtensions
             .WithTracing(tracing => tracing.AddSource(MessagingTelemetry.ActivitySourceName));
     }
 
-    private sealed class RequestClientHealthCheck(RequestClient client) : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(client.IsReady
-                ? HealthCheckResult.Healthy()
-                : new HealthCheckResult(context.Registration.FailureStatus, "The reply consumer is not running: requests to the user service fail."));
-    }
-
-    private sealed class RequestHandlerHealthCheck(RequestHandlerHost host) : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            new ConsumerHealthCheck(host).CheckHealthAsync(context, cancellationToken);
-    }
-
-    private sealed class ConsumerHealthCheck(MovieDb.Messaging.Consuming.QueueConsumer consumer) : IHealthCheck
+    /// <summary>Ready while the consumer consumes; otherwise says why not.</summary>
+    private sealed class ConsumerHealthCheck(QueueConsumer consumer, string? consequence = null) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(consumer.IsConsuming
                 ? HealthCheckResult.Healthy()
-                : new HealthCheckResult(context.Registration.FailureStatus, $"Consumer {consumer.Name} is not consuming{(consumer.LastError is null ? "." : $": {consumer.LastError}")}"));
+                : new HealthCheckResult(
+                    context.Registration.FailureStatus,
+                    $"Consumer {consumer.Name} is not consuming{(consumer.LastError is null ? string.Empty : $" ({consumer.LastError})")}{(consequence is null ? "." : $": {consequence}.")}"));
     }
 }

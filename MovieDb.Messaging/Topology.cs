@@ -3,31 +3,17 @@ using RabbitMQ.Client;
 namespace MovieDb.Messaging;
 
 /// <summary>
-/// Every exchange and queue MovieDb uses, declared in one place. Declarations are idempotent and
-/// made by both sides (the gateway and the user service), so a command published before any user
-/// service has ever run is queued, not lost.
+/// The exchanges and queues of MovieDb's messaging, declared in one place; the names of a service's
+/// request queues come from that service (<see cref="RequestQueues"/>). Declarations are idempotent
+/// and made by both sides, so a command published before its handler ever ran is queued, not lost.
 /// </summary>
 public static class Topology
 {
-    /// <summary>Commands to the user service (quorum queue; never expire; dead-lettered after <see cref="MessagingOptions.MaxDeliveries"/>).</summary>
-    public const string UserRequestsQueue = "users.requests";
-
     /// <summary>
-    /// Queries to the user service: a durable classic queue of transient messages that expire with
-    /// the caller's time-out and are then dropped. Not a quorum queue: those write every message to
-    /// disk before confirming it, which doubled the round trip of a read (bench/RESULTS.md), and a
-    /// query outlives neither its caller's time-out nor a broker restart anyway.
-    /// </summary>
-    public const string UserQueriesQueue = "users.queries";
-
-    /// <summary>Where requests end that could not be processed; every message here needs an operator.</summary>
-    public const string UserRequestsDeadLetterQueue = "users.requests.dead";
-
-    /// <summary>
-    /// Topic exchange for domain events (<c>user.registered</c>, <c>user.deleted</c>), published
-    /// persistent with <see cref="Events.IEventPublisher.PublishAsync"/> to the durable queues of
-    /// <c>AddEventSubscription</c>. Its alternate exchange is <see cref="UnroutedEventsExchange"/>:
-    /// an event that no queue receives is parked, not dropped.
+    /// Topic exchange for domain events, published persistent with
+    /// <see cref="Events.IEventPublisher.PublishAsync"/> to the durable queues of <c>AddEventSubscription</c>.
+    /// Its alternate exchange is <see cref="UnroutedEventsExchange"/>: an event that no queue receives is
+    /// parked, not dropped.
     /// </summary>
     public const string EventsExchange = "moviedb.events";
 
@@ -75,18 +61,20 @@ public static class Topology
     public const string DeadlineHeader = "x-moviedb-deadline";
 
     /// <summary>
-    /// Declares the user service's queues. (The events exchange is declared by whoever publishes or
+    /// Declares a service's request queues. (The events exchange is declared by whoever publishes or
     /// subscribes to events, with the care its alternate exchange needs.)
     /// </summary>
-    public static async Task DeclareUserServiceAsync(IChannel channel, MessagingOptions options, CancellationToken cancellationToken)
+    public static async Task DeclareRequestQueuesAsync(IChannel channel, RequestQueues queues, int maxDeliveries, CancellationToken cancellationToken)
     {
-        await DeclareWorkQueueAsync(channel, UserRequestsQueue, UserRequestsDeadLetterQueue, options.MaxDeliveries, cancellationToken);
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(queues);
+        await DeclareWorkQueueAsync(channel, queues.Commands, queues.DeadLetters, maxDeliveries, cancellationToken);
 
         // No dead-letter exchange: a query that expires in the queue is simply dropped, so the
         // dead-letter queue holds only messages that failed. The consumer dead-letters poison queries
         // itself, at their first failure; one that crashes its consumer every time expires.
         await channel.QueueDeclareAsync(
-            queue: UserQueriesQueue,
+            queue: queues.Queries,
             durable: true,
             exclusive: false,
             autoDelete: false,

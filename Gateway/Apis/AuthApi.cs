@@ -4,7 +4,7 @@ using Gateway.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using MovieDb.Messaging.Client;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace Gateway.Apis;
 
@@ -98,13 +98,7 @@ public static partial class AuthApi
         }
 
         var result = await services.Requests.SendAsync(command, new RequestOptions { RequestId = idempotencyKey ?? Guid.NewGuid().ToString() }, cancellationToken);
-        return result.Outcome switch
-        {
-            RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.Created($"/api/users/{result.Reply.Value!.Id}", result.Reply.Value),
-            RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
-            RequestOutcome.TimedOut => UserServiceResults.Accepted(result, "/api/auth/registrations/"),
-            _ => UserServiceResults.Unavailable(services.HttpContext),
-        };
+        return UserServiceResults.Command(result, services.HttpContext, user => TypedResults.Created($"/api/users/{user.Id}", user), "/api/auth/registrations/");
     }
 
     public static async Task<Results<Ok<CommandStatusResponse>, ProblemHttpResult>> GetRegistrationStatus(
@@ -118,12 +112,7 @@ public static partial class AuthApi
         }
 
         var result = await services.Requests.SendAsync(new GetRegistrationStatus(requestId), cancellationToken: cancellationToken);
-        if (result.Outcome != RequestOutcome.Replied)
-        {
-            return UserServiceResults.NoReply(result, services.HttpContext);
-        }
-
-        return result.Reply!.IsOk ? TypedResults.Ok(UserServiceResults.ToResponse(result.Reply.Value!)) : UserServiceResults.Problem(result.Reply);
+        return UserServiceResults.Query(result, services.HttpContext, status => TypedResults.Ok(UserServiceResults.ToResponse(status)));
     }
 
     public static async Task<Results<Ok<UserDto>, Accepted<CommandAccepted>, ProblemHttpResult>> Activate(
@@ -138,14 +127,9 @@ public static partial class AuthApi
         }
 
         var result = await services.Requests.SendAsync(new ActivateAccount(body.Token!), cancellationToken: cancellationToken);
-        return result.Outcome switch
-        {
-            RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.Ok(result.Reply.Value),
-            RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
-            // No status resource: activation is idempotent, so the client simply sends the token again.
-            RequestOutcome.TimedOut => TypedResults.Accepted((string?)null, new CommandAccepted(result.RequestId, CommandStatus.Pending)),
-            _ => UserServiceResults.Unavailable(services.HttpContext),
-        };
+
+        // No status resource: activation is idempotent, so the client simply sends the token again.
+        return UserServiceResults.Command(result, services.HttpContext, TypedResults.Ok, statusPath: null);
     }
 
     public static async Task<Results<Accepted, ProblemHttpResult>> SendActivationEmail(
@@ -247,34 +231,17 @@ public static partial class AuthApi
         }
 
         var result = await services.Requests.SendAsync(new RevokeSession(services.HttpContext.User.ToActor(), body.RefreshToken), cancellationToken: cancellationToken);
-        return result.Outcome switch
-        {
-            RequestOutcome.Replied when result.Reply!.IsOk => TypedResults.NoContent(),
-            RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
-            RequestOutcome.TimedOut => UserServiceResults.Accepted(result),
-            _ => UserServiceResults.Unavailable(services.HttpContext),
-        };
+        return UserServiceResults.Command(result, services.HttpContext, _ => TypedResults.NoContent());
     }
 
-    private static Results<Ok<TokenPair>, ProblemHttpResult> SessionResult(RequestResult<UserSession> result, GatewayServices services)
-    {
-        if (result.Outcome != RequestOutcome.Replied)
+    private static Results<Ok<TokenPair>, ProblemHttpResult> SessionResult(RequestResult<UserSession> result, GatewayServices services) =>
+        UserServiceResults.Query(result, services.HttpContext, session =>
         {
-            return UserServiceResults.NoReply(result, services.HttpContext);
-        }
-
-        if (!result.Reply!.IsOk)
-        {
-            return UserServiceResults.Problem(result.Reply);
-        }
-
-        var session = result.Reply.Value!;
-
-        // The user service just said what this account may do: no need to ask again for a while.
-        services.Security.Apply(session.Security);
-        var (accessToken, expiresIn) = services.Tokens.Issue(session);
-        return TypedResults.Ok(new TokenPair(accessToken, "Bearer", expiresIn, session.RefreshToken));
-    }
+            // The user service just said what this account may do: no need to ask again for a while.
+            services.Security.Apply(session.Security);
+            var (accessToken, expiresIn) = services.Tokens.Issue(session);
+            return TypedResults.Ok(new TokenPair(accessToken, "Bearer", expiresIn, session.RefreshToken));
+        });
 
     private static ProblemHttpResult SignInFailed() =>
         TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "The user name or password is wrong.");

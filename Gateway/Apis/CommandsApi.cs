@@ -1,8 +1,7 @@
 using Gateway.Auth;
 using Gateway.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
-using MovieDb.Messaging.Client;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace Gateway.Apis;
 
@@ -35,11 +34,6 @@ public static class CommandsApi
         }
 
         var result = await services.Requests.SendAsync(new GetCommandStatus(services.HttpContext.User.ToActor(), requestId), cancellationToken: cancellationToken);
-        if (result.Outcome != RequestOutcome.Replied)
-        {
-            return UserServiceResults.NoReply(result, services.HttpContext);
-        }
-
-        return result.Reply!.IsOk ? TypedResults.Ok(UserServiceResults.ToResponse(result.Reply.Value!)) : UserServiceResults.Problem(result.Reply);
+        return UserServiceResults.Query(result, services.HttpContext, status => TypedResults.Ok(UserServiceResults.ToResponse(status)));
     }
 }

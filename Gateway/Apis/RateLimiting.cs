@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
@@ -158,13 +157,11 @@ internal static class RateLimiting
     }
 
     /// <summary>429 with <c>Retry-After</c> (whole seconds, at least 1) and problem details.</summary>
-    public static ProblemHttpResult TooManyRequests(HttpContext httpContext, TimeSpan retryAfter)
-    {
-        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        return TypedResults.Problem(
-            statusCode: StatusCodes.Status429TooManyRequests,
-            title: "Too many requests",
-            detail: $"Slow down: try again in {seconds} second(s).");
-    }
+    public static ProblemHttpResult TooManyRequests(HttpContext httpContext, TimeSpan retryAfter) =>
+        ProblemResults.RetryLater(
+            httpContext,
+            StatusCodes.Status429TooManyRequests,
+            retryAfter,
+            "Too many requests",
+            $"Slow down: try again in {ProblemResults.RetryAfterSeconds(retryAfter)} second(s).");
 }

@@ -2,7 +2,7 @@ using Gateway.Auth;
 using Gateway.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MovieDb.Messaging.Client;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace Gateway.Apis;
 
@@ -65,12 +65,7 @@ public static class UsersApi
         }
 
         var result = await services.Requests.SendAsync(new ListUsers(services.HttpContext.User.ToActor(), page, pageSize), cancellationToken: cancellationToken);
-        if (result.Outcome != RequestOutcome.Replied)
-        {
-            return UserServiceResults.NoReply(result, services.HttpContext);
-        }
-
-        return result.Reply!.IsOk ? TypedResults.Ok(result.Reply.Value) : UserServiceResults.Problem(result.Reply);
+        return UserServiceResults.Query(result, services.HttpContext, TypedResults.Ok);
     }
 
     public static async Task<Results<Ok<UserDto>, Accepted<CommandAccepted>, ProblemHttpResult>> UpdateUser(
@@ -93,7 +88,7 @@ public static class UsersApi
         var result = await services.Requests.SendAsync(
             new UpdateUser(caller.ToActor(), id.ToString(), body.Email, body.Password, body.CurrentPassword, body.Roles),
             cancellationToken: cancellationToken);
-        return CommandResult(result, services, TypedResults.Ok);
+        return UserServiceResults.Command(result, services.HttpContext, TypedResults.Ok);
     }
 
     public static async Task<Results<NoContent, Accepted<CommandAccepted>, ProblemHttpResult>> DeleteUser(
@@ -108,7 +103,7 @@ public static class UsersApi
             services.Security.MarkDeleted(id.ToString());
         }
 
-        return CommandResult(result, services, _ => TypedResults.NoContent());
+        return UserServiceResults.Command(result, services.HttpContext, _ => TypedResults.NoContent());
     }
 
     public static async Task<Results<NoContent, Accepted<CommandAccepted>, ProblemHttpResult>> RevokeAllSessions(
@@ -117,7 +112,7 @@ public static class UsersApi
         CancellationToken cancellationToken)
     {
         var result = await services.Requests.SendAsync(new RevokeAllSessions(services.HttpContext.User.ToActor(), id.ToString()), cancellationToken: cancellationToken);
-        return CommandResult(result, services, _ => TypedResults.NoContent());
+        return UserServiceResults.Command(result, services.HttpContext, _ => TypedResults.NoContent());
     }
 
     /// <summary>Shape checks of an update, before anything is sent: the user service checks again, and the rules.</summary>
@@ -151,25 +146,10 @@ public static class UsersApi
         return errors;
     }
 
-    private static Results<TOk, Accepted<CommandAccepted>, ProblemHttpResult> CommandResult<T, TOk>(RequestResult<T> result, GatewayServices services, Func<T, TOk> ok)
-        where TOk : IResult =>
-        result.Outcome switch
-        {
-            RequestOutcome.Replied when result.Reply!.IsOk => ok(result.Reply.Value!),
-            RequestOutcome.Replied => UserServiceResults.Problem(result.Reply!),
-            RequestOutcome.TimedOut => UserServiceResults.Accepted(result),
-            _ => UserServiceResults.Unavailable(services.HttpContext),
-        };
-
     private static async Task<Results<Ok<UserDto>, ProblemHttpResult>> Get(string id, GatewayServices services, CancellationToken cancellationToken)
     {
         var result = await services.Requests.SendAsync(new GetUser(services.HttpContext.User.ToActor(), id), cancellationToken: cancellationToken);
-        if (result.Outcome != RequestOutcome.Replied)
-        {
-            return UserServiceResults.NoReply(result, services.HttpContext);
-        }
-
-        return result.Reply!.IsOk ? TypedResults.Ok(result.Reply.Value) : UserServiceResults.Problem(result.Reply);
+        return UserServiceResults.Query(result, services.HttpContext, TypedResults.Ok);
     }
 
     private static ProblemHttpResult Forbidden() =>

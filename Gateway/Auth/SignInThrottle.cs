@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Gateway.Apis;
 using Microsoft.Extensions.Options;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace Gateway.Auth;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Client;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
+using UserService.Contracts;
 
 namespace Gateway.Auth;
 

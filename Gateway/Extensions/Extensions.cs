@@ -9,8 +9,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
-using MovieDb.Messaging.Contracts;
 using Scalar.AspNetCore;
+using UserService.Contracts;
 
 namespace Gateway.Extensions;
 
@@ -23,7 +23,7 @@ internal static class Extensions
         // The user service, over RabbitMQ. Without the broker the gateway still proxies movies,
         // so broker trouble makes it Degraded, not unready.
         builder.AddRabbitMQClient("messaging");
-        builder.AddRequestClient();
+        builder.AddRequestClient(UserServiceQueues.Requests);
         builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, UserSecurityChangedListener>();
         builder.Services.SetHealthCheckFailureStatus(
             HealthStatus.Degraded,
@@ -119,13 +119,7 @@ internal static class Extensions
         builder.Services.AddOptions<JwtOptions>().BindConfiguration(JwtOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         var accessTokenKey = SigningKeys.Read(builder, $"{JwtOptions.SectionName}:SigningKey", "the access tokens", generateInDevelopment: true);
-        if (accessTokenKey is null)
-        {
-            accessTokenKey = SigningKeys.Generate();
-            builder.Services.AddHostedService<GeneratedKeyNotice>();
-        }
-
-        var identityKey = SigningKeys.Read(builder, $"{GatewayIdentityOptions.SectionName}:SigningKey", "the caller identity the gateway forwards to the movie service (it must hold the same key)", generateInDevelopment: false)!;
+        var identityKey = SigningKeys.Read(builder, $"{GatewayIdentityOptions.SectionName}:SigningKey", "the caller identity the gateway forwards to the movie service (it must hold the same key)", generateInDevelopment: false);
         builder.Services.AddSingleton(new SigningKeyring(new SymmetricSecurityKey(accessTokenKey), new SymmetricSecurityKey(identityKey)));
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
@@ -230,16 +224,5 @@ internal static class Extensions
             .WithMethods("GET", "POST", "PUT", "DELETE")
             .WithHeaders("Authorization", "Content-Type", "If-Match", "Idempotency-Key")
             .WithExposedHeaders("ETag", "Location", "Retry-After")));
-    }
-
-    private sealed class GeneratedKeyNotice(ILogger<GeneratedKeyNotice> logger) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            logger.LogWarning("Jwt:SigningKey is not set (Development): using a key generated at start-up. Tokens stop working when the gateway restarts.");
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

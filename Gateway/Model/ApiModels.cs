@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace Gateway.Model;
 

@@ -104,18 +104,10 @@ internal static class MovieProxy
             _ => (StatusCodes.Status503ServiceUnavailable, "Movie service unavailable", "The movie service could not be reached. Try again shortly."),
         };
 
-        context.Response.StatusCode = status;
-        if (status == StatusCodes.Status503ServiceUnavailable)
-        {
-            context.Response.Headers.RetryAfter = "5";
-        }
-
-        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = { Status = status, Title = title, Detail = detail },
-        });
+        var problem = status == StatusCodes.Status503ServiceUnavailable
+            ? ProblemResults.Unavailable(context, title, detail)
+            : TypedResults.Problem(statusCode: status, title: title, detail: detail);
+        await problem.ExecuteAsync(context);
     }
 
     private static T? Inner<T>(Exception? exception) where T : Exception

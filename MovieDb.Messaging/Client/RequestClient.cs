@@ -1,176 +1,117 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Diagnostics;
 using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
 
 namespace MovieDb.Messaging.Client;
 
 /// <summary>
-/// Request/reply over RabbitMQ. Requests are published on one shared confirm channel; replies come
-/// to one exclusive, auto-delete queue per process and complete the waiting caller through a
-/// registry of pending requests keyed by correlation id. A background loop keeps the reply consumer
-/// and channels alive across broker restarts.
+/// Request/reply over RabbitMQ to one service's <see cref="RequestQueues"/>. Requests are published
+/// on one shared confirm channel; replies come to the <see cref="ReplyConsumer"/>'s queue and complete
+/// the waiting caller by correlation id.
 /// </summary>
-internal sealed partial class RequestClient : BackgroundService, IRequestClient
+internal sealed partial class RequestClient(
+    ReplyConsumer replies,
+    BrokerConnection broker,
+    RequestQueues target,
+    IOptions<MessagingOptions> options,
+    MessagingMetrics metrics,
+    TimeProvider time,
+    ILogger<RequestClient> logger) : IRequestClient, IAsyncDisposable
 {
-    private static readonly TimeSpan SupervisionInterval = TimeSpan.FromSeconds(1);
-
-    private readonly BrokerConnection _broker;
-    private readonly ConfirmChannel _publishChannel;
-    private readonly MessagingOptions _options;
-    private readonly MessagingMetrics _metrics;
-    private readonly TimeProvider _time;
-    private readonly ILogger<RequestClient> _logger;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]?>> _pending = new(StringComparer.Ordinal);
-    private IChannel? _replyChannel;
-    private readonly ChannelWatch _replyChannelWatch = new();
-    private volatile bool _ready;
-    private IConnection? _watchedConnection;
-
-    public RequestClient(
-        BrokerConnection broker,
-        IOptions<MessagingOptions> options,
-        MessagingMetrics metrics,
-        IHostEnvironment environment,
-        ILogger<RequestClient> logger,
-        TimeProvider? time = null)
-    {
-        _broker = broker;
-        _publishChannel = new ConfirmChannel(broker);
-        _options = options.Value;
-        _metrics = metrics;
-        _logger = logger;
-        _time = time ?? TimeProvider.System;
-        ReplyQueue = $"{environment.ApplicationName.ToLowerInvariant()}.replies.{Guid.NewGuid():N}";
-    }
-
-    /// <summary>The exclusive queue this process receives replies on.</summary>
-    public string ReplyQueue { get; }
+    private readonly ConfirmChannel _requests = new(broker);
+    private readonly MessagingOptions _options = options.Value;
 
     /// <summary>Requests waiting for a reply right now.</summary>
-    public int PendingCount => _pending.Count;
+    public int PendingCount => replies.PendingCount;
 
     /// <summary>True when the reply consumer runs and requests can be sent.</summary>
-    public bool IsReady => _ready && _broker.IsOpen && _replyChannel is { IsOpen: true };
+    public bool IsReady => replies.IsConsuming;
 
     public async Task<RequestResult<TResponse>> SendAsync<TResponse>(IRequest<TResponse> request, RequestOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-
-        var metadata = MessageMetadata.Of(request.GetType());
-        var expectReply = options?.ExpectReply ?? true;
-        if (!expectReply && metadata.Kind == MessageKind.Query)
-        {
-            throw new ArgumentException($"{metadata.Type} is a query: a query is always answered.", nameof(options));
-        }
-
-        var requestId = options?.RequestId ?? Guid.NewGuid().ToString();
-        var timeout = options?.Timeout ?? _options.RequestTimeout;
-        var queue = metadata.Kind == MessageKind.Query ? Topology.UserQueriesQueue : Topology.UserRequestsQueue;
-        var typeTag = new KeyValuePair<string, object?>("messaging.message.type", metadata.Type);
-
-        using var activity = MessagingTelemetry.ActivitySource.StartActivity($"{metadata.Type} send", ActivityKind.Producer);
-        activity?.SetTag("messaging.system", "rabbitmq");
-        activity?.SetTag("messaging.operation.type", "send");
-        activity?.SetTag("messaging.destination.name", queue);
-        activity?.SetTag("messaging.message.id", requestId);
+        var message = OutgoingRequest.For(request, options, _options.RequestTimeout);
+        var typeTag = new KeyValuePair<string, object?>("messaging.message.type", message.Type);
+        var queue = message.Kind == MessageKind.Query ? target.Queries : target.Commands;
+        using var activity = StartActivity(message, queue);
 
         if (!IsReady)
         {
             activity?.SetStatus(ActivityStatusCode.Error, "broker unavailable");
-            _metrics.RequestsFailed.Add(1, typeTag, new("reason", "broker_unavailable"));
-            return new RequestResult<TResponse>(RequestOutcome.BrokerUnavailable, requestId);
+            metrics.RequestsFailed.Add(1, typeTag, new("reason", "broker_unavailable"));
+            return new RequestResult<TResponse>(RequestOutcome.BrokerUnavailable, message.RequestId);
         }
 
         var correlationId = Guid.NewGuid().ToString("N");
         activity?.SetTag("messaging.message.conversation_id", correlationId);
-        var waiter = new TaskCompletionSource<byte[]?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (expectReply)
-        {
-            _pending[correlationId] = waiter;
-        }
-
-        var started = _time.GetTimestamp();
-
+        var reply = message.ExpectReply ? replies.Expect(correlationId) : null;
+        var started = time.GetTimestamp();
         try
         {
-            var headers = new Dictionary<string, object?>();
-            var properties = new BasicProperties
-            {
-                MessageId = requestId,
-                CorrelationId = correlationId,
-                ReplyTo = expectReply ? ReplyQueue : null,
-                Type = metadata.Type,
-                ContentType = MessageSerializer.ContentType,
-                // Commands are kept on disk until processed; queries live only as long as their caller waits.
-                DeliveryMode = metadata.Kind == MessageKind.Query ? DeliveryModes.Transient : DeliveryModes.Persistent,
-                Timestamp = new AmqpTimestamp(_time.GetUtcNow().ToUnixTimeSeconds()),
-                Headers = headers,
-            };
-
-            if (metadata.Kind == MessageKind.Query)
-            {
-                // The broker drops the query once nobody waits for it; the consumer also checks the
-                // deadline, for queries that expire while already delivered to it.
-                properties.Expiration = ((long)Math.Ceiling(timeout.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                headers[Topology.DeadlineHeader] = _time.GetUtcNow().Add(timeout).ToUnixTimeMilliseconds();
-            }
-
-            TraceContext.Inject(activity, headers);
             var body = JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), MessageSerializer.Options);
-
-            var failure = await PublishAsync(queue, properties, body, cancellationToken);
-            if (failure is { } outcome)
+            if (await PublishAsync(queue, Properties(message, correlationId, activity), body, cancellationToken) is { } failure)
             {
-                _pending.TryRemove(correlationId, out _);
-                activity?.SetStatus(ActivityStatusCode.Error, outcome.ToString());
-                _metrics.RequestsFailed.Add(1, typeTag, new("reason", outcome == RequestOutcome.BrokerUnavailable ? "broker_unavailable" : "not_confirmed"));
-                return new RequestResult<TResponse>(outcome, requestId);
+                activity?.SetStatus(ActivityStatusCode.Error, failure.ToString());
+                metrics.RequestsFailed.Add(1, typeTag, new("reason", failure == RequestOutcome.BrokerUnavailable ? "broker_unavailable" : "not_confirmed"));
+                return new RequestResult<TResponse>(failure, message.RequestId);
             }
 
-            _metrics.RequestsSent.Add(1, typeTag);
-            if (!expectReply)
+            metrics.RequestsSent.Add(1, typeTag);
+            if (reply is null)
             {
-                return new RequestResult<TResponse>(RequestOutcome.Sent, requestId);
+                return new RequestResult<TResponse>(RequestOutcome.Sent, message.RequestId);
             }
 
-            var remaining = timeout - _time.GetElapsedTime(started);
-            byte[]? replyBody;
-            try
+            if (await WaitAsync(reply, message.Timeout - time.GetElapsedTime(started), cancellationToken) is not { } replyBody)
             {
-                replyBody = remaining > TimeSpan.Zero
-                    ? await waiter.Task.WaitAsync(remaining, _time, cancellationToken)
-                    : null;
-            }
-            catch (TimeoutException)
-            {
-                replyBody = null;
-            }
-
-            if (replyBody is null)
-            {
-                _pending.TryRemove(correlationId, out _);
                 activity?.SetStatus(ActivityStatusCode.Error, "timed out");
-                _metrics.RequestsTimedOut.Add(1, typeTag);
-                LogTimedOut(metadata.Type, requestId, timeout);
-                return new RequestResult<TResponse>(RequestOutcome.TimedOut, requestId);
+                metrics.RequestsTimedOut.Add(1, typeTag);
+                LogTimedOut(message.Type, message.RequestId, message.Timeout);
+                return new RequestResult<TResponse>(RequestOutcome.TimedOut, message.RequestId);
             }
 
-            _metrics.RequestDuration.Record(_time.GetElapsedTime(started).TotalSeconds, typeTag);
-            return new RequestResult<TResponse>(RequestOutcome.Replied, requestId, ParseReply<TResponse>(replyBody, metadata.Type));
+            metrics.RequestDuration.Record(time.GetElapsedTime(started).TotalSeconds, typeTag);
+            return new RequestResult<TResponse>(RequestOutcome.Replied, message.RequestId, ParseReply<TResponse>(replyBody, message.Type));
         }
         finally
         {
-            // Cancelled callers, or anything unexpected: never leave an entry behind.
-            _pending.TryRemove(correlationId, out _);
+            // Timed out, cancelled, or anything unexpected: never leave a waiter behind.
+            replies.Forget(correlationId);
         }
+    }
+
+    private BasicProperties Properties(OutgoingRequest message, string correlationId, Activity? activity)
+    {
+        var headers = new Dictionary<string, object?>();
+        var properties = new BasicProperties
+        {
+            MessageId = message.RequestId,
+            CorrelationId = correlationId,
+            ReplyTo = message.ExpectReply ? replies.ReplyQueue : null,
+            Type = message.Type,
+            ContentType = MessageSerializer.ContentType,
+            // Commands are kept on disk until processed; queries live only as long as their caller waits.
+            DeliveryMode = message.Kind == MessageKind.Query ? DeliveryModes.Transient : DeliveryModes.Persistent,
+            Timestamp = new AmqpTimestamp(time.GetUtcNow().ToUnixTimeSeconds()),
+            Headers = headers,
+        };
+
+        if (message.Kind == MessageKind.Query)
+        {
+            // The broker drops the query once nobody waits for it; the consumer also checks the
+            // deadline, for queries that expire while already delivered to it.
+            properties.Expiration = ((long)Math.Ceiling(message.Timeout.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+            headers[Topology.DeadlineHeader] = time.GetUtcNow().Add(message.Timeout).ToUnixTimeMilliseconds();
+        }
+
+        TraceContext.Inject(activity, headers);
+        return properties;
     }
 
     private async Task<RequestOutcome?> PublishAsync(string queue, BasicProperties properties, byte[] body, CancellationToken cancellationToken)
@@ -181,24 +122,37 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
         timeout.CancelAfter(_options.PublishTimeout);
         try
         {
-            var channel = await _publishChannel.GetAsync(timeout.Token);
+            var channel = await _requests.GetAsync(timeout.Token);
             await channel.BasicPublishAsync(exchange: string.Empty, routingKey: queue, mandatory: true, basicProperties: properties, body: body, cancellationToken: timeout.Token);
             return null;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _logger.LogWarning("No publisher confirm from RabbitMQ within {Timeout}", _options.PublishTimeout);
+            logger.LogWarning("No publisher confirm from RabbitMQ within {Timeout}", _options.PublishTimeout);
             return RequestOutcome.NotConfirmed;
         }
         catch (PublishException ex)
         {
-            _logger.LogWarning("RabbitMQ did not accept the request ({Reason})", ex.IsReturn ? "unroutable" : "nack");
+            logger.LogWarning("RabbitMQ did not accept the request ({Reason})", ex.IsReturn ? "unroutable" : "nack");
             return RequestOutcome.NotConfirmed;
         }
         catch (Exception ex) when (ex is BrokerUnavailableException or AlreadyClosedException or OperationInterruptedException or IOException)
         {
-            _logger.LogWarning("RabbitMQ is unavailable: {Error}", ex.Message);
+            logger.LogWarning("RabbitMQ is unavailable: {Error}", ex.Message);
             return RequestOutcome.BrokerUnavailable;
+        }
+    }
+
+    /// <summary>The reply's body, or null when none came within <paramref name="remaining"/>.</summary>
+    private async Task<byte[]?> WaitAsync(Task<byte[]?> reply, TimeSpan remaining, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return remaining > TimeSpan.Zero ? await reply.WaitAsync(remaining, time, cancellationToken) : null;
+        }
+        catch (TimeoutException)
+        {
+            return null;
         }
     }
 
@@ -210,153 +164,39 @@ internal sealed partial class RequestClient : BackgroundService, IRequestClient
         }
         catch (JsonException ex)
         {
-            _logger.LogError(ex, "Unreadable reply to {MessageType}", type);
-            return Reply<T>.Fail(ReplyStatus.Failed, "Unreadable reply", "The user service sent a reply that could not be read.");
+            logger.LogError(ex, "Unreadable reply to {MessageType}", type);
+            return Reply<T>.Fail(ReplyStatus.Failed, "Unreadable reply", "The service sent a reply that could not be read.");
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private static Activity? StartActivity(OutgoingRequest message, string queue)
     {
-        await Task.Yield();
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var connection = await _broker.GetAsync(stoppingToken);
-                WatchConnection(connection);
-                await EnsureReplyConsumerAsync(connection, stoppingToken);
-                _ready = true;
-                await Task.Delay(SupervisionInterval, _time, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex)
-            {
-                _logger.LogWarning("Request client not ready: {Error}", ex.Message);
-                await DelayQuietly(TimeSpan.FromSeconds(2), stoppingToken);
-            }
-        }
+        var activity = MessagingTelemetry.ActivitySource.StartActivity($"{message.Type} send", ActivityKind.Producer);
+        activity?.SetTag("messaging.system", "rabbitmq");
+        activity?.SetTag("messaging.operation.type", "send");
+        activity?.SetTag("messaging.destination.name", queue);
+        activity?.SetTag("messaging.message.id", message.RequestId);
+        return activity;
     }
 
-    private async Task EnsureReplyConsumerAsync(IConnection connection, CancellationToken cancellationToken)
+    public ValueTask DisposeAsync() => _requests.DisposeAsync();
+
+    /// <summary>A request about to be sent, with its per-request options resolved.</summary>
+    private sealed record OutgoingRequest(string Type, MessageKind Kind, string RequestId, TimeSpan Timeout, bool ExpectReply)
     {
-        if (!_replyChannelWatch.NeedsNewChannel(_replyChannel, connection))
+        public static OutgoingRequest For(object request, RequestOptions? options, TimeSpan defaultTimeout)
         {
-            return;
-        }
-
-        if (_replyChannel is not null)
-        {
-            _logger.LogWarning("Reply channel closed ({Reason}); opening a new one", _replyChannel.CloseReason?.ReplyText);
-            await _replyChannel.DisposeAsync();
-            _replyChannel = null;
-        }
-
-        await DeclareUserServiceQueuesAsync(connection, cancellationToken);
-        var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        try
-        {
-            await channel.QueueDeclareAsync(ReplyQueue, durable: false, exclusive: true, autoDelete: true, arguments: null, cancellationToken: cancellationToken);
-
-            var consumer = new AsyncEventingBasicConsumer(channel);
-            consumer.ReceivedAsync += OnReplyAsync;
-            await channel.BasicConsumeAsync(ReplyQueue, autoAck: true, consumer, cancellationToken);
-        }
-        catch
-        {
-            await channel.DisposeAsync();
-            throw;
-        }
-
-        _replyChannel = channel;
-        _logger.LogInformation("Receiving replies on {ReplyQueue}", ReplyQueue);
-    }
-
-    /// <summary>
-    /// Declares the user service's queues here too, so that commands sent before any user service
-    /// ever ran are queued rather than lost. The user service owns their arguments: if they differ
-    /// from this process's settings (another Messaging:MaxDeliveries), its declaration stands.
-    /// </summary>
-    private async Task DeclareUserServiceQueuesAsync(IConnection connection, CancellationToken cancellationToken)
-    {
-        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        try
-        {
-            await Topology.DeclareUserServiceAsync(channel, _options, cancellationToken);
-        }
-        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
-        {
-            _logger.LogWarning("The user service queues exist with other arguments than this process would declare ({Reason}); using them as they are. Set the same Messaging:MaxDeliveries everywhere.", ex.ShutdownReason.ReplyText);
-        }
-    }
-
-    private Task OnReplyAsync(object sender, BasicDeliverEventArgs delivery)
-    {
-        var correlationId = delivery.BasicProperties.CorrelationId;
-        if (correlationId is not null && _pending.TryRemove(correlationId, out var waiter))
-        {
-            // The body buffer is only valid inside this handler: copy it.
-            if (waiter.TrySetResult(delivery.Body.ToArray()))
+            var metadata = MessageMetadata.Of(request.GetType());
+            var expectReply = options?.ExpectReply ?? true;
+            if (!expectReply && metadata.Kind == MessageKind.Query)
             {
-                _metrics.RepliesReceived.Add(1);
-                return Task.CompletedTask;
-            }
-        }
-
-        _metrics.LateReplies.Add(1);
-        LogLateReply(correlationId);
-        return Task.CompletedTask;
-    }
-
-    private void WatchConnection(IConnection connection)
-    {
-        if (ReferenceEquals(_watchedConnection, connection))
-        {
-            return;
-        }
-
-        _watchedConnection = connection;
-
-        // The reply queue is exclusive: it and any reply on its way die with the connection. Waiting
-        // callers learn it now instead of at their time-out.
-        connection.ConnectionShutdownAsync += (_, _) =>
-        {
-            foreach (var correlationId in _pending.Keys)
-            {
-                if (_pending.TryRemove(correlationId, out var waiter))
-                {
-                    waiter.TrySetResult(null);
-                }
+                throw new ArgumentException($"{metadata.Type} is a query: a query is always answered.", nameof(options));
             }
 
-            return Task.CompletedTask;
-        };
-    }
-
-    private static async Task DelayQuietly(TimeSpan delay, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(delay, cancellationToken);
+            return new OutgoingRequest(metadata.Type, metadata.Kind, options?.RequestId ?? Guid.NewGuid().ToString(), options?.Timeout ?? defaultTimeout, expectReply);
         }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        _ready = false;
-        await base.StopAsync(cancellationToken);
-        await _replyChannel.DisposeQuietlyAsync();
-        await _publishChannel.DisposeAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No reply to {MessageType} {RequestId} within {Timeout}")]
     private partial void LogTimedOut(string messageType, string requestId, TimeSpan timeout);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped a late reply (correlation id {CorrelationId}): its request had timed out")]
-    private partial void LogLateReply(string? correlationId);
 }

@@ -55,7 +55,7 @@ public sealed record RequestOptions
     public bool ExpectReply { get; init; } = true;
 }
 
-/// <summary>Sends requests to the user service over RabbitMQ and waits for their replies.</summary>
+/// <summary>Sends requests over RabbitMQ to the <see cref="RequestQueues"/> it was added for, and waits for their replies.</summary>
 public interface IRequestClient
 {
     /// <summary>

@@ -1,18 +1,30 @@
 namespace MovieDb.Messaging.Contracts;
 
-/// <summary>Whether a request changes state (a command) or only reads it (a query).</summary>
+/// <summary>
+/// Whether a request must take effect once sent (a command) or is worth doing only while its caller
+/// waits for the answer (a query). Not "writes" versus "reads": a sign-in or a token refresh writes a
+/// session, but one nobody receives is useless, so they are queries.
+/// </summary>
 public enum MessageKind
 {
-    /// <summary>Changes state. Never expires: it is processed even if nobody waits for the reply any more.</summary>
+    /// <summary>
+    /// Must take effect once the broker has it: persistent on a quorum queue, never expires, retried
+    /// up to <see cref="MessagingOptions.MaxDeliveries"/> times; it is processed even if nobody waits
+    /// for the reply any more, so its handler is idempotent by request id.
+    /// </summary>
     Command,
 
-    /// <summary>Reads state. Expires with the caller's time-out, so nobody works on an answer nobody waits for.</summary>
+    /// <summary>
+    /// Wanted only while its caller waits: transient, expires with the caller's time-out and is never
+    /// retried, so nobody works on an answer nobody waits for. It may read or write state (a sign-in
+    /// opens a session): an expired one simply never happens.
+    /// </summary>
     Query,
 }
 
 /// <summary>
 /// Names a message contract on the wire: the AMQP <c>Type</c> property. A contract that changes
-/// incompatibly gets a new type (e.g. <c>users.register.v2</c>) and both are handled for a while.
+/// incompatibly gets a new type (e.g. <c>orders.place.v2</c>) and both are handled for a while.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class MessageAttribute(string type, MessageKind kind = MessageKind.Command) : Attribute
@@ -24,7 +36,7 @@ public sealed class MessageAttribute(string type, MessageKind kind = MessageKind
     public MessageKind Kind { get; } = kind;
 }
 
-/// <summary>A request to the user service, answered with a <typeparamref name="TResponse"/>.</summary>
+/// <summary>A request to the service that owns its contract, answered with a <typeparamref name="TResponse"/>.</summary>
 /// <typeparam name="TResponse">The value a successful reply carries.</typeparam>
 #pragma warning disable CA1040 // A marker interface carries the response type for the compiler.
 public interface IRequest<TResponse>;

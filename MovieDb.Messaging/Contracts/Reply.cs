@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace MovieDb.Messaging.Contracts;
 
-/// <summary>How a request ended, as the handler saw it. The gateway maps it to an HTTP status.</summary>
+/// <summary>How a request ended, as the handler saw it. A caller that answers over HTTP maps it to a status.</summary>
 [JsonConverter(typeof(CamelCaseEnumConverter<ReplyStatus>))]
 public enum ReplyStatus
 {
@@ -25,7 +25,7 @@ public enum ReplyStatus
     /// <summary>The caller may not do this (403).</summary>
     Forbidden,
 
-    /// <summary>The request could not be processed and was dead-lettered (502 at the gateway).</summary>
+    /// <summary>The request could not be processed and was dead-lettered (502 over HTTP).</summary>
     Failed,
 }
 

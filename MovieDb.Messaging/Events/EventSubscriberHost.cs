@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Consuming;
@@ -10,52 +9,6 @@ using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
 namespace MovieDb.Messaging.Events;
-
-/// <summary>Handles one event type. Must be idempotent: an event may arrive more than once.</summary>
-/// <typeparam name="TEvent">The event contract.</typeparam>
-public interface IEventConsumer<in TEvent> where TEvent : IEvent
-{
-    /// <summary>Handles the event. Throw to have it tried again (and dead-lettered after the last attempt).</summary>
-    Task HandleAsync(TEvent message, CancellationToken cancellationToken);
-}
-
-/// <summary>The events a service subscribes to and the queue it receives them on.</summary>
-public sealed class EventSubscription
-{
-    private readonly Dictionary<string, Func<IServiceProvider, ReadOnlyMemory<byte>, CancellationToken, Task>> _handlers = new(StringComparer.Ordinal);
-
-    private readonly IServiceCollection _services;
-
-    internal EventSubscription(string queue, IServiceCollection services, bool perInstance)
-    {
-        Queue = queue;
-        _services = services;
-        PerInstance = perInstance;
-    }
-
-    /// <summary>
-    /// The queue bound to the events exchange: a durable quorum queue with its own dead-letter queue,
-    /// shared by the instances of a service; or, when <see cref="PerInstance"/>, an exclusive queue
-    /// of this process that disappears with it.
-    /// </summary>
-    public string Queue { get; }
-
-    /// <summary>True when every instance gets every event (for caches), rather than one instance each event.</summary>
-    public bool PerInstance { get; }
-
-    internal IReadOnlyDictionary<string, Func<IServiceProvider, ReadOnlyMemory<byte>, CancellationToken, Task>> Handlers => _handlers;
-
-    /// <summary>Handles <typeparamref name="TEvent"/> with <typeparamref name="THandler"/>, resolved from a DI scope per event.</summary>
-    public EventSubscription On<TEvent, THandler>()
-        where TEvent : IEvent
-        where THandler : class, IEventConsumer<TEvent>
-    {
-        _services.TryAddScoped<THandler>();
-        _handlers[MessageMetadata.Of<TEvent>().Type] = (services, body, cancellationToken) =>
-            services.GetRequiredService<THandler>().HandleAsync(MessageSerializer.Deserialize<TEvent>(body.Span), cancellationToken);
-        return this;
-    }
-}
 
 /// <summary>
 /// Consumes a service's event queue: each event type bound by routing key, handled in its own DI
@@ -72,9 +25,12 @@ internal sealed partial class EventSubscriberHost(
     IServiceScopeFactory scopes,
     IOptions<MessagingOptions> options,
     MessagingMetrics metrics,
+    TimeProvider time,
     ILogger<EventSubscriberHost> logger)
-    : QueueConsumer(broker, options.Value, metrics, logger)
+    : WorkQueueConsumer(broker, options.Value, MessageSerializer.SecretFields(subscription.Events), metrics, time, logger)
 {
+    private readonly ConfirmChannel _replays = new(broker);
+
     // Set when this process found the queue missing, cleared once the replay finished: a replay that
     // failed half-way is resumed by the next set-up attempt, although the queue exists by then.
     private volatile bool _replayPending;
@@ -192,8 +148,8 @@ internal sealed partial class EventSubscriberHost(
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.PublishTimeout);
-        var outbound = await Outbound.GetAsync(timeout.Token);
-        await outbound.BasicPublishAsync(Topology.EventsExchange, message.RoutingKey, mandatory: false, properties, message.Body, timeout.Token);
+        var channel = await _replays.GetAsync(timeout.Token);
+        await channel.BasicPublishAsync(Topology.EventsExchange, message.RoutingKey, mandatory: false, properties, message.Body, timeout.Token);
     }
 
     protected override async Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken)
@@ -222,6 +178,12 @@ internal sealed partial class EventSubscriberHost(
         }
 
         return DeliveryOutcome.Ack;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await _replays.DisposeAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event queue {Queue} is new: re-published {Replayed} of {Parked} parked event(s); those still unroutable are parked again")]

@@ -10,7 +10,7 @@ using RabbitMQ.Client;
 namespace MovieDb.Messaging.Server;
 
 /// <summary>
-/// Consumes <c>users.requests</c> and <c>users.queries</c>, dispatches each message by its
+/// Consumes a service's <see cref="RequestQueues"/> (commands and queries), dispatches each message by its
 /// <c>Type</c> to a handler in its own DI scope, publishes the reply (confirmed) and only then
 /// acknowledges. Unknown types and unreadable bodies are dead-lettered at once; handler failures
 /// are retried up to <see cref="MessagingOptions.MaxDeliveries"/> times, then dead-lettered. Either
@@ -24,16 +24,18 @@ internal sealed class RequestHandlerHost(
     MessagingMetrics metrics,
     TimeProvider time,
     ILogger<RequestHandlerHost> logger)
-    : QueueConsumer(broker, options.Value, metrics, logger)
+    : WorkQueueConsumer(broker, options.Value, MessageSerializer.SecretFields(registry.Contracts), metrics, time, logger)
 {
-    public override string Name => "user-requests";
+    private readonly ConfirmChannel _replies = new(broker);
 
-    protected override IReadOnlyList<string> Queues { get; } = [Topology.UserRequestsQueue, Topology.UserQueriesQueue];
+    public override string Name => registry.Queues.Commands;
 
-    protected override string DeadLetterQueueFor(string queue) => Topology.UserRequestsDeadLetterQueue;
+    protected override IReadOnlyList<string> Queues { get; } = [registry.Queues.Commands, registry.Queues.Queries];
+
+    protected override string DeadLetterQueueFor(string queue) => registry.Queues.DeadLetters;
 
     protected override Task DeclareTopologyAsync(IConnection connection, IChannel channel, CancellationToken cancellationToken) =>
-        Topology.DeclareUserServiceAsync(channel, Options, cancellationToken);
+        Topology.DeclareRequestQueuesAsync(channel, registry.Queues, Options.MaxDeliveries, cancellationToken);
 
     protected override async Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken)
     {
@@ -118,15 +120,21 @@ internal sealed class RequestHandlerHost(
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.PublishTimeout);
-        var channel = await Outbound.GetAsync(timeout.Token);
+        var channel = await _replies.GetAsync(timeout.Token);
 
         // Not mandatory: if the requester is gone (its reply queue deleted), the reply has no one to go to.
         await channel.BasicPublishAsync(string.Empty, request.ReplyTo, mandatory: false, properties, body, timeout.Token);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await _replies.DisposeAsync();
     }
 
     private bool IsPastDeadline(IReadOnlyBasicProperties properties) =>
         properties.Headers is { } headers
         && headers.TryGetValue(Topology.DeadlineHeader, out var value)
         && value is long deadline
-        && time.GetUtcNow().ToUnixTimeMilliseconds() > deadline;
+        && Time.GetUtcNow().ToUnixTimeMilliseconds() > deadline;
 }

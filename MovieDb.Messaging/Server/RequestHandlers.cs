@@ -29,9 +29,19 @@ public sealed class RequestHandlerRegistry
     private readonly Dictionary<string, Registration> _handlers = new(StringComparer.Ordinal);
     private readonly IServiceCollection _services;
 
-    internal RequestHandlerRegistry(IServiceCollection services) => _services = services;
+    internal RequestHandlerRegistry(IServiceCollection services, RequestQueues queues)
+    {
+        _services = services;
+        Queues = queues;
+    }
+
+    /// <summary>The queues the handlers take requests from.</summary>
+    public RequestQueues Queues { get; }
 
     internal IReadOnlyDictionary<string, Registration> Handlers => _handlers;
+
+    /// <summary>The request contracts handled.</summary>
+    internal List<Type> Contracts { get; } = [];
 
     /// <summary>Handles <typeparamref name="TRequest"/> with <typeparamref name="THandler"/>, resolved from a DI scope per message.</summary>
     public RequestHandlerRegistry Add<TRequest, TResponse, THandler>()
@@ -40,9 +50,9 @@ public sealed class RequestHandlerRegistry
     {
         var metadata = MessageMetadata.Of<TRequest>();
         _services.TryAddScoped<THandler>();
+        Contracts.Add(typeof(TRequest));
         _handlers[metadata.Type] = new Registration(
             metadata.Kind,
-            typeof(THandler),
             body => MessageSerializer.Deserialize<TRequest>(body.Span),
             async (services, request, context, cancellationToken) =>
             {
@@ -55,7 +65,6 @@ public sealed class RequestHandlerRegistry
 
     internal sealed record Registration(
         MessageKind Kind,
-        Type HandlerType,
         Func<ReadOnlyMemory<byte>, object> Deserialize,
         Func<IServiceProvider, object, RequestContext, CancellationToken, Task<byte[]>> Invoke);
 

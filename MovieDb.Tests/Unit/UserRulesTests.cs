@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Unit;
 
@@ -50,9 +51,9 @@ public sealed class UserRulesTests
     [Fact]
     public void Activation_command_tokens_are_masked_in_dead_letters_but_the_mailed_event_keeps_its_token()
     {
-        var command = Encoding.UTF8.GetString(MessageSerializer.Redact(MessageSerializer.Serialize(new ActivateAccount("secret-token-0123456789"))));
-        var registered = Encoding.UTF8.GetString(MessageSerializer.Redact(MessageSerializer.Serialize(
-            new UserRegistered("e", "u", "name", "a@example.com", "mailed-token-0123456789", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow))));
+        var command = Encoding.UTF8.GetString(MessageSerializer.SerializeMasked(new ActivateAccount("secret-token-0123456789")));
+        var registered = Encoding.UTF8.GetString(MessageSerializer.SerializeMasked(
+            new UserRegistered("e", "u", "name", "a@example.com", "mailed-token-0123456789", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow)));
 
         Assert.DoesNotContain("secret-token", command, StringComparison.Ordinal);
         Assert.Contains("mailed-token-0123456789", registered, StringComparison.Ordinal);
@@ -89,7 +90,7 @@ public sealed class UserRulesTests
     {
         var body = Encoding.UTF8.GetBytes("""{"userName":"a","password":"p1","nested":{"newPassword":"p2","refreshToken":"t"},"email":"e"}""");
 
-        var redacted = JsonNode.Parse(MessageSerializer.Redact(body))!;
+        var redacted = JsonNode.Parse(MessageSerializer.Redact(body, MessageSerializer.SecretFields([typeof(RegisterUser)])))!;
 
         Assert.Equal("***", (string?)redacted["password"]);
         Assert.Equal("***", (string?)redacted["nested"]!["newPassword"]);

@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
-using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
 using MovieService.Infrastructure;
+using UserService.Contracts;
 
 namespace MovieService.Events;
 

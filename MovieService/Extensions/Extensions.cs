@@ -1,9 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using MovieDb.Messaging.Contracts;
 using MovieService.Events;
 using MovieService.Identity;
 using MovieService.Infrastructure;
+using UserService.Contracts;
 
 namespace MovieService.Extensions;
 
@@ -39,11 +39,8 @@ internal static class Extensions
             mysql => mysql.EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null)));
 
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
-        builder.Services.AddSingleton<DatabaseMigrator>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<DatabaseMigrator>());
-        builder.Services.AddHealthChecks()
-            .AddDbContextCheck<MovieDbContext>(connectionName)
-            .AddCheck<DatabaseMigrator>($"{connectionName}-migrations");
+        builder.AddStartupTask<DatabaseMigrator>($"{connectionName}-migrations", maxRetryDelay: TimeSpan.FromSeconds(10));
+        builder.Services.AddHealthChecks().AddDbContextCheck<MovieDbContext>(connectionName);
 
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource("MySqlConnector"));
     }

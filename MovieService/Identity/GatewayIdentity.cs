@@ -35,7 +35,7 @@ internal static class GatewayIdentity
 
     public static void AddGatewayIdentity(this IHostApplicationBuilder builder)
     {
-        var key = SigningKeys.Read(builder, $"{GatewayIdentityOptions.SectionName}:SigningKey", "the caller identity the gateway forwards (the gateway must hold the same key)", generateInDevelopment: false)!;
+        var key = SigningKeys.Read(builder, $"{GatewayIdentityOptions.SectionName}:SigningKey", "the caller identity the gateway forwards (the gateway must hold the same key)", generateInDevelopment: false);
         builder.Services.AddOptions<GatewayIdentityOptions>().BindConfiguration(GatewayIdentityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(GatewayIdentityOptions.SectionName).Get<GatewayIdentityOptions>() ?? new GatewayIdentityOptions();
 

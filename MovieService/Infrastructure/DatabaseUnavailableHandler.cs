@@ -11,7 +11,7 @@ namespace MovieService.Infrastructure;
 /// every place the database is first touched — including creating the DbContext while the request
 /// is bound, when the server version must still be read from the server.
 /// </summary>
-internal sealed partial class DatabaseUnavailableHandler(IProblemDetailsService problemDetails, ILogger<DatabaseUnavailableHandler> logger) : IExceptionHandler
+internal sealed partial class DatabaseUnavailableHandler(ILogger<DatabaseUnavailableHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -21,18 +21,9 @@ internal sealed partial class DatabaseUnavailableHandler(IProblemDetailsService 
         }
 
         LogUnavailable(exception.GetBaseException().Message);
-        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        httpContext.Response.Headers.RetryAfter = "5";
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = httpContext,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "Database unavailable",
-                Detail = "The movie database cannot be reached right now. Nothing was changed; try again shortly.",
-            },
-        });
+        await ProblemResults.Unavailable(httpContext, "Database unavailable", "The movie database cannot be reached right now. Nothing was changed; try again shortly.")
+            .ExecuteAsync(httpContext);
+        return true;
     }
 
     internal static bool IsDatabaseUnavailable(Exception? exception)

@@ -45,31 +45,9 @@ public static class MovieRules
             errors["releaseYear"] = [$"The release year must be between {FirstReleaseYear} and {lastYear}."];
         }
 
-        if (input.Genres is { } genres)
+        if (input.Genres is { } genres && GenreProblems(genres) is { Count: > 0 } problems)
         {
-            var problems = new List<string>();
-            if (genres.Count > MaxGenres)
-            {
-                problems.Add($"At most {MaxGenres} genres.");
-            }
-
-            for (var i = 0; i < genres.Count; i++)
-            {
-                var genre = genres[i];
-                if (string.IsNullOrWhiteSpace(genre))
-                {
-                    problems.Add($"Genre {i + 1} is empty.");
-                }
-                else if (!IsWellFormed(genre) || Length(genre.Trim()) > GenreMaxLength)
-                {
-                    problems.Add($"Genre {i + 1} must be 1 to {GenreMaxLength} characters of valid text.");
-                }
-            }
-
-            if (problems.Count > 0)
-            {
-                errors["genres"] = [.. problems];
-            }
+            errors["genres"] = [.. problems];
         }
 
         if (input.RuntimeMinutes is { } runtime && (runtime < RuntimeMin || runtime > RuntimeMax))
@@ -90,6 +68,30 @@ public static class MovieRules
         }
 
         return errors;
+    }
+
+    private static List<string> GenreProblems(IReadOnlyList<string?> genres)
+    {
+        var problems = new List<string>();
+        if (genres.Count > MaxGenres)
+        {
+            problems.Add($"At most {MaxGenres} genres.");
+        }
+
+        for (var i = 0; i < genres.Count; i++)
+        {
+            var genre = genres[i];
+            if (string.IsNullOrWhiteSpace(genre))
+            {
+                problems.Add($"Genre {i + 1} is empty.");
+            }
+            else if (!IsWellFormed(genre) || Length(genre.Trim()) > GenreMaxLength)
+            {
+                problems.Add($"Genre {i + 1} must be 1 to {GenreMaxLength} characters of valid text.");
+            }
+        }
+
+        return problems;
     }
 
     /// <summary>Genres trimmed, without case-insensitive duplicates, in the order given.</summary>

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using MimeKit;
-using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
 using NotificationService.Infrastructure;
 using NotificationService.Model;
+using UserService.Contracts;
 
 namespace NotificationService.Events;
 

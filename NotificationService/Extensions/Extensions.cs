@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MimeKit;
-using MovieDb.Messaging.Contracts;
 using NotificationService.Events;
 using NotificationService.Infrastructure;
 using NotificationService.Model;
+using UserService.Contracts;
 
 namespace NotificationService.Extensions;
 

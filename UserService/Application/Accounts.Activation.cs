@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace UserService.Application;

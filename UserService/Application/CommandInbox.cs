@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 using UserService.Infrastructure;
 using UserService.Model;
 
@@ -88,5 +89,5 @@ internal sealed class CommandInbox(IUserStore store, TimeProvider time)
 
     // Secrets are masked first: a fast hash of a password would be a weak password hash.
     private static string Fingerprint<TCommand>(TCommand command) =>
-        Convert.ToHexString(SHA256.HashData(MessageSerializer.Redact(MessageSerializer.Serialize(command))));
+        Convert.ToHexString(SHA256.HashData(MessageSerializer.SerializeMasked(command)));
 }

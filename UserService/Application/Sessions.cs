@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 using UserService.Infrastructure;
 using UserService.Model;
 

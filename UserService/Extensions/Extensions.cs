@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MovieDb.Messaging.Contracts;
 using UserService.Application;
+using UserService.Contracts;
 using UserService.Handlers;
 using UserService.Infrastructure;
 using UserService.Model;
@@ -14,7 +16,7 @@ internal static class Extensions
     {
         builder.AddRabbitMQClient("messaging");
         builder.AddEventPublisher();
-        builder.AddRequestHandlers()
+        builder.AddRequestHandlers(UserServiceQueues.Requests)
             .Add<RegisterUser, UserDto, RegisterUserHandler>()
             .Add<GetRegistrationStatus, CommandStatus, GetRegistrationStatusHandler>()
             .Add<ActivateAccount, UserDto, ActivateAccountHandler>()
@@ -43,10 +45,7 @@ internal static class Extensions
         builder.Services.AddScoped<CommandInbox>();
         builder.Services.AddScoped<Accounts>();
 
-        builder.Services.AddSingleton<UserStoreInitializer>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<UserStoreInitializer>());
-        builder.Services.AddHealthChecks()
-            .AddCheck<UserStoreInitializer>("userdb-initialized");
+        builder.AddStartupTask<UserStoreInitializer>("userdb-initialized", maxRetryDelay: TimeSpan.FromSeconds(30));
         builder.Services.AddHostedService<StorePurge>();
     }
 
@@ -73,7 +72,11 @@ internal static class Extensions
             builder.Services.AddSingleton<IUserStore>(_ => new LiteDbUserStore(connectionString));
 
             // MongoDB has the client's "MongoDB.Driver" check; the embedded file gets its own.
-            builder.Services.AddHealthChecks().AddCheck<UserStoreHealthCheck>("userdb");
+            builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+                connectionName,
+                sp => new LiteDbUserStoreHealthCheck((LiteDbUserStore)sp.GetRequiredService<IUserStore>()),
+                failureStatus: null,
+                tags: null));
         }
         else
         {
@@ -88,20 +91,14 @@ internal static class Extensions
     /// </summary>
     private static void AddAdminOptions(this IHostApplicationBuilder builder)
     {
-        var password = builder.Configuration["Admin:Password"];
-        if (string.IsNullOrEmpty(password))
-        {
-            if (!builder.Environment.IsDevelopment())
-            {
-                throw new InvalidOperationException(
-                    "Admin:Password is not set. It is the password of the bootstrap admin account and is required outside Development: " +
-                    "set the environment variable Admin__Password (the AppHost passes its 'admin-password' parameter).");
-            }
-
-            password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
-            builder.Services.AddHostedService(sp => new GeneratedPasswordNotice(sp.GetRequiredService<ILogger<GeneratedPasswordNotice>>(), password));
-        }
-        else if (UserRules.CheckPassword(password).FirstOrDefault() is { } problem)
+        var password = DevelopmentSecrets.Read(
+            builder,
+            $"{AdminOptions.SectionName}:Password",
+            "It is the password of the bootstrap admin account",
+            " (the AppHost passes its 'admin-password' parameter)",
+            () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)),
+            generated => $"Admin:Password is not set (Development): the bootstrap admin, if it is created now, gets the generated password {generated}");
+        if (UserRules.CheckPassword(password).FirstOrDefault() is { } problem)
         {
             throw new InvalidOperationException($"Admin:Password is not acceptable: {problem}");
         }
@@ -111,16 +108,5 @@ internal static class Extensions
             .Configure(options => options.Password = password)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-    }
-
-    private sealed class GeneratedPasswordNotice(ILogger<GeneratedPasswordNotice> logger, string password) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            logger.LogWarning("Admin:Password is not set (Development): the bootstrap admin, if it is created now, gets the generated password {Password}", password);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,6 +1,7 @@
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Server;
 using UserService.Application;
+using UserService.Contracts;
 using UserService.Infrastructure;
 
 namespace UserService.Handlers;

@@ -36,9 +36,6 @@ public interface IUserStore
     /// <summary>Creates the indexes and brings stored documents up to date (idempotent). Every other member waits for it.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
 
-    /// <summary>Checks that the store answers.</summary>
-    Task PingAsync(CancellationToken cancellationToken);
-
     Task<UserInsertResult> InsertAsync(User user, CancellationToken cancellationToken);
 
     Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken);

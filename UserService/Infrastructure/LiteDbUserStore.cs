@@ -23,7 +23,7 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
     private readonly ILiteCollection<ProcessedCommand> _commands;
     private readonly ILiteCollection<SessionFamily> _families;
     private readonly ILiteCollection<RefreshToken> _tokens;
-    private readonly Initialization _initialized;
+    private readonly SchemaSetup _schema;
 
     public LiteDbUserStore(string connectionString)
     {
@@ -45,7 +45,7 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
         _commands = _database.GetCollection<ProcessedCommand>("processed_commands");
         _families = _database.GetCollection<SessionFamily>("session_families");
         _tokens = _database.GetCollection<RefreshToken>("refresh_tokens");
-        _initialized = new Initialization(() =>
+        _schema = new SchemaSetup(() =>
         {
             // Accounts stored before versions, skeletons and stamps existed get them first: the unique
             // index on the skeleton must not meet a document without one. Versions are 64-bit: the
@@ -75,17 +75,18 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
         });
     }
 
-    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.EnsureAsync();
+    public Task InitializeAsync(CancellationToken cancellationToken) => _schema.EnsureAsync();
 
+    /// <summary>Checks that the file answers a trivial query (MongoDB has the client's own health check).</summary>
     public async Task PingAsync(CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         _ = _users.Count();
     }
 
     public async Task<UserInsertResult> InsertAsync(User user, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         try
         {
             _users.Insert(user);
@@ -120,26 +121,26 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
 
     private async Task<User?> FindAsync(System.Linq.Expressions.Expression<Func<User, bool>> predicate)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         return _users.FindOne(predicate);
     }
 
     public async Task<(IReadOnlyList<User> Items, long TotalCount)> ListAsync(int skip, int take, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         var items = _users.Query().Where(u => u.DeletedAt == null).OrderBy(u => u.CreatedAt).Skip(skip).Limit(take).ToList();
         return (items, _users.LongCount(u => u.DeletedAt == null));
     }
 
     public async Task<long> CountAdminsAsync(CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         return _users.LongCount(u => u.Roles.Contains(Role.Admin) && u.DeletedAt == null);
     }
 
     public async Task<UserUpdateResult> UpdateAsync(User user, long expectedVersion, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         user.Version = expectedVersion + 1;
         try
         {
@@ -166,7 +167,7 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
 
     public async Task SaveProcessedCommandAsync(ProcessedCommand command, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         try
         {
             _commands.Insert(command);
@@ -179,49 +180,49 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
 
     public async Task<ProcessedCommand?> FindProcessedCommandAsync(string requestId, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         return _commands.FindById(requestId);
     }
 
     public async Task InsertSessionFamilyAsync(SessionFamily family, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         _families.Insert(family);
     }
 
     public async Task<SessionFamily?> FindSessionFamilyAsync(string id, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         return _families.FindById(id);
     }
 
     public async Task RevokeSessionFamilyAsync(string id, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         _families.UpdateMany(BsonExpression.Create("{ Status: @0 }", SessionFamilyStatus.Revoked), BsonExpression.Create("_id = @0", id));
     }
 
     public async Task ExtendSessionFamilyAsync(string id, DateTime expiresAt, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         _families.UpdateMany(BsonExpression.Create("{ ExpiresAt: @0 }", expiresAt), BsonExpression.Create("_id = @0 AND ExpiresAt < @1", id, expiresAt));
     }
 
     public async Task InsertRefreshTokenAsync(RefreshToken token, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         _tokens.Insert(token);
     }
 
     public async Task<RefreshToken?> FindRefreshTokenAsync(string id, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         return _tokens.FindById(id);
     }
 
     public async Task<bool> TryMarkRefreshTokenUsedAsync(string id, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         return _tokens.UpdateMany(
             BsonExpression.Create("{ Status: @0 }", RefreshTokenStatus.Used),
             BsonExpression.Create("_id = @0 AND Status = @1", id, RefreshTokenStatus.Active)) == 1;
@@ -229,14 +230,14 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
 
     public async Task DeleteSessionsOfUserAsync(string userId, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         _tokens.DeleteMany(t => t.UserId == userId);
         _families.DeleteMany(f => f.UserId == userId);
     }
 
     public async Task<PurgeResult> PurgeAsync(DateTime now, CancellationToken cancellationToken)
     {
-        await _initialized.EnsureAsync();
+        await _schema.EnsureAsync();
         var kept = now - ProcessedCommand.Retention;
         return new PurgeResult(
             _tokens.DeleteMany(t => t.ExpiresAt < now),

@@ -1,6 +1,6 @@
 using MongoDB.Bson.Serialization;
 using MongoDB.Driver;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace UserService.Infrastructure;
@@ -19,25 +19,23 @@ internal sealed class MongoUserStore : IUserStore
     private readonly IMongoCollection<ProcessedCommand> _commands;
     private readonly IMongoCollection<SessionFamily> _families;
     private readonly IMongoCollection<RefreshToken> _tokens;
-    private readonly IMongoDatabase _database;
-    private readonly Initialization _initialized;
+    private readonly SchemaSetup _schema;
 
     public MongoUserStore(IMongoDatabase database)
     {
         RegisterClassMaps();
-        _database = database;
         _users = database.GetCollection<User>("users");
         _commands = database.GetCollection<ProcessedCommand>("processed_commands");
         _families = database.GetCollection<SessionFamily>("session_families");
         _tokens = database.GetCollection<RefreshToken>("refresh_tokens");
-        _initialized = new Initialization(InitializeStoreAsync);
+        _schema = new SchemaSetup(SetUpSchemaAsync);
     }
 
     private static FilterDefinitionBuilder<User> UserFilter => Builders<User>.Filter;
 
     private static FilterDefinition<User> Live => UserFilter.Eq(u => u.DeletedAt, null);
 
-    private async Task InitializeStoreAsync()
+    private async Task SetUpSchemaAsync()
     {
         // Accounts stored before versions, skeletons and stamps existed get them first: the unique
         // index on the skeleton must not meet two documents without one. Each write is guarded by what
@@ -124,14 +122,9 @@ internal sealed class MongoUserStore : IUserStore
         }
     }
 
-    private Task Ready => _initialized.EnsureAsync();
+    private Task Ready => _schema.EnsureAsync();
 
     public Task InitializeAsync(CancellationToken cancellationToken) => Ready;
-
-    public async Task PingAsync(CancellationToken cancellationToken)
-    {
-        await _database.RunCommandAsync<MongoDB.Bson.BsonDocument>(new MongoDB.Bson.BsonDocument("ping", 1), cancellationToken: cancellationToken);
-    }
 
     public async Task<UserInsertResult> InsertAsync(User user, CancellationToken cancellationToken)
     {

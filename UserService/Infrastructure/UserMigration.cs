@@ -1,4 +1,4 @@
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace UserService.Infrastructure;

@@ -1,48 +1,30 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using MovieDb.Messaging.Contracts;
 using UserService.Application;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace UserService.Infrastructure;
 
 /// <summary>
-/// At start-up: creates the store's indexes and the bootstrap admin account — or repairs it when its
-/// admin role was lost — retrying until the store answers. Readiness (<c>/health</c>) stays unhealthy
-/// until it has finished.
+/// Creates the store's indexes and the bootstrap admin account — or repairs it when its admin role was
+/// lost. A start-up task (<c>AddStartupTask</c>): tried again until the store answers, and readiness
+/// (<c>/health</c>) stays unhealthy until it has finished.
 /// </summary>
 internal sealed partial class UserStoreInitializer(
     IUserStore store,
     Passwords passwords,
     IOptions<AdminOptions> admin,
     TimeProvider time,
-    ILogger<UserStoreInitializer> logger) : BackgroundService, IHealthCheck
+    ILogger<UserStoreInitializer> logger) : IStartupTask
 {
     /// <summary>The registration request id of the bootstrap admin (every account has one; it is unique).</summary>
     public const string BootstrapRequestId = "bootstrap-admin";
 
-    private volatile bool _ready;
-    private volatile string? _lastError;
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
-        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
-        {
-            try
-            {
-                // WaitAsync: the MongoDB driver finishes server selection (30 s) before it looks at the token.
-                await store.InitializeAsync(stoppingToken).WaitAsync(stoppingToken);
-                await EnsureBootstrapAdminAsync(stoppingToken);
-                _ready = true;
-                return;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                _lastError = ex.Message;
-                logger.LogWarning(ex, "The user store is not ready (attempt {Attempt}); retrying", attempt);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, attempt * 2)), stoppingToken);
-            }
-        }
+        // WaitAsync: the MongoDB driver finishes server selection (30 s) before it looks at the token.
+        await store.InitializeAsync(cancellationToken).WaitAsync(cancellationToken);
+        await EnsureBootstrapAdminAsync(cancellationToken);
     }
 
     private async Task EnsureBootstrapAdminAsync(CancellationToken cancellationToken)
@@ -55,25 +37,9 @@ internal sealed partial class UserStoreInitializer(
             return;
         }
 
-        var now = User.Timestamp(time);
-        var user = new User
-        {
-            Id = Guid.CreateVersion7().ToString(),
-            UserName = options.UserName,
-            NormalizedUserName = normalized,
-            UserNameSkeleton = UserRules.Skeleton(options.UserName),
-            Email = options.Email,
-            NormalizedEmail = UserRules.NormalizeEmail(options.Email),
-            PasswordHash = string.Empty,
-            Roles = [Role.Admin, Role.User],
-            CreatedAt = now,
-            UpdatedAt = now,
-            RegistrationRequestId = BootstrapRequestId,
-            IsBootstrapAdmin = true,
-            SecurityStamp = User.NewStamp(),
-            // Signs in at once: nobody could open a mail sent to its configured address.
-            State = AccountState.Active,
-        };
+        // Active at once: nobody could open a mail sent to its configured address.
+        var user = User.Create(options.UserName, options.Email, [Role.Admin, Role.User], BootstrapRequestId, AccountState.Active, time);
+        user.IsBootstrapAdmin = true;
         user.PasswordHash = passwords.Hash(user, options.Password!);
 
         // Another instance may have created it a moment ago: the unique index keeps one.
@@ -105,31 +71,9 @@ internal sealed partial class UserStoreInitializer(
         }
     }
 
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_ready
-            ? HealthCheckResult.Healthy()
-            : new HealthCheckResult(context.Registration.FailureStatus, _lastError is null ? "The user store is initialising." : $"The user store is not ready: {_lastError}"));
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Created the bootstrap admin account '{UserName}'")]
     private partial void LogCreated(string userName);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The bootstrap admin account '{UserName}' had lost its roles: restored")]
     private partial void LogRepaired(string userName);
-}
-
-/// <summary>Readiness of the user store: it answers a trivial query.</summary>
-internal sealed class UserStoreHealthCheck(IUserStore store) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await store.PingAsync(cancellationToken);
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return new HealthCheckResult(context.Registration.FailureStatus, "The user store does not answer.", ex);
-        }
-    }
 }

@@ -1,4 +1,4 @@
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 namespace UserService.Model;
 
@@ -32,7 +32,7 @@ public sealed class User
     public bool IsBootstrapAdmin { get; set; }
 
     /// <summary>
-    /// <see cref="MovieDb.Messaging.Contracts.UserRules.Skeleton"/> of the user name: what it looks like. Unique, so no
+    /// <see cref="UserService.Contracts.UserRules.Skeleton"/> of the user name: what it looks like. Unique, so no
     /// name can be registered that displays like another one.
     /// </summary>
     public string? UserNameSkeleton { get; set; }
@@ -132,6 +132,31 @@ public sealed class User
     /// <summary>The hex SHA-256 of a stamp, as <see cref="SecurityState"/> and the broadcasts carry it.</summary>
     public static string StampHash(string stamp) =>
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stamp)));
+
+    /// <summary>
+    /// A new account, not stored yet and without its password hash (the hash is made for the account):
+    /// a new id, the normalised forms and skeleton of its name and e-mail address, a first stamp.
+    /// </summary>
+    public static User Create(string userName, string email, List<string> roles, string registrationRequestId, string state, TimeProvider time)
+    {
+        var now = Timestamp(time);
+        return new User
+        {
+            Id = Guid.CreateVersion7().ToString(),
+            UserName = userName,
+            NormalizedUserName = UserRules.NormalizeUserName(userName),
+            UserNameSkeleton = UserRules.Skeleton(userName),
+            Email = email,
+            NormalizedEmail = UserRules.NormalizeEmail(email),
+            PasswordHash = string.Empty,
+            Roles = roles,
+            CreatedAt = now,
+            UpdatedAt = now,
+            RegistrationRequestId = registrationRequestId,
+            SecurityStamp = NewStamp(),
+            State = state,
+        };
+    }
 
     /// <summary>The current time at the precision both stores keep (milliseconds), so replies match what is read back later.</summary>
     public static DateTime Timestamp(TimeProvider time)

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MovieDb.Messaging.Client;
-using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
 
 // bench/run.sh drives this tool; every command prints Markdown (or plain values) on stdout.
 //   seed      --movies URL --user ID --count N --ids FILE        movies straight into the movie service
@@ -161,7 +161,7 @@ static async Task<int> Amqp(Options options)
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:messaging"] = options["messaging"] });
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     builder.AddRabbitMQClient("messaging");
-    builder.AddRequestClient();
+    builder.AddRequestClient(UserServiceQueues.Requests);
     using var host = builder.Build();
     await host.StartAsync();
     var client = host.Services.GetRequiredService<IRequestClient>();

@@ -8,6 +8,7 @@ using MovieDb.Messaging;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
 using RabbitMQ.Client;
+using UserService.Contracts;
 using UserService.Infrastructure;
 
 namespace MovieDb.Tests.EndToEnd.Activation;

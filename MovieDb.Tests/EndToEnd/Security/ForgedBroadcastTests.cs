@@ -3,10 +3,10 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.IdentityModel.JsonWebTokens;
-using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace MovieDb.Tests.EndToEnd.Security;

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using MovieDb.Tests.EndToEnd;
 using MovieDb.Tests.Infrastructure;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Faults;
 
@@ -85,6 +86,6 @@ internal sealed class RegistrationBurst(MovieDbSystem system, int registrations,
         var duplicates = names.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         Assert.True(duplicates.Count == 0, $"registered twice: {string.Join(", ", duplicates)}");
         Assert.Equal(Outcomes.Select(o => o.Name).Order(StringComparer.Ordinal), names.Order(StringComparer.Ordinal));
-        Assert.Equal(0u, await virtualHost.MessageCountAsync(MovieDb.Messaging.Topology.UserRequestsDeadLetterQueue));
+        Assert.Equal(0u, await virtualHost.MessageCountAsync(UserServiceQueues.Requests.DeadLetters));
     }
 }

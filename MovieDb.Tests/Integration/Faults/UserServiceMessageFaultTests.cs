@@ -8,6 +8,7 @@ using MovieDb.Messaging;
 using MovieDb.Tests.EndToEnd;
 using MovieDb.Tests.Infrastructure;
 using RabbitMQ.Client;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Faults;
 
@@ -25,7 +26,7 @@ public sealed class UserServiceMessageFaultTests(TestServers servers)
     {
         await using var connection = await vhost.ConnectAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), Ct);
-        await channel.BasicPublishAsync(string.Empty, Topology.UserRequestsQueue, mandatory: true,
+        await channel.BasicPublishAsync(string.Empty, UserServiceQueues.Requests.Commands, mandatory: true,
             new BasicProperties { MessageId = messageId, Type = type, ContentType = "application/json", Persistent = true }, Encoding.UTF8.GetBytes(body), Ct);
     }
 
@@ -46,7 +47,7 @@ public sealed class UserServiceMessageFaultTests(TestServers servers)
         {
             await using var connection = await system.VirtualHost.ConnectAsync();
             await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
-            while (await channel.BasicGetAsync(Topology.UserRequestsDeadLetterQueue, autoAck: true, Ct) is { } message)
+            while (await channel.BasicGetAsync(UserServiceQueues.Requests.DeadLetters, autoAck: true, Ct) is { } message)
             {
                 dead[message.BasicProperties.MessageId!] = Encoding.UTF8.GetString((byte[])message.BasicProperties.Headers![Topology.DeadLetterReasonHeader]!);
             }
@@ -58,7 +59,7 @@ public sealed class UserServiceMessageFaultTests(TestServers servers)
         Assert.Equal("unknown-type", dead["poison-unknown-type"]);
         Assert.Equal("unparseable", dead["poison-wrong-shape"]);
         Assert.Equal("unknown-type", dead["poison-no-type"]);
-        Assert.Equal(0u, await system.VirtualHost.MessageCountAsync(Topology.UserRequestsQueue));
+        Assert.Equal(0u, await system.VirtualHost.MessageCountAsync(UserServiceQueues.Requests.Commands));
         using var client = good.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/users/me", Ct)).StatusCode);
         FaultReport.Record(nameof(Poison_messages_are_dead_lettered_with_a_reason_while_good_requests_keep_flowing),
@@ -111,7 +112,7 @@ public sealed class UserServiceMessageFaultTests(TestServers servers)
             return response.StatusCode == HttpStatusCode.OK
                 && (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("status").GetString() == "succeeded";
         }, "the registration succeeds", TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(500));
-        await Wait.UntilAsync(async () => await system.VirtualHost.MessageCountAsync(Topology.UserQueriesQueue) == 0, "the queries are gone", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(async () => await system.VirtualHost.MessageCountAsync(UserServiceQueues.Requests.Queries) == 0, "the queries are gone", TimeSpan.FromSeconds(60));
 
         // Not one of the timed-out sign-ins opened a session: none was processed after its caller gave up.
         using (var store = new LiteDatabase($"Filename={system.UsersFile};Connection=shared"))

@@ -9,6 +9,7 @@ using MovieDb.Messaging.Events;
 using MovieDb.Tests.Infrastructure;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Messaging;
 

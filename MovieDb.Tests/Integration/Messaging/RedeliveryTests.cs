@@ -7,6 +7,7 @@ using MovieDb.Messaging.Client;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
 using RabbitMQ.Client;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Messaging;
 
@@ -23,13 +24,13 @@ public sealed class RedeliveryTests(TestServers servers)
         MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
         {
             builder.Services.AddSingleton(script);
-            builder.AddRequestHandlers()
+            builder.AddRequestHandlers(UserServiceQueues.Requests)
                 .Add<GetUser, UserDto, ScriptedGetUserHandler>()
                 .Add<DeleteUser, Empty, ScriptedDeleteUserHandler>();
         }, Settings, "userservice");
 
     private static Task<MessagingTestHost> StartGatewayAsync(TestVirtualHost vhost) =>
-        MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(), Settings, "gateway");
+        MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests), Settings, "gateway");
 
     private static async Task PublishRawAsync(TestVirtualHost vhost, string queue, string? type, byte[] body, string messageId)
     {
@@ -91,9 +92,9 @@ public sealed class RedeliveryTests(TestServers servers)
         Assert.Equal(ReplyStatus.Failed, result.Reply!.Status);
         Assert.Equal(1, script.CallsFor("broken-read"));
         List<BasicGetResult> dead = [];
-        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, Topology.UserRequestsDeadLetterQueue)).Count == 1, "the dead letter");
+        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, UserServiceQueues.Requests.DeadLetters)).Count == 1, "the dead letter");
         Assert.Equal("handler-failed", Header(dead[0], Topology.DeadLetterReasonHeader));
-        Assert.Equal(Topology.UserQueriesQueue, Header(dead[0], Topology.DeadLetterQueueHeader));
+        Assert.Equal(UserServiceQueues.Requests.Queries, Header(dead[0], Topology.DeadLetterQueueHeader));
     }
 
     [Fact]
@@ -106,8 +107,8 @@ public sealed class RedeliveryTests(TestServers servers)
         await using var gateway = await StartGatewayAsync(vhost);
         var requests = gateway.Services.GetRequiredService<IRequestClient>();
 
-        await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.delete", Encoding.UTF8.GetBytes("{not json"), "unparseable");
-        await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.no-such-thing", Encoding.UTF8.GetBytes("{}"), "unknown-type");
+        await PublishRawAsync(vhost, UserServiceQueues.Requests.Commands, "users.delete", Encoding.UTF8.GetBytes("{not json"), "unparseable");
+        await PublishRawAsync(vhost, UserServiceQueues.Requests.Commands, "users.no-such-thing", Encoding.UTF8.GetBytes("{}"), "unknown-type");
         var failing = requests.SendAsync(new DeleteUser(new Actor("a", "stamp"), "always-fails"), new RequestOptions { RequestId = "handler-fails", Timeout = TimeSpan.FromSeconds(20) }, Ct);
         var good = await requests.SendAsync(new GetUser(new Actor("tests", "stamp"), "good"), cancellationToken: Ct);
 
@@ -121,15 +122,15 @@ public sealed class RedeliveryTests(TestServers servers)
         Assert.Equal(MaxDeliveries, script.CallsFor("always-fails"));
 
         List<BasicGetResult> dead = [];
-        await Wait.UntilAsync(async () => (dead = [.. dead, .. await DrainAsync(vhost, Topology.UserRequestsDeadLetterQueue)]).Count >= 3, "three dead letters");
+        await Wait.UntilAsync(async () => (dead = [.. dead, .. await DrainAsync(vhost, UserServiceQueues.Requests.DeadLetters)]).Count >= 3, "three dead letters");
         var byId = dead.ToDictionary(m => m.BasicProperties.MessageId!);
         Assert.Equal("unparseable", Header(byId["unparseable"], Topology.DeadLetterReasonHeader));
         Assert.Equal("unknown-type", Header(byId["unknown-type"], Topology.DeadLetterReasonHeader));
         Assert.Equal("max-deliveries-exceeded", Header(byId["handler-fails"], Topology.DeadLetterReasonHeader));
         Assert.Equal(MaxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture), Header(byId["handler-fails"], Topology.DeliveryAttemptsHeader));
         Assert.Contains("scripted failure", Header(byId["handler-fails"], Topology.DeadLetterDetailHeader), StringComparison.Ordinal);
-        Assert.Equal(Topology.UserRequestsQueue, Header(byId["handler-fails"], Topology.DeadLetterQueueHeader));
-        Assert.Equal(0u, await vhost.MessageCountAsync(Topology.UserRequestsQueue));
+        Assert.Equal(UserServiceQueues.Requests.Commands, Header(byId["handler-fails"], Topology.DeadLetterQueueHeader));
+        Assert.Equal(0u, await vhost.MessageCountAsync(UserServiceQueues.Requests.Commands));
     }
 
     [Fact]
@@ -139,11 +140,11 @@ public sealed class RedeliveryTests(TestServers servers)
         await using var userService = await StartUserServiceAsync(vhost, new HandlerScript());
 
         // users.register has no handler in this host: it is dead-lettered as an unknown type.
-        await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.register",
+        await PublishRawAsync(vhost, UserServiceQueues.Requests.Commands, "users.register",
             MessageSerializer.Serialize(new RegisterUser("alice", "alice@example.test", "correct horse battery staple")), "with-secret");
 
         List<BasicGetResult> dead = [];
-        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, Topology.UserRequestsDeadLetterQueue)).Count == 1, "the dead letter");
+        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, UserServiceQueues.Requests.DeadLetters)).Count == 1, "the dead letter");
         var body = JsonNode.Parse(dead[0].Body.Span)!;
         Assert.Equal("***", (string?)body["password"]);
         Assert.Equal("alice", (string?)body["userName"]);
@@ -162,10 +163,10 @@ public sealed class RedeliveryTests(TestServers servers)
 
         var script = new HandlerScript();
         await using var userService = await StartUserServiceAsync(vhost, script);
-        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UserQueriesQueue) == 0, "the expired query leaves the queue");
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(UserServiceQueues.Requests.Queries) == 0, "the expired query leaves the queue");
 
         Assert.Equal(0, script.CallsFor("expired"));
-        Assert.Equal(0u, await vhost.MessageCountAsync(Topology.UserRequestsDeadLetterQueue));
+        Assert.Equal(0u, await vhost.MessageCountAsync(UserServiceQueues.Requests.DeadLetters));
     }
 
     [Fact]
@@ -178,12 +179,12 @@ public sealed class RedeliveryTests(TestServers servers)
             Assert.Equal(RequestOutcome.TimedOut, result.Outcome);
         }
 
-        Assert.Equal(1u, await vhost.MessageCountAsync(Topology.UserRequestsQueue));
+        Assert.Equal(1u, await vhost.MessageCountAsync(UserServiceQueues.Requests.Commands));
         var script = new HandlerScript();
         await using var userService = await StartUserServiceAsync(vhost, script);
 
         await Wait.UntilAsync(() => script.CallsFor("queued") == 1, "the queued command is handled");
-        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UserRequestsQueue) == 0, "the queue is empty");
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(UserServiceQueues.Requests.Commands) == 0, "the queue is empty");
         Assert.Equal(1, script.CallsFor("queued"));
     }
 
@@ -196,15 +197,15 @@ public sealed class RedeliveryTests(TestServers servers)
             // Only to declare the topology with MaxDeliveries = 3.
         }
 
-        await PublishRawAsync(vhost, Topology.UserRequestsQueue, "users.delete", Encoding.UTF8.GetBytes("{}"), "crasher");
+        await PublishRawAsync(vhost, UserServiceQueues.Requests.Commands, "users.delete", Encoding.UTF8.GetBytes("{}"), "crasher");
 
         // A consumer that "crashes" (closes its channel without acknowledging) on every delivery.
         var deliveries = 0;
-        for (var i = 0; i < MaxDeliveries + 2 && await vhost.MessageCountAsync(Topology.UserRequestsQueue) > 0; i++)
+        for (var i = 0; i < MaxDeliveries + 2 && await vhost.MessageCountAsync(UserServiceQueues.Requests.Commands) > 0; i++)
         {
             await using var connection = await vhost.ConnectAsync();
             var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
-            if (await channel.BasicGetAsync(Topology.UserRequestsQueue, autoAck: false, Ct) is not null)
+            if (await channel.BasicGetAsync(UserServiceQueues.Requests.Commands, autoAck: false, Ct) is not null)
             {
                 deliveries++;
             }
@@ -213,7 +214,7 @@ public sealed class RedeliveryTests(TestServers servers)
         }
 
         List<BasicGetResult> dead = [];
-        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, Topology.UserRequestsDeadLetterQueue)).Count == 1, "the broker dead-letters the message");
+        await Wait.UntilAsync(async () => (dead = await DrainAsync(vhost, UserServiceQueues.Requests.DeadLetters)).Count == 1, "the broker dead-letters the message");
         Assert.Equal("crasher", dead[0].BasicProperties.MessageId);
         Assert.Equal("delivery_limit", Header(dead[0], "x-first-death-reason"));
         Assert.InRange(deliveries, MaxDeliveries, MaxDeliveries + 1);
@@ -231,7 +232,7 @@ public sealed class RedeliveryTests(TestServers servers)
         await using (var connection = await vhost.ConnectAsync())
         await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
         {
-            await channel.QueueDeleteAsync(Topology.UserRequestsQueue, cancellationToken: Ct);
+            await channel.QueueDeleteAsync(UserServiceQueues.Requests.Commands, cancellationToken: Ct);
         }
 
         await Wait.UntilAsync(async () =>

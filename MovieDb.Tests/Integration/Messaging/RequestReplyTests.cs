@@ -6,6 +6,7 @@ using MovieDb.Messaging.Client;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Diagnostics;
 using MovieDb.Tests.Infrastructure;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Messaging;
 
@@ -20,11 +21,11 @@ public sealed class RequestReplyTests(TestServers servers)
         var server = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
         {
             builder.Services.AddSingleton(script);
-            builder.AddRequestHandlers()
+            builder.AddRequestHandlers(UserServiceQueues.Requests)
                 .Add<GetUser, UserDto, ScriptedGetUserHandler>()
                 .Add<DeleteUser, Empty, ScriptedDeleteUserHandler>();
         }, applicationName: "userservice");
-        var client = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(), clientSettings, "gateway");
+        var client = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests), clientSettings, "gateway");
         return (vhost, server, client, script);
     }
 
@@ -121,7 +122,7 @@ public sealed class RequestReplyTests(TestServers servers)
     [Fact]
     public async Task A_request_without_a_reachable_broker_is_reported_unavailable_at_once()
     {
-        await using var client = await MessagingTestHost.StartAsync("amqp://guest:guest@127.0.0.1:1/", builder => builder.AddRequestClient(),
+        await using var client = await MessagingTestHost.StartAsync("amqp://guest:guest@127.0.0.1:1/", builder => builder.AddRequestClient(UserServiceQueues.Requests),
             new Dictionary<string, string?> { ["Aspire:RabbitMQ:Client:MaxConnectRetryCount"] = "0" },
             waitUntilReady: false);
 
@@ -167,9 +168,9 @@ public sealed class RequestReplyTests(TestServers servers)
         await using var server = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
         {
             builder.Services.AddSingleton(script);
-            builder.AddRequestHandlers().Add<GetUser, UserDto, ScriptedGetUserHandler>();
+            builder.AddRequestHandlers(UserServiceQueues.Requests).Add<GetUser, UserDto, ScriptedGetUserHandler>();
         }, new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "7" }, "userservice");
-        await using var client = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(),
+        await using var client = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests),
             new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "3" }, "gateway");
 
         var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "mismatch"), cancellationToken: TestContext.Current.CancellationToken);

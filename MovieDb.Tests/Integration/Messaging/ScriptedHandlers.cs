@@ -3,6 +3,7 @@ using System.Diagnostics;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Messaging.Events;
 using MovieDb.Messaging.Server;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Messaging;
 

@@ -8,6 +8,7 @@ using MovieDb.Messaging.Events;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
 using MovieDb.Tests.Integration.Users;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Movies;
 
@@ -190,7 +191,7 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
         var cache = new SecurityChanges();
         await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
         {
-            builder.AddRequestClient();
+            builder.AddRequestClient(UserServiceQueues.Requests);
             builder.Services.AddSingleton(cache);
             builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, SecurityChanges.Consumer>();
         }, applicationName: "gateway");

@@ -10,6 +10,7 @@ using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
 using RabbitMQ.Client;
 using UserService;
+using UserService.Contracts;
 using UserService.Model;
 
 namespace MovieDb.Tests.Integration.Users;
@@ -35,7 +36,7 @@ public sealed class AccountActivationTests(TestServers servers)
             builder.Services.AddSingleton(recorded);
             builder.AddEventSubscription("tests.registered").On<UserRegistered, RecordingConsumer>();
         }, applicationName: "recorder");
-        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(),
+        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests),
             new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "100" }, "gateway");
         var requests = gateway.Services.GetRequiredService<IRequestClient>();
 
@@ -71,7 +72,7 @@ public sealed class AccountActivationTests(TestServers servers)
             await channel.QueueDeleteAsync("tests.refuse-events", cancellationToken: Ct);
         }
 
-        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UserRequestsQueue) == 0 && await vhost.QueueValueAsync(Topology.UserRequestsQueue, "messages_unacknowledged") == 0
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(UserServiceQueues.Requests.Commands) == 0 && await vhost.QueueValueAsync(UserServiceQueues.Requests.Commands, "messages_unacknowledged") == 0
             && recorded.Any(e => e.UserName == "redelivered"), "the redelivered registration published its event", TimeSpan.FromSeconds(60));
 
         // Every delivery issued a token; only the last one's hash is stored, so exactly one activates.
@@ -85,7 +86,7 @@ public sealed class AccountActivationTests(TestServers servers)
         Assert.Single(outcomes, status => status == ReplyStatus.Ok);
         Assert.All(outcomes.Where(status => status != ReplyStatus.Ok), status => Assert.Equal(ReplyStatus.Invalid, status));
         Assert.Equal(ReplyStatus.Ok, (await AskAsync(requests, new AuthenticateUser("redelivered", "s3cret-passw0rd"))).Status);
-        Assert.Equal(0u, await vhost.MessageCountAsync(Topology.UserRequestsDeadLetterQueue));
+        Assert.Equal(0u, await vhost.MessageCountAsync(UserServiceQueues.Requests.DeadLetters));
     }
 
     [Fact]
@@ -102,7 +103,7 @@ public sealed class AccountActivationTests(TestServers servers)
             await Wait.UntilHealthAsync(client, "the user service is ready");
         }
 
-        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(), applicationName: "gateway");
+        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests), applicationName: "gateway");
         var requests = gateway.Services.GetRequiredService<IRequestClient>();
         Assert.Equal(ReplyStatus.Ok, (await AskAsync(requests, new RegisterUser("waiting", "waiting@example.test", "s3cret-passw0rd"))).Status);
 

@@ -1,6 +1,7 @@
 using MovieDb.Messaging;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Users;
 

@@ -6,6 +6,7 @@ using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
 using RabbitMQ.Client;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Users;
 
@@ -47,7 +48,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
     {
         await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
         var directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
-        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(),
+        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests),
             new Dictionary<string, string?> { ["Messaging:MaxDeliveries"] = "100" }, "gateway");
         var requests = gateway.Services.GetRequiredService<IRequestClient>();
 
@@ -77,7 +78,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
 
         // The message was never acknowledged: it is back in the queue once the broker has noticed
         // that the connection died with the process.
-        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UserRequestsQueue) == 1u, "the unacknowledged registration is back in the queue");
+        await Wait.UntilAsync(async () => await vhost.MessageCountAsync(UserServiceQueues.Requests.Commands) == 1u, "the unacknowledged registration is back in the queue");
 
         await using (var connection = await vhost.ConnectAsync())
         await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
@@ -90,7 +91,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
         // Ready count 0 means delivered, not yet processed: wait for the outcome itself.
         var admin = await AdminAsync(requests);
         await Wait.UntilAsync(async () => (await AskAsync(requests, new ListUsers(admin, 1, 100))).Value!.Items.Any(u => u.UserName == "phoenix")
-            && await vhost.MessageCountAsync(Topology.UserRequestsQueue) == 0, "the redelivered registration is processed");
+            && await vhost.MessageCountAsync(UserServiceQueues.Requests.Commands) == 0, "the redelivered registration is processed");
 
         var users = (await AskAsync(requests, new ListUsers(admin, 1, 100))).Value!.Items;
         Assert.Single(users, u => u.UserName == "phoenix");
@@ -102,7 +103,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
         var retry = (await requests.SendAsync(registration, new RequestOptions { RequestId = "crash-registration" }, Ct)).Reply!;
         Assert.Equal(ReplyStatus.Ok, retry.Status);
         Assert.Equal(status.User.Id, retry.Value!.Id);
-        Assert.Equal(0u, await vhost.MessageCountAsync(Topology.UserRequestsDeadLetterQueue));
+        Assert.Equal(0u, await vhost.MessageCountAsync(UserServiceQueues.Requests.DeadLetters));
     }
 
     [Fact]
@@ -110,12 +111,12 @@ public sealed class UserServiceCrashTests(TestServers servers)
     {
         await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
         var directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
-        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(), applicationName: "gateway");
+        await using var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests), applicationName: "gateway");
         var requests = gateway.Services.GetRequiredService<IRequestClient>();
 
         var sent = await requests.SendAsync(new RegisterUser("early", "early@example.test", "s3cret-passw0rd"), new RequestOptions { RequestId = "early-bird", Timeout = TimeSpan.FromMilliseconds(500) }, Ct);
         Assert.Equal(RequestOutcome.TimedOut, sent.Outcome);
-        Assert.Equal(1u, await vhost.MessageCountAsync(Topology.UserRequestsQueue));
+        Assert.Equal(1u, await vhost.MessageCountAsync(UserServiceQueues.Requests.Commands));
 
         await using var service = StartUserService(vhost, directory);
         await service.WaitUntilHealthyAsync();

@@ -7,6 +7,7 @@ using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Messaging;
 using RabbitMQ.Client;
 using UserService;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Users;
 
@@ -66,7 +67,7 @@ internal sealed class UserServiceHost : IAsyncDisposable
             builder.Services.AddSingleton(events);
             builder.AddEventSubscription("tests.user-events").On<UserDeleted, ScriptedUserDeletedConsumer>();
         }, applicationName: "recorder");
-        var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(), applicationName: "gateway");
+        var gateway = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests), applicationName: "gateway");
         var host = new UserServiceHost(vhost, service, gateway, recorder, events, directory);
         await Wait.UntilAsync(async () => (await service.CreateClient().GetAsync("/health", TestContext.Current.CancellationToken)).IsSuccessStatusCode, "the user service is ready");
         return host;
@@ -113,7 +114,7 @@ internal sealed class UserServiceHost : IAsyncDisposable
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), ct);
         var replyQueue = (await channel.QueueDeclareAsync(cancellationToken: ct)).QueueName;
         var metadata = MessageMetadata.Of(request.GetType());
-        await channel.BasicPublishAsync(string.Empty, metadata.Kind == MessageKind.Query ? MovieDb.Messaging.Topology.UserQueriesQueue : MovieDb.Messaging.Topology.UserRequestsQueue, mandatory: true,
+        await channel.BasicPublishAsync(string.Empty, metadata.Kind == MessageKind.Query ? UserServiceQueues.Requests.Queries : UserServiceQueues.Requests.Commands, mandatory: true,
             new BasicProperties { MessageId = Guid.NewGuid().ToString(), CorrelationId = "raw", ReplyTo = replyQueue, Type = metadata.Type, ContentType = "application/json", Persistent = true },
             System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), MessageSerializer.Options), ct);
 

@@ -2,6 +2,7 @@ using System.Net;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
 using UserService;
+using UserService.Contracts;
 
 namespace MovieDb.Tests.Integration.Users;
 

@@ -57,7 +57,7 @@ public abstract class UserStoreContractTests : IAsyncLifetime
         Id = Guid.CreateVersion7().ToString(),
         UserName = name,
         NormalizedUserName = name.ToUpperInvariant(),
-        UserNameSkeleton = MovieDb.Messaging.Contracts.UserRules.Skeleton(name),
+        UserNameSkeleton = UserService.Contracts.UserRules.Skeleton(name),
         Email = email ?? $"{name}@example.test",
         NormalizedEmail = (email ?? $"{name}@example.test").ToUpperInvariant(),
         PasswordHash = "hash",
@@ -350,7 +350,7 @@ public abstract class UserStoreContractTests : IAsyncLifetime
             var signOut = round % 3 == 0 ? Task.Run(() => sessions.RevokeAsync(opened.RefreshToken, user.Id, Ct), Ct) : Task.CompletedTask;
             await Task.WhenAll(victim, thief, signOut);
 
-            foreach (var successor in new[] { await victim, await thief }.OfType<MovieDb.Messaging.Contracts.UserSession>())
+            foreach (var successor in new[] { await victim, await thief }.OfType<UserService.Contracts.UserSession>())
             {
                 Assert.Null(await sessions.RotateAsync(successor.RefreshToken, Ct));
             }
@@ -420,7 +420,7 @@ public abstract class UserStoreContractTests : IAsyncLifetime
             Assert.All(users, user => Assert.False(string.IsNullOrEmpty(user.SecurityStamp)));
             Assert.Equal(3, users.Select(user => user.SecurityStamp).Distinct().Count());
             Assert.Equal(3, users.Select(user => user.UserNameSkeleton).Distinct().Count());
-            Assert.Contains(users, user => user.UserNameSkeleton == MovieDb.Messaging.Contracts.UserRules.Skeleton("olga"));
+            Assert.Contains(users, user => user.UserNameSkeleton == UserService.Contracts.UserRules.Skeleton("olga"));
             Assert.Equal([true, false, false], users.Select(user => user.HasBeenAdmin));
             Assert.Equal([0L, 0L, 3L], users.Select(user => user.Version));
 

@@ -1,7 +1,7 @@
 using System.Net.Mail;
 using System.Text.RegularExpressions;
 
-namespace MovieDb.Messaging.Contracts;
+namespace UserService.Contracts;
 
 /// <summary>
 /// The rules for account fields, part of the user contract: the user service enforces them, and the

@@ -1,7 +1,10 @@
 namespace UserService.Infrastructure;
 
-/// <summary>Runs an asynchronous initialisation once; if it fails, the next caller runs it again.</summary>
-internal sealed class Initialization(Func<Task> initialize)
+/// <summary>
+/// A store's schema set-up (indexes, upgrades of documents stored by older releases): run by the
+/// first caller, awaited by every member of the store; if it failed, the next caller runs it again.
+/// </summary>
+internal sealed class SchemaSetup(Func<Task> setUp)
 {
     private readonly Lock _gate = new();
     private Task? _task;
@@ -12,7 +15,7 @@ internal sealed class Initialization(Func<Task> initialize)
         {
             if (_task is null || _task.IsFaulted || _task.IsCanceled)
             {
-                _task = initialize();
+                _task = setUp();
             }
 
             return _task;

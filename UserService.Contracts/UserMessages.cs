@@ -1,4 +1,6 @@
-namespace MovieDb.Messaging.Contracts;
+using MovieDb.Messaging.Contracts;
+
+namespace UserService.Contracts;
 
 /// <summary>A user account as other services see it: never a password or token hash.</summary>
 /// <param name="Id">The account id (a GUID string).</param>
@@ -19,7 +21,7 @@ public sealed record Actor(string UserId, string SecurityStamp);
 
 /// <summary>Creates an account. Idempotent by message id: a repeat returns the account the first one created.</summary>
 [Message("users.register")]
-public sealed record RegisterUser(string UserName, string Email, string Password) : IRequest<UserDto>;
+public sealed record RegisterUser(string UserName, string Email, [property: Secret] string Password) : IRequest<UserDto>;
 
 /// <summary>The outcome of an earlier <see cref="RegisterUser"/>, by its request (message) id.</summary>
 [Message("users.registration-status", MessageKind.Query)]
@@ -51,7 +53,7 @@ public sealed record CommandStatus(string Status, UserDto? User = null, ReplyErr
 
 /// <summary>Checks a user name and password and opens a session (a new refresh-token family).</summary>
 [Message("users.authenticate", MessageKind.Query)]
-public sealed record AuthenticateUser(string UserName, string Password) : IRequest<UserSession>;
+public sealed record AuthenticateUser(string UserName, [property: Secret] string Password) : IRequest<UserSession>;
 
 /// <summary>An authenticated user and the refresh token of their session.</summary>
 /// <param name="User">The account.</param>
@@ -59,7 +61,7 @@ public sealed record AuthenticateUser(string UserName, string Password) : IReque
 /// <param name="RefreshTokenExpiresAt">When the refresh token expires.</param>
 /// <param name="SecurityStamp">The account's security stamp now: access tokens carry it.</param>
 /// <param name="Security">The account's rights now (the stamp as its hash), for the gateway's cache.</param>
-public sealed record UserSession(UserDto User, string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, string SecurityStamp, SecurityState Security);
+public sealed record UserSession(UserDto User, [property: Secret] string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, string SecurityStamp, SecurityState Security);
 
 /// <summary>Reads one account: the caller's own, or anyone's for an admin.</summary>
 [Message("users.get", MessageKind.Query)]
@@ -98,8 +100,8 @@ public sealed record UpdateUser(
     Actor Actor,
     string UserId,
     string? Email = null,
-    string? NewPassword = null,
-    string? CurrentPassword = null,
+    [property: Secret] string? NewPassword = null,
+    [property: Secret] string? CurrentPassword = null,
     IReadOnlyList<string>? Roles = null) : IRequest<UserDto>;
 
 /// <summary>Deletes an account (admins; the bootstrap admin cannot be deleted) and publishes <see cref="UserDeleted"/>.</summary>
@@ -108,11 +110,11 @@ public sealed record DeleteUser(Actor Actor, string UserId) : IRequest<Empty>;
 
 /// <summary>Rotates a refresh token. Presenting a token that was already rotated revokes its whole family.</summary>
 [Message("tokens.refresh", MessageKind.Query)]
-public sealed record RefreshSession(string RefreshToken) : IRequest<UserSession>;
+public sealed record RefreshSession([property: Secret] string RefreshToken) : IRequest<UserSession>;
 
 /// <summary>Revokes the family of a refresh token (sign-out).</summary>
 [Message("tokens.revoke")]
-public sealed record RevokeSession(Actor Actor, string RefreshToken) : IRequest<Empty>;
+public sealed record RevokeSession(Actor Actor, [property: Secret] string RefreshToken) : IRequest<Empty>;
 
 /// <summary>
 /// Signs an account out everywhere: a new security stamp ends every session and makes every access
@@ -128,7 +130,7 @@ public sealed record RevokeAllSessions(Actor Actor, string UserId) : IRequest<Em
 /// </summary>
 /// <param name="Token">The raw token from the link (the user service keeps only its hash).</param>
 [Message("users.activate")]
-public sealed record ActivateAccount(string Token) : IRequest<UserDto>;
+public sealed record ActivateAccount([property: Secret] string Token) : IRequest<UserDto>;
 
 /// <summary>
 /// Asks for a fresh activation link for a pending account, named by its user name or its e-mail
@@ -154,7 +156,10 @@ public sealed record SendActivation(string? UserName, string? Email) : IRequest<
 /// <param name="UserId">The account id.</param>
 /// <param name="UserName">The user name as registered.</param>
 /// <param name="Email">Where the activation link goes.</param>
-/// <param name="ActivationToken">The raw single-use token, or null when the account needs no activation.</param>
+/// <param name="ActivationToken">
+/// The raw single-use token, or null when the account needs no activation. Not a <see cref="SecretAttribute">secret</see>
+/// on purpose: a mail dead-lettered during a long SMTP outage must still work when an operator moves it back.
+/// </param>
 /// <param name="ActivationExpiresAt">When the token stops working, or null without a token.</param>
 /// <param name="OccurredAt">When the event was published.</param>
 [Message("user.registered")]

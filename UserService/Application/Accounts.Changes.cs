@@ -1,0 +1,249 @@
+using MovieDb.Messaging.Contracts;
+using UserService.Contracts;
+using UserService.Model;
+
+namespace UserService.Application;
+
+/// <summary>
+/// Changes of an existing account on behalf of a caller: updates, sign-out everywhere, deletion. Each
+/// is one conditional write that also records the command's request id (<see cref="ChangeAsync"/>).
+/// </summary>
+internal sealed partial class Accounts
+{
+    public async Task<Reply<UserDto>> UpdateAsync(string requestId, UpdateUser command, CancellationToken cancellationToken)
+    {
+        // A redelivery of a change that took effect: the caller was authorised then, and the change
+        // itself may have ended the stamp it came with (a new password).
+        if (await AppliedAsync(command.UserId, command.Actor, requestId, cancellationToken) is { } applied)
+        {
+            await PublishSecurityChangeAsync(applied, cancellationToken);
+            return Reply<UserDto>.Ok(applied.ToDto());
+        }
+
+        var (caller, refused) = await CallerAsync<UserDto>(command.Actor, cancellationToken);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        if (caller!.Id != command.UserId && !caller.IsAdmin)
+        {
+            return Forbidden<UserDto>("Only an admin may change another account.");
+        }
+
+        return await ChangeAsync(command.UserId, caller.Id, requestId, user => ApplyUpdateAsync(caller!, user, command, cancellationToken), async user =>
+        {
+            await PublishSecurityChangeAsync(user, cancellationToken);
+            return Reply<UserDto>.Ok(user.ToDto());
+        }, cancellationToken);
+    }
+
+    private async Task<Reply<UserDto>?> ApplyUpdateAsync(User caller, User user, UpdateUser command, CancellationToken cancellationToken)
+    {
+        if (RefuseUpdate(caller, user, command) is { } refused)
+        {
+            return refused;
+        }
+
+        if (UpdateErrors(self: caller.Id == user.Id, user, command) is { Count: > 0 } errors)
+        {
+            return Reply<UserDto>.Fail(ReplyStatus.Invalid, "Invalid update", "One or more fields are invalid.", errors);
+        }
+
+        var roles = command.Roles?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var demoted = roles is not null && user.IsAdmin && !roles.Contains(Role.Admin);
+        if (demoted && user.IsBootstrapAdmin)
+        {
+            return Forbidden<UserDto>("The bootstrap admin keeps the admin role.");
+        }
+
+        if (demoted && await store.CountAdminsAsync(cancellationToken) <= 1)
+        {
+            return Reply<UserDto>.Fail(ReplyStatus.Conflict, "Last admin", "The last admin cannot be demoted.");
+        }
+
+        Apply(user, command, roles);
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="caller"/> may make this change of <paramref name="user"/> at all.</summary>
+    private static Reply<UserDto>? RefuseUpdate(User caller, User user, UpdateUser command)
+    {
+        var self = caller.Id == user.Id;
+        if (!self && !caller.IsAdmin)
+        {
+            return Forbidden<UserDto>("Only an admin may change another account.");
+        }
+
+        if (command.Roles is not null && !caller.IsAdmin)
+        {
+            return Forbidden<UserDto>("Only an admin may change roles.");
+        }
+
+        // Admins are protected from each other: only the account itself changes what signs it in —
+        // also after a demotion, or an admin could demote another, reset its password and promote it back.
+        return !self && user.CredentialsSelfManaged && (command.Email is not null || command.NewPassword is not null)
+            ? Forbidden<UserDto>("Only the account itself may change the e-mail address or password of an account that is or was an admin.")
+            : null;
+    }
+
+    /// <summary>The field errors of an update, empty when it is valid.</summary>
+    private Dictionary<string, string[]> UpdateErrors(bool self, User user, UpdateUser command)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (command.Email is not null)
+        {
+            UserRules.Add(errors, "email", UserRules.CheckEmail(command.Email));
+        }
+
+        if (command.NewPassword is not null)
+        {
+            UserRules.Add(errors, "newPassword", UserRules.CheckPassword(command.NewPassword));
+        }
+
+        // Your own e-mail address and password are changed with the current password (an admin
+        // resetting another user's does not need theirs).
+        if (self && (command.Email is not null || command.NewPassword is not null)
+            && (command.CurrentPassword is null || command.CurrentPassword.Length > UserRules.PasswordMaxLength || !passwords.Verify(user, command.CurrentPassword).Valid))
+        {
+            errors["currentPassword"] = ["The current password is wrong."];
+        }
+
+        if (command.Roles is not null)
+        {
+            UserRules.Add(errors, "roles", UserRules.CheckRoles(command.Roles));
+        }
+
+        return errors;
+    }
+
+    /// <summary>Applies a checked update; a new password or new roles end every session (a new stamp).</summary>
+    private void Apply(User user, UpdateUser command, List<string>? roles)
+    {
+        if (command.Email is not null)
+        {
+            user.Email = command.Email;
+            user.NormalizedEmail = UserRules.NormalizeEmail(command.Email);
+        }
+
+        var securityChanged = false;
+        if (command.NewPassword is not null)
+        {
+            user.PasswordHash = passwords.Hash(user, command.NewPassword);
+            securityChanged = true;
+        }
+
+        if (roles is not null && !roles.SequenceEqual(user.Roles.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+        {
+            user.Roles = roles;
+            user.HasBeenAdmin |= user.IsAdmin;
+            securityChanged = true;
+        }
+
+        if (securityChanged)
+        {
+            // Every session and access token of the account ends with the old stamp.
+            user.SecurityStamp = User.NewStamp();
+        }
+    }
+
+    /// <summary>Signs an account out everywhere: a new security stamp.</summary>
+    public async Task<Reply<Empty>> RevokeAllSessionsAsync(string requestId, RevokeAllSessions command, CancellationToken cancellationToken)
+    {
+        if (await AppliedAsync(command.UserId, command.Actor, requestId, cancellationToken) is { } applied)
+        {
+            await PublishSecurityChangeAsync(applied, cancellationToken);
+            return Reply<Empty>.Ok(Empty.Instance);
+        }
+
+        var (caller, refused) = await CallerAsync<Empty>(command.Actor, cancellationToken);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        return await ChangeAsync(command.UserId, caller!.Id, requestId, user =>
+        {
+            if (caller!.Id != user.Id && !(caller.IsAdmin && !user.IsAdmin))
+            {
+                return Task.FromResult<Reply<Empty>?>(Forbidden<Empty>("Only the account itself, or an admin for an account that is not an admin, may end its sessions."));
+            }
+
+            user.SecurityStamp = User.NewStamp();
+            return Task.FromResult<Reply<Empty>?>(null);
+        }, async user =>
+        {
+            await PublishSecurityChangeAsync(user, cancellationToken);
+            return Reply<Empty>.Ok(Empty.Instance);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes the account: it becomes a tombstone (one write, with this request id), then
+    /// <c>user.deleted</c> goes out and its sessions are removed. A redelivery at any point finds the
+    /// tombstone and finishes; consumers of the event are idempotent.
+    /// </summary>
+    public async Task<Reply<Empty>> DeleteAsync(string requestId, DeleteUser command, CancellationToken cancellationToken)
+    {
+        if (await DeletedByAsync(command, requestId, cancellationToken) is { } tombstone)
+        {
+            return await FinishDeletionAsync(tombstone, command.Actor.UserId, cancellationToken);
+        }
+
+        var (caller, refused) = await CallerAsync<Empty>(command.Actor, cancellationToken);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        if (!caller!.IsAdmin)
+        {
+            return Forbidden<Empty>("Only an admin may delete accounts.");
+        }
+
+        var deleted = await ChangeAsync(command.UserId, caller.Id, requestId, async user =>
+        {
+            if (user.IsBootstrapAdmin)
+            {
+                return Forbidden<Empty>("The bootstrap admin account cannot be deleted.");
+            }
+
+            if (user.IsAdmin && await store.CountAdminsAsync(cancellationToken) <= 1)
+            {
+                return Reply<Empty>.Fail(ReplyStatus.Conflict, "Last admin", "The last admin cannot be deleted.");
+            }
+
+            user.DeletedAt = User.Timestamp(time);
+            user.DeletionRequestId = requestId;
+            user.UserName = string.Empty;
+            user.NormalizedUserName = user.NormalizedEmail = user.UserNameSkeleton = $"#deleted:{user.Id}";
+            user.Email = string.Empty;
+            user.PasswordHash = string.Empty;
+            user.Roles = [];
+            user.SecurityStamp = User.NewStamp();
+            return null;
+        }, user => FinishDeletionAsync(user, command.Actor.UserId, cancellationToken), cancellationToken);
+
+        // Two deliveries of one deletion at once: the one that lost the race finds the other's tombstone.
+        return deleted.Status == ReplyStatus.NotFound && await DeletedByAsync(command, requestId, cancellationToken) is { } done
+            ? await FinishDeletionAsync(done, command.Actor.UserId, cancellationToken)
+            : deleted;
+    }
+
+    private async Task<User?> DeletedByAsync(DeleteUser command, string requestId, CancellationToken cancellationToken) =>
+        command.Actor is not null && await store.FindTombstoneAsync(command.UserId, cancellationToken) is { } tombstone && tombstone.Applied(command.Actor.UserId, requestId)
+            ? tombstone
+            : null;
+
+    private async Task<Reply<Empty>> FinishDeletionAsync(User tombstone, string actorId, CancellationToken cancellationToken)
+    {
+        await events.PublishAsync(new UserDeleted(tombstone.Id, time.GetUtcNow()), cancellationToken);
+        await PublishSecurityChangeAsync(tombstone, cancellationToken);
+        await store.DeleteSessionsOfUserAsync(tombstone.Id, cancellationToken);
+        LogDeleted(tombstone.Id, actorId);
+        return Reply<Empty>.Ok(Empty.Instance);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted user {UserId} (by {ActorId})")]
+    private partial void LogDeleted(string userId, string actorId);
+}
