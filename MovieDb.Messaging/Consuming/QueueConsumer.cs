@@ -38,6 +38,7 @@ internal abstract partial class QueueConsumer : BackgroundService
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _setUp;
     private readonly CancellationTokenSource _processing = new();
+    private int _stopped;
     private IChannel? _channel;
     private IReadOnlyList<string> _consumerTags = [];
     private IConnection? _seenConnection;
@@ -228,8 +229,15 @@ internal abstract partial class QueueConsumer : BackgroundService
         return Task.CompletedTask;
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public sealed override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Once only: a host may stop its services twice (a WebApplicationFactory stops the host the
+        // application's own Run also stops), the second time after disposing them.
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+
         // Stop taking new messages, let the ones in hand finish (bounded by the host's shutdown
         // time-out), then close: whatever was not acknowledged is redelivered to another instance.
         _stopping = true;
@@ -242,7 +250,11 @@ internal abstract partial class QueueConsumer : BackgroundService
         await _processing.CancelAsync();
         await base.StopAsync(cancellationToken);
         await _channel.DisposeQuietlyAsync();
+        await OnStoppedAsync();
     }
+
+    /// <summary>Releases what a derived consumer holds for its work (publishing channels), once, after consuming has stopped.</summary>
+    protected virtual ValueTask OnStoppedAsync() => ValueTask.CompletedTask;
 
     private async Task CancelConsumersAsync(CancellationToken cancellationToken)
     {

@@ -199,9 +199,9 @@ internal abstract partial class WorkQueueConsumer : QueueConsumer
         return 0;
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    protected override async ValueTask OnStoppedAsync()
     {
-        await base.StopAsync(cancellationToken);
+        await base.OnStoppedAsync();
         await _deadLetters.DisposeAsync();
     }
 

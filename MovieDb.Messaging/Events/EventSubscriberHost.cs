@@ -180,9 +180,9 @@ internal sealed partial class EventSubscriberHost(
         return DeliveryOutcome.Ack;
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    protected override async ValueTask OnStoppedAsync()
     {
-        await base.StopAsync(cancellationToken);
+        await base.OnStoppedAsync();
         await _replays.DisposeAsync();
     }
 

@@ -126,9 +126,9 @@ internal sealed class RequestHandlerHost(
         await channel.BasicPublishAsync(string.Empty, request.ReplyTo, mandatory: false, properties, body, timeout.Token);
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    protected override async ValueTask OnStoppedAsync()
     {
-        await base.StopAsync(cancellationToken);
+        await base.OnStoppedAsync();
         await _replies.DisposeAsync();
     }
 

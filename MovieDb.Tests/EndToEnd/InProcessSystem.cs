@@ -105,8 +105,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
         Gateway = new ServiceFactory<GatewayApp>(gatewaySettings);
         if (StartsWebApp)
         {
-            Gateway.UseKestrel(0);
-            Gateway.StartServer();
+            Gateway.StartOnLoopback();
         }
 
         using var gateway = Gateway.CreateClient();
@@ -139,8 +138,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
         }
 
         WebApp = new ServiceFactory<WebAppApp>(settings);
-        WebApp.UseKestrel(0);
-        WebApp.StartServer();
+        WebApp.StartOnLoopback();
         using var client = WebApp.CreateClient();
         WebAppAddress = client.BaseAddress!;
         await Wait.UntilHealthAsync(client, "the web app is ready");

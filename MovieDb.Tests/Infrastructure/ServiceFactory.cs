@@ -16,9 +16,29 @@ namespace MovieDb.Tests.Infrastructure;
 public class ServiceFactory<TApp>(IDictionary<string, string?> settings, string environment = "Production", Action<IServiceCollection>? configureServices = null) : WebApplicationFactory<TApp>
     where TApp : class
 {
+    private bool _onLoopback;
+
+    /// <summary>
+    /// Starts the service on Kestrel at a free port of 127.0.0.1, for callers outside the process
+    /// (a browser, another service). The port is given as the <c>urls</c> setting rather than with
+    /// <c>UseKestrel(0)</c>, which sets it on the server after the host is built and fails at random
+    /// when the application's own <c>Run</c> has already started the server.
+    /// </summary>
+    public void StartOnLoopback()
+    {
+        _onLoopback = true;
+        UseKestrel();
+        StartServer();
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(environment);
+        if (_onLoopback)
+        {
+            builder.UseSetting(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0");
+        }
+
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);

@@ -45,8 +45,7 @@ public sealed class MovieServiceFixture(TestServers servers) : IAsyncLifetime
         }
 
         var factory = new ServiceFactory<MovieServiceApp>(settings);
-        factory.UseKestrel(0);
-        factory.StartServer();
+        factory.StartOnLoopback();
         return factory;
     }
 
