@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Gateway.Auth;
 using Gateway.Model;
+using Gateway.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using MovieDb.Messaging.Client;
@@ -33,12 +34,14 @@ public static partial class AuthApi
             .AllowAnonymous()
             .WithSummary("Create an account")
             .WithDescription("201 with the account; 202 + Location when the broker accepted the registration but the user service has not answered yet; 400 invalid; 409 taken; 503 when nothing could be queued. Send an Idempotency-Key (16-128 characters, e.g. a UUID) to make retries safe.")
+            .ProducesProblems(400, 409, 503)
             .RequireRateLimiting(RateLimiting.RegistrationPolicy);
 
         api.MapGet("/registrations/{requestId}", GetRegistrationStatus)
             .WithName("GetRegistrationStatus")
             .AllowAnonymous()
             .WithSummary("The outcome of a registration answered with 202")
+            .ProducesProblems(400, 503, 504)
             .RequireRateLimiting(RateLimiting.AnonymousPolicy);
 
         api.MapPost("/activate", Activate)
@@ -46,6 +49,7 @@ public static partial class AuthApi
             .AllowAnonymous()
             .WithSummary("Activate an account with the token from its activation e-mail")
             .WithDescription("200 with the account, also when this token already activated it (nothing changes); 400 for an expired, replaced or unknown token; 202 when the user service has not answered yet (sending the token again is safe); 503 when nothing could be queued.")
+            .ProducesProblems(400, 503)
             .RequireRateLimiting(RateLimiting.AnonymousPolicy);
 
         api.MapPost("/activation-email", SendActivationEmail)
@@ -53,24 +57,28 @@ public static partial class AuthApi
             .AllowAnonymous()
             .WithSummary("Mail a new activation link to a pending account")
             .WithDescription("Always 202, whether or not a pending account has that user name or e-mail address: the answer reveals nothing. A pending account gets a new link (at most one a minute) and its previous link stops working. 400 when neither or both are given; 503 when nothing could be queued.")
+            .ProducesProblems(400, 503)
             .RequireRateLimiting(RateLimiting.RegistrationPolicy);
 
         api.MapPost("/login", Login)
             .WithName("Login")
             .AllowAnonymous()
             .WithSummary("Sign in: an access token (15 minutes) and a refresh token")
-            .WithDescription("Limited per client address, and per account: after repeated failures each further attempt on that account must wait (429 with Retry-After), except from addresses the account recently signed in from.")
+            .WithDescription("Limited per client address, and per account: after repeated failures each further attempt on that account must wait (429 with Retry-After), except from addresses the account recently signed in from. 401 for a wrong user name or password (one answer for both); 403 for an account not activated yet.")
+            .ProducesProblems(400, 401, 403, 503, 504)
             .RequireRateLimiting(RateLimiting.SignInPolicy);
 
         api.MapPost("/refresh", Refresh)
             .WithName("Refresh")
             .AllowAnonymous()
             .WithSummary("Trade a refresh token for a new pair; a refresh token works once")
+            .ProducesProblems(400, 401, 503, 504)
             .RequireRateLimiting(RateLimiting.SessionsPolicy);
 
         api.MapPost("/logout", Logout)
             .WithName("Logout")
             .WithSummary("Revoke a refresh token and its whole session")
+            .ProducesProblems(400, 503)
             .RequireAuthorization()
             .RequireRateLimiting(RateLimiting.SessionsPolicy);
 

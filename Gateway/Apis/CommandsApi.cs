@@ -1,5 +1,6 @@
 using Gateway.Auth;
 using Gateway.Model;
+using Gateway.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using UserService.Contracts;
 
@@ -18,6 +19,7 @@ public static class CommandsApi
             .WithTags("Users")
             .WithName("GetCommandStatus")
             .WithSummary("The outcome of your command answered with 202: pending, succeeded or failed")
+            .ProducesProblems(400, 503, 504)
             .RequireAuthorization()
             .RequireRateLimiting(RateLimiting.ApiPolicy);
         return app;

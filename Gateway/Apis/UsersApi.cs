@@ -1,5 +1,6 @@
 using Gateway.Auth;
 using Gateway.Model;
+using Gateway.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MovieDb.Messaging.Client;
 using UserService.Contracts;
@@ -26,15 +27,21 @@ public static class UsersApi
             .RequireRateLimiting(RateLimiting.ApiPolicy)
             .WithBodyLimit(RequestBodyLimits.SmallJson);
 
-        api.MapGet("/me", GetMe).WithName("GetMe").WithSummary("Your own account");
-        api.MapGet("/", ListUsers).WithName("ListUsers").WithSummary("All accounts, oldest first (admins)").RequireAuthorization(AdminPolicy);
-        api.MapGet("/{id:guid}", GetUser).WithName("GetUser").WithSummary("One account (admins, or yourself)");
+        api.MapGet("/me", GetMe).WithName("GetMe").WithSummary("Your own account")
+            .ProducesProblems(404, 503, 504);
+        api.MapGet("/", ListUsers).WithName("ListUsers").WithSummary("All accounts, oldest first (admins)").RequireAuthorization(AdminPolicy)
+            .ProducesProblems(400, 403, 503, 504);
+        api.MapGet("/{id:guid}", GetUser).WithName("GetUser").WithSummary("One account (admins, or yourself)")
+            .ProducesProblems(403, 404, 503, 504);
         api.MapPut("/{id:guid}", UpdateUser).WithName("UpdateUser")
             .WithSummary("Change e-mail, password or roles")
-            .WithDescription("Your own e-mail address and password change with your current password. Admins change roles, and the e-mail address and password of accounts that are not admins. The bootstrap admin keeps the admin role, and the last admin cannot be demoted. A change of roles or password ends every session of the account.");
-        api.MapDelete("/{id:guid}", DeleteUser).WithName("DeleteUser").WithSummary("Delete an account and its movies (admins; not the bootstrap admin)").RequireAuthorization(AdminPolicy);
+            .WithDescription("Your own e-mail address and password change with your current password. Admins change roles, and the e-mail address and password of accounts that are not admins. The bootstrap admin keeps the admin role, and the last admin cannot be demoted. A change of roles or password ends every session of the account.")
+            .ProducesProblems(400, 403, 404, 409, 503);
+        api.MapDelete("/{id:guid}", DeleteUser).WithName("DeleteUser").WithSummary("Delete an account and its movies (admins; not the bootstrap admin)").RequireAuthorization(AdminPolicy)
+            .ProducesProblems(403, 404, 409, 503);
         api.MapDelete("/{id:guid}/sessions", RevokeAllSessions).WithName("SignOutEverywhere")
-            .WithSummary("Sign an account out everywhere: every session and access token ends (yourself, or an admin for an account that is not an admin)");
+            .WithSummary("Sign an account out everywhere: every session and access token ends (yourself, or an admin for an account that is not an admin)")
+            .ProducesProblems(403, 404, 503);
 
         return app;
     }

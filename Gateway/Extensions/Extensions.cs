@@ -49,7 +49,7 @@ internal static class Extensions
         builder.Services.AddOptions<GatewayIdentityOptions>().BindConfiguration(GatewayIdentityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IdentityTokens>();
 
-        builder.Services.AddOpenApi(GatewayOpenApi.Configure);
+        builder.Services.AddGatewayOpenApi();
         builder.Services.Configure<KestrelServerOptions>(options => options.AddServerHeader = false);
         builder.AddCorsFromConfiguration();
         builder.Services.AddSingleton(TimeProvider.System);

@@ -111,7 +111,7 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
 
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
         Assert.True(paths.GetProperty("/api/movies/{id}").GetProperty("put").TryGetProperty("security", out _));
-        Assert.False(paths.GetProperty("/api/auth/login").GetProperty("post").TryGetProperty("security", out _));
+        Assert.Equal(0, paths.GetProperty("/api/auth/login").GetProperty("post").GetProperty("security").GetArrayLength());
     }
 
     [Fact]

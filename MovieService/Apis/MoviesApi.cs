@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -28,23 +29,37 @@ public static class MoviesApi
         api.MapGet("/", ListMovies)
             .WithName("ListMovies")
             .WithSummary("List the caller's movies")
-            .WithDescription("Search (title contains, case-insensitive), filter by genre and year, sort by title, year or created (prefix '-' for descending), page. Admins may pass owner={userId} or owner=all.");
+            .WithDescription("Search (title contains, case-insensitive), filter by genre and year, sort by title, year or created (prefix '-' for descending), page. Admins may pass owner={userId} or owner=all.")
+            .ProducesProblem(StatusCodes.Status403Forbidden);
 
         api.MapGet("/{id:guid}", GetMovie)
             .WithName("GetMovie")
-            .WithSummary("Get one movie, with its ETag");
+            .WithSummary("Get one movie, with its ETag")
+            .WithDescription("Another user's movie is 404 to anyone but an admin: its existence is not revealed.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithResponseHeader(StatusCodes.Status200OK, MoviesOpenApi.ETag);
 
         api.MapPost("/", CreateMovie)
             .WithName("CreateMovie")
-            .WithSummary("Add a movie to the caller's collection");
+            .WithSummary("Add a movie to the caller's collection")
+            .WithDescription("The caller becomes its owner; id, ownerId and other fields in the body are ignored.")
+            .WithResponseHeader(StatusCodes.Status201Created, MoviesOpenApi.ETag, MoviesOpenApi.Location);
 
         api.MapPut("/{id:guid}", UpdateMovie)
             .WithName("UpdateMovie")
-            .WithSummary("Replace a movie; requires If-Match with its ETag");
+            .WithSummary("Replace a movie; requires If-Match with its ETag")
+            .WithIfMatchHeader(required: true, "The movie's ETag from GET, or * to replace whatever version is current")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status428PreconditionRequired)
+            .WithResponseHeader(StatusCodes.Status200OK, MoviesOpenApi.ETag);
 
         api.MapDelete("/{id:guid}", DeleteMovie)
             .WithName("DeleteMovie")
-            .WithSummary("Delete a movie; If-Match is optional");
+            .WithSummary("Delete a movie; If-Match is optional")
+            .WithIfMatchHeader(required: false, "The movie's ETag from GET: deletes only that version")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 
         return app;
     }
@@ -269,16 +284,17 @@ public sealed class MovieServices(MovieDbContext context, TimeProvider time, Htt
 
 /// <summary>The query string of the list endpoint.</summary>
 public sealed record MovieListQuery(
-    [property: Description("Part of the title, any case")] string? Search = null,
-    [property: Description("One genre, any case")] string? Genre = null,
+    [property: Description("Part of the title, any case"), MaxLength(MovieListQuery.MaxSearchLength)] string? Search = null,
+    [property: Description("One genre, any case"), MaxLength(MovieRules.GenreMaxLength)] string? Genre = null,
     [property: Description("Release year")] int? Year = null,
     [property: Description("title, year or created; prefix '-' for descending. Default: title")] string? Sort = null,
-    [property: Description("1-based page number, at most 1000000. Default 1")] int Page = 1,
-    [property: Description("1 to 100. Default 20")] int PageSize = 20,
-    [property: Description("Admins: a user id, or 'all'")] string? Owner = null)
+    [property: Description("1-based page number. Default 1"), Range(1, PagingRules.MaxPage)] int Page = 1,
+    [property: Description("Default 20"), Range(1, PagingRules.MaxPageSize)] int PageSize = 20,
+    [property: Description("Admins: a user id, or 'all'"), MaxLength(MovieListQuery.MaxOwnerLength)] string? Owner = null)
 {
     public const string AllOwners = "all";
     public const int MaxSearchLength = 200;
+    public const int MaxOwnerLength = 64;
 
     public Dictionary<string, string[]> Validate(out MovieSort sort)
     {
@@ -298,7 +314,7 @@ public sealed record MovieListQuery(
             errors["genre"] = [$"A genre is at most {MovieRules.GenreMaxLength} characters."];
         }
 
-        if (Owner is { Length: > 64 })
+        if (Owner is { Length: > MaxOwnerLength })
         {
             errors["owner"] = ["The owner is a user id or 'all'."];
         }

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MovieService.Apis;
 using MovieService.Events;
 using MovieService.Identity;
 using MovieService.Infrastructure;
@@ -16,6 +17,7 @@ internal static class Extensions
         builder.AddGatewayIdentity();
 
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOpenApi(MoviesOpenApi.Configure);
 
         // Movies can be served while the broker is away: only the user.deleted consumer waits for it.
         builder.AddRabbitMQClient("messaging");

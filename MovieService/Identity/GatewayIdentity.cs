@@ -65,7 +65,7 @@ internal static class GatewayIdentity
             };
         });
 
-        // Every endpoint but the health checks needs a caller.
+        // Every endpoint but the health checks and the OpenAPI document needs a caller.
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
     }

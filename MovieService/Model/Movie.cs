@@ -1,3 +1,6 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+
 namespace MovieService.Model;
 
 /// <summary>A movie in one user's collection.</summary>
@@ -78,7 +81,16 @@ public sealed record MovieDto(
 /// The body of create and update. Anything else a client sends (<c>id</c>, <c>ownerId</c>, …) is
 /// ignored: the id is the route's, the owner is the caller.
 /// </summary>
-public sealed record MovieInput(string? Title, int? ReleaseYear, IReadOnlyList<string?>? Genres, int? RuntimeMinutes, string? Synopsis);
+/// <remarks>
+/// The attributes state <see cref="MovieRules"/>' limits in the OpenAPI document (the gateway publishes
+/// it; <c>MoviesOpenApi</c> adds the two no attribute can say); <see cref="MovieRules.Validate"/> enforces them.
+/// </remarks>
+public sealed record MovieInput(
+    [property: Required, StringLength(MovieRules.TitleMaxLength, MinimumLength = 1)] string? Title,
+    [property: Required, Description("Up to next year + 5: announced films count")] int? ReleaseYear,
+    [property: MaxLength(MovieRules.MaxGenres), Description("Repeated genres (any case) count once")] IReadOnlyList<string?>? Genres = null,
+    [property: Range(MovieRules.RuntimeMin, MovieRules.RuntimeMax)] int? RuntimeMinutes = null,
+    [property: MaxLength(MovieRules.SynopsisMaxLength)] string? Synopsis = null);
 
 /// <summary>A page of results.</summary>
 public sealed record PagedResult<T>(IReadOnlyList<T> Items, int Page, int PageSize, long TotalCount);

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MovieDb.Tests.Infrastructure;
+
+namespace MovieDb.Tests.EndToEnd;
+
+/// <summary>
+/// The public OpenAPI document passes Redocly CLI's recommended rules with no error and no warning,
+/// so that a client can be generated from it. Redocly CLI is the version pinned in
+/// <c>tools/openapi/package-lock.json</c>, installed there with <c>npm ci</c> on first use. Without
+/// Node.js and npm this skips, saying why; under <c>CI=true</c> it fails instead.
+/// </summary>
+public sealed class OpenApiLintTests(OpenApiDocumentTests.System system) : IClassFixture<OpenApiDocumentTests.System>
+{
+    private static readonly string ToolDirectory = Path.Combine(RepositoryPaths.Root, "tools", "openapi");
+
+    [Fact]
+    public async Task The_public_document_passes_redoclys_recommended_rules_without_errors_or_warnings()
+    {
+        await EnsureRedoclyAsync();
+        var document = Path.Combine(Path.GetTempPath(), "moviedb-tests", $"openapi-{Guid.NewGuid():N}.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(document)!);
+        using (var client = system.CreateClient())
+        {
+            await File.WriteAllTextAsync(document, await client.GetStringAsync("/openapi/v1.json", TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
+        }
+
+        try
+        {
+            var (exitCode, output, errors) = await RunAsync(
+                Path.Combine(ToolDirectory, "node_modules", ".bin", "redocly"),
+                ["lint", "--config", Path.Combine(ToolDirectory, "redocly.yaml"), "--format", "json", document]);
+
+            using var report = JsonDocument.Parse(output);
+            var totals = report.RootElement.GetProperty("totals");
+            var problems = string.Join('\n', report.RootElement.GetProperty("problems").EnumerateArray()
+                .Select(p => $"{p.GetProperty("severity").GetString()} {p.GetProperty("ruleId").GetString()}: {p.GetProperty("message").GetString()} at {p.GetProperty("location")[0].GetProperty("pointer").GetString()}"));
+            Assert.True(
+                totals.GetProperty("errors").GetInt32() == 0 && totals.GetProperty("warnings").GetInt32() == 0 && exitCode == 0,
+                $"redocly lint (exit {exitCode}): {totals}\n{problems}\n{errors}");
+        }
+        finally
+        {
+            File.Delete(document);
+        }
+    }
+
+    /// <summary>Installs the pinned Redocly CLI into tools/openapi/node_modules (git-ignored) unless it is there.</summary>
+    private static async Task EnsureRedoclyAsync()
+    {
+        if (File.Exists(Path.Combine(ToolDirectory, "node_modules", ".bin", "redocly")))
+        {
+            return;
+        }
+
+        foreach (var tool in new[] { "node", "npm" })
+        {
+            if (!OnPath(tool))
+            {
+                Unavailable($"{tool} is not installed (Node.js 20.19+ and npm run Redocly CLI)");
+            }
+        }
+
+        var (exitCode, output, errors) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"]);
+        if (exitCode != 0)
+        {
+            Unavailable($"'npm ci' in tools/openapi failed (exit {exitCode}): {output}\n{errors}");
+        }
+    }
+
+    private static void Unavailable(string reason)
+    {
+        if (TestServers.IsCi)
+        {
+            Assert.Fail($"Redocly CLI is required when CI=true: {reason}");
+        }
+
+        Assert.Skip($"Redocly CLI cannot run here: {reason}");
+    }
+
+    private static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Any(directory => File.Exists(Path.Combine(directory, tool)));
+
+    private static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string fileName, string[] arguments)
+    {
+        var start = new ProcessStartInfo(fileName, arguments)
+        {
+            WorkingDirectory = ToolDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+
+        // No telemetry or update checks: the lint is a local check.
+        start.Environment["REDOCLY_TELEMETRY"] = "off";
+        start.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await output, await errors);
+    }
+}
