@@ -38,7 +38,7 @@ internal abstract partial class QueueConsumer : BackgroundService
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _setUp;
     private readonly CancellationTokenSource _processing = new();
-    private int _stopped;
+    private Lazy<Task>? _stop;
     private IChannel? _channel;
     private IReadOnlyList<string> _consumerTags = [];
     private IConnection? _seenConnection;
@@ -229,15 +229,19 @@ internal abstract partial class QueueConsumer : BackgroundService
         return Task.CompletedTask;
     }
 
-    public sealed override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops once: a host may be stopped twice at the same time (a WebApplicationFactory stops the host
+    /// that the application's own <c>Run</c> stops too); the second caller waits for the first stop,
+    /// so neither disposes the consumer while the other is still stopping it.
+    /// </summary>
+    public sealed override Task StopAsync(CancellationToken cancellationToken)
     {
-        // Once only: a host may stop its services twice (a WebApplicationFactory stops the host the
-        // application's own Run also stops), the second time after disposing them.
-        if (Interlocked.Exchange(ref _stopped, 1) == 1)
-        {
-            return;
-        }
+        var stop = new Lazy<Task>(() => StopOnceAsync(cancellationToken));
+        return (Interlocked.CompareExchange(ref _stop, stop, null) ?? stop).Value;
+    }
 
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
+    {
         // Stop taking new messages, let the ones in hand finish (bounded by the host's shutdown
         // time-out), then close: whatever was not acknowledged is redelivered to another instance.
         _stopping = true;
