@@ -47,7 +47,7 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
 
             The link works once, until {expires}. If it has expired, ask for a new one on the sign-in page.
 
-            Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated.
+            Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days.
             """;
 
         var html = $"""
@@ -59,7 +59,7 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
               <p><a href="{Html(link)}" style="display: inline-block; padding: 0.6em 1.2em; background: #1f4e8c; color: #ffffff; text-decoration: none; border-radius: 4px;">Activate my account</a></p>
               <p>Or copy this address into your browser:<br><span style="word-break: break-all;">{Html(link)}</span></p>
               <p>The link works once, until {Html(expires)}. If it has expired, ask for a new one on the sign-in page.</p>
-              <p style="color: #666666;">Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated.</p>
+              <p style="color: #666666;">Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days.</p>
             </body>
             </html>
             """;

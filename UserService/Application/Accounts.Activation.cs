@@ -23,7 +23,8 @@ internal sealed partial class Accounts
 
     /// <summary>
     /// Activates the account whose current token this is. The token that activated an account
-    /// answers again with the account and changes nothing; a replaced, expired or unknown token is invalid.
+    /// answers again with the account and changes nothing until it would have expired; a replaced,
+    /// expired or unknown token is invalid (so an old link found in a mailbox says nothing of the account).
     /// </summary>
     public async Task<Reply<UserDto>> ActivateAsync(string requestId, ActivateAccount command, CancellationToken cancellationToken)
     {
@@ -40,7 +41,7 @@ internal sealed partial class Accounts
 
         if (!found.IsPending)
         {
-            return Reply<UserDto>.Ok(found.ToDto());
+            return IsExpired(found) ? InvalidLink() : Reply<UserDto>.Ok(found.ToDto());
         }
 
         return await ChangeAsync(found.Id, AnonymousCaller, requestId, user =>
@@ -51,14 +52,14 @@ internal sealed partial class Accounts
                 return Task.FromResult<Reply<UserDto>?>(InvalidLink());
             }
 
+            if (IsExpired(user))
+            {
+                return Task.FromResult<Reply<UserDto>?>(InvalidLink());
+            }
+
             if (!user.IsPending)
             {
                 return Task.FromResult<Reply<UserDto>?>(Reply<UserDto>.Ok(user.ToDto()));
-            }
-
-            if (user.ActivationTokenExpiresAt is not { } expires || expires.ToUniversalTime() <= time.GetUtcNow().UtcDateTime)
-            {
-                return Task.FromResult<Reply<UserDto>?>(InvalidLink());
             }
 
             user.State = AccountState.Active;
@@ -72,9 +73,11 @@ internal sealed partial class Accounts
     }
 
     /// <summary>
-    /// Sends a pending account a new link (a new token: the previous link stops working), at most once
-    /// per <see cref="AccountOptions.ActivationEmailInterval"/>. Answers the same whatever the account
-    /// and its state: unknown, active and too-soon requests do nothing, silently.
+    /// Sends a pending account a new link (a new token: the previous link stops working), each one
+    /// after twice the wait of the one before (<see cref="AccountOptions.ActivationEmailWait"/>), and
+    /// none once the account is past <see cref="AccountOptions.PendingAccountLifetime"/> (it is about
+    /// to be removed). Answers the same whatever the account and its state: unknown, active, too-soon
+    /// and too-old requests do nothing, silently.
     /// </summary>
     public async Task<Reply<Empty>> SendActivationAsync(string requestId, SendActivation command, CancellationToken cancellationToken)
     {
@@ -95,11 +98,9 @@ internal sealed partial class Accounts
         await ChangeAsync<Empty>(user.Id, AnonymousCaller, requestId: null, stored =>
         {
             token = null;
-            var redelivered = stored.ActivationRequestId == requestId;
-            if (!stored.IsPending
-                || (!redelivered && stored.ActivationTokenIssuedAt is { } issued && time.GetUtcNow().UtcDateTime - issued.ToUniversalTime() < accountOptions.Value.ActivationEmailInterval))
+            if (WhyNoNewLink(stored, requestId) is { } reason)
             {
-                LogNoActivationMail(stored.IsPending ? "a link was sent a moment ago" : "already active");
+                LogNoActivationMail(reason);
                 return Task.FromResult<Reply<Empty>?>(Reply<Empty>.Ok(Empty.Instance));
             }
 
@@ -162,14 +163,48 @@ internal sealed partial class Accounts
                 time.GetUtcNow()),
             cancellationToken);
 
-    /// <summary>Gives the account a new activation token (replacing any earlier one) and returns the raw token.</summary>
+    /// <summary>Why a pending account gets no new link now, or null when it does.</summary>
+    private string? WhyNoNewLink(User user, string requestId)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        if (!user.IsPending)
+        {
+            return "already active";
+        }
+
+        if (user.CreatedAt.ToUniversalTime() + accountOptions.Value.PendingAccountLifetime <= now)
+        {
+            return "never activated and about to be removed";
+        }
+
+        // A redelivered request issues its token again at once (its first attempt's may not have gone out).
+        var redelivered = user.ActivationRequestId == requestId;
+        return !redelivered && user.ActivationTokenIssuedAt is { } issued
+            && now - issued.ToUniversalTime() < accountOptions.Value.ActivationEmailWait(user.ActivationLinksSent)
+            ? "the last link was sent too recently"
+            : null;
+    }
+
+    /// <summary>Whether the account's current activation token is past its expiry.</summary>
+    private bool IsExpired(User user) =>
+        user.ActivationTokenExpiresAt is not { } expires || expires.ToUniversalTime() <= time.GetUtcNow().UtcDateTime;
+
+    /// <summary>
+    /// Gives the account a new activation token (replacing any earlier one) and returns the raw token.
+    /// It expires after <see cref="AccountOptions.ActivationTokenLifetime"/>, and never after the
+    /// account's own end (<see cref="AccountOptions.PendingAccountLifetime"/> from registration).
+    /// </summary>
     private string IssueActivationToken(User user, string requestId)
     {
         var token = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var now = User.Timestamp(time);
+        var options = accountOptions.Value;
+        var accountEnds = DateTime.SpecifyKind(user.CreatedAt.ToUniversalTime(), DateTimeKind.Utc) + options.PendingAccountLifetime;
+        var tokenEnds = now + options.ActivationTokenLifetime;
         user.ActivationTokenHash = HashToken(token);
         user.ActivationTokenIssuedAt = now;
-        user.ActivationTokenExpiresAt = now + accountOptions.Value.ActivationTokenLifetime;
+        user.ActivationTokenExpiresAt = tokenEnds < accountEnds ? tokenEnds : accountEnds;
+        user.ActivationLinksSent++;
         user.ActivationEventId = Guid.NewGuid().ToString();
         user.ActivationRequestId = requestId;
         return token;

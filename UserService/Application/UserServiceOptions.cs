@@ -53,9 +53,33 @@ public sealed class AccountOptions
     public TimeSpan ActivationTokenLifetime { get; set; } = TimeSpan.FromHours(48);
 
     /// <summary>
-    /// A new activation link is sent to an account at most this often, whoever asks (rate limits count
-    /// per client address; this keeps many addresses from flooding one mailbox). Default 1 minute.
+    /// The wait before the first new activation link; each further link waits twice as long as the one
+    /// before (1 minute, 2, 4, … up to a day), whoever asks: rate limits count per client address, and
+    /// this keeps many addresses from flooding one mailbox. Default 1 minute.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan ActivationEmailInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long an account that was never activated is kept, counted from its registration: then it
+    /// is removed and its user name and e-mail address are free again, so that nobody holds another
+    /// person's address by registering it. No link works past it and no new one is sent. At least
+    /// <see cref="ActivationTokenLifetime"/>. Default 7 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "90.00:00:00")]
+    public TimeSpan PendingAccountLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>The longest wait between two activation links of one account.</summary>
+    public static readonly TimeSpan MaxActivationEmailInterval = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// The wait before another link after <paramref name="linksSent"/> links (the registration's
+    /// included): <see cref="ActivationEmailInterval"/>, doubled for every link after the first, at most a day.
+    /// </summary>
+    public TimeSpan ActivationEmailWait(int linksSent)
+    {
+        var doublings = Math.Clamp(linksSent - 1, 0, 20);
+        var wait = ActivationEmailInterval * Math.Pow(2, doublings);
+        return wait < MaxActivationEmailInterval ? wait : MaxActivationEmailInterval;
+    }
 }

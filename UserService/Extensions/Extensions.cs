@@ -36,7 +36,9 @@ internal static class Extensions
         builder.AddAdminOptions();
 
         builder.Services.AddOptions<RefreshTokenOptions>().BindConfiguration(RefreshTokenOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.SectionName).ValidateDataAnnotations()
+            .Validate(o => o.PendingAccountLifetime >= o.ActivationTokenLifetime, "Accounts:PendingAccountLifetime must be at least Accounts:ActivationTokenLifetime: a link must not outlive its account.")
+            .ValidateOnStart();
         builder.Services.Configure<PasswordHasherOptions>(builder.Configuration.GetSection("PasswordHasher"));
         builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         builder.Services.AddSingleton<Passwords>();

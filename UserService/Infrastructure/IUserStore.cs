@@ -93,13 +93,15 @@ public interface IUserStore
 
     /// <summary>
     /// Removes what is past its retention: refresh tokens and session families that expired before
-    /// <paramref name="now"/>, command records and tombstones older than <see cref="ProcessedCommand.Retention"/>.
+    /// <paramref name="now"/>, command records and tombstones older than <see cref="ProcessedCommand.Retention"/>,
+    /// and accounts still pending that registered before <paramref name="pendingRegisteredBefore"/>
+    /// (one conditional delete each: an account activated at the same moment stays).
     /// </summary>
-    Task<PurgeResult> PurgeAsync(DateTime now, CancellationToken cancellationToken);
+    Task<PurgeResult> PurgeAsync(DateTime now, DateTime pendingRegisteredBefore, CancellationToken cancellationToken);
 }
 
 /// <summary>What a purge removed.</summary>
-public sealed record PurgeResult(long RefreshTokens, long SessionFamilies, long Commands, long Tombstones)
+public sealed record PurgeResult(long RefreshTokens, long SessionFamilies, long Commands, long Tombstones, long PendingAccounts)
 {
-    public long Total => RefreshTokens + SessionFamilies + Commands + Tombstones;
+    public long Total => RefreshTokens + SessionFamilies + Commands + Tombstones + PendingAccounts;
 }

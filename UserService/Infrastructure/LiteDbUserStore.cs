@@ -235,7 +235,7 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
         _families.DeleteMany(f => f.UserId == userId);
     }
 
-    public async Task<PurgeResult> PurgeAsync(DateTime now, CancellationToken cancellationToken)
+    public async Task<PurgeResult> PurgeAsync(DateTime now, DateTime pendingRegisteredBefore, CancellationToken cancellationToken)
     {
         await _schema.EnsureAsync();
         var kept = now - ProcessedCommand.Retention;
@@ -243,7 +243,8 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
             _tokens.DeleteMany(t => t.ExpiresAt < now),
             _families.DeleteMany(f => f.ExpiresAt < now),
             _commands.DeleteMany(c => c.At < kept),
-            _users.DeleteMany(u => u.DeletedAt != null && u.DeletedAt < kept));
+            _users.DeleteMany(u => u.DeletedAt != null && u.DeletedAt < kept),
+            _users.DeleteMany(u => u.State == AccountState.Pending && u.DeletedAt == null && u.CreatedAt < pendingRegisteredBefore));
     }
 
     public void Dispose() => _database.Dispose();

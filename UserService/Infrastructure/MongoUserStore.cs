@@ -280,7 +280,7 @@ internal sealed class MongoUserStore : IUserStore
         await _families.DeleteManyAsync(f => f.UserId == userId, cancellationToken);
     }
 
-    public async Task<PurgeResult> PurgeAsync(DateTime now, CancellationToken cancellationToken)
+    public async Task<PurgeResult> PurgeAsync(DateTime now, DateTime pendingRegisteredBefore, CancellationToken cancellationToken)
     {
         await Ready;
         var kept = now - ProcessedCommand.Retention;
@@ -288,6 +288,9 @@ internal sealed class MongoUserStore : IUserStore
         var families = await _families.DeleteManyAsync(f => f.ExpiresAt < now, cancellationToken);
         var commands = await _commands.DeleteManyAsync(c => c.At < kept, cancellationToken);
         var tombstones = await _users.DeleteManyAsync(UserFilter.Lt(u => u.DeletedAt, kept), cancellationToken);
-        return new PurgeResult(tokens.DeletedCount, families.DeletedCount, commands.DeletedCount, tombstones.DeletedCount);
+        var pending = await _users.DeleteManyAsync(
+            UserFilter.Eq(u => u.State, AccountState.Pending) & UserFilter.Eq(u => u.DeletedAt, null) & UserFilter.Lt(u => u.CreatedAt, pendingRegisteredBefore),
+            cancellationToken);
+        return new PurgeResult(tokens.DeletedCount, families.DeletedCount, commands.DeletedCount, tombstones.DeletedCount, pending.DeletedCount);
     }
 }

@@ -5,7 +5,8 @@ namespace UserService.Infrastructure;
 
 /// <summary>
 /// Removes what is past its retention — expired refresh tokens and sessions, command records and
-/// tombstones older than their retention — at start-up and every <see cref="AccountOptions.PurgeInterval"/>.
+/// tombstones older than their retention, accounts never activated within
+/// <see cref="AccountOptions.PendingAccountLifetime"/> — at start-up and every <see cref="AccountOptions.PurgeInterval"/>.
 /// MongoDB's TTL indexes do the same by themselves; LiteDB has none, and every instance purging is
 /// harmless (deleting what is already gone deletes nothing).
 /// </summary>
@@ -18,10 +19,11 @@ internal sealed partial class StorePurge(IUserStore store, IOptions<AccountOptio
         {
             try
             {
-                var purged = await store.PurgeAsync(time.GetUtcNow().UtcDateTime, stoppingToken);
+                var now = time.GetUtcNow().UtcDateTime;
+                var purged = await store.PurgeAsync(now, now - options.Value.PendingAccountLifetime, stoppingToken);
                 if (purged.Total > 0)
                 {
-                    LogPurged(purged.RefreshTokens, purged.SessionFamilies, purged.Commands, purged.Tombstones);
+                    LogPurged(purged.RefreshTokens, purged.SessionFamilies, purged.Commands, purged.Tombstones, purged.PendingAccounts);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -33,8 +35,8 @@ internal sealed partial class StorePurge(IUserStore store, IOptions<AccountOptio
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Tokens} refresh tokens, {Families} sessions, {Commands} command records and {Tombstones} deleted accounts past their retention")]
-    private partial void LogPurged(long tokens, long families, long commands, long tombstones);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Tokens} refresh tokens, {Families} sessions, {Commands} command records, {Tombstones} deleted accounts past their retention and {Pending} accounts never activated")]
+    private partial void LogPurged(long tokens, long families, long commands, long tombstones, long pending);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Purging the user store failed: {Error}")]
     private partial void LogFailed(string error);

@@ -84,6 +84,9 @@ public sealed class User
     /// <summary>When the current activation token stops working.</summary>
     public DateTime? ActivationTokenExpiresAt { get; set; }
 
+    /// <summary>How many activation links were issued to the account (the registration's included): each new one waits twice as long.</summary>
+    public int ActivationLinksSent { get; set; }
+
     /// <summary>The event id of the mail that carries the current token: a repeated event keeps it, so the mail is not sent twice.</summary>
     public string? ActivationEventId { get; set; }
 

@@ -64,6 +64,8 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["Admin:Password"] = AdminPassword,
                 ["PasswordHasher:IterationCount"] = "10000",
                 ["Accounts:RequireActivation"] = "true",
+                // Purged every second (on the shifted clock), so a test sees an abandoned account go.
+                ["Accounts:PurgeInterval"] = "00:00:01",
             }, configureServices: services => services.AddSingleton<TimeProvider>(Clock));
             using (var client = UserService.CreateClient())
             {

@@ -82,6 +82,101 @@ public sealed class ActivationTests(ActivationSystem system) : IClassFixture<Act
         // A well-formed token nobody was given is refused.
         using var unknown = await ActivateAsync(WebEncoders.Base64UrlEncode(Guid.NewGuid().ToByteArray().Concat(Guid.NewGuid().ToByteArray()).ToArray()));
         await ProblemAssert.IsProblemAsync(unknown, HttpStatusCode.BadRequest);
+
+        // Once it would have expired, the used link is as dead as any other: an old mail tells nothing.
+        system.Clock.Offset = TimeSpan.FromHours(48) + TimeSpan.FromMinutes(1);
+        try
+        {
+            using var old = await ActivateAsync(mail.Token);
+            var problem = await ProblemAssert.IsProblemAsync(old, HttpStatusCode.BadRequest);
+            Assert.DoesNotContain(email, problem.ToString(), StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            system.Clock.Offset = TimeSpan.Zero;
+        }
+    }
+
+    [Fact]
+    public async Task Each_new_link_waits_twice_as_long_as_the_one_before()
+    {
+        await system.StartAsync();
+        var (_, name, email) = await RegisterAsync("backoff");
+        await Mailbox.WaitForAsync(email);
+
+        try
+        {
+            // One minute after the registration's link: a second link.
+            system.Clock.Offset = TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(10);
+            using (var second = await SendLinkAsync(new { userName = name }))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+            }
+
+            await Mailbox.WaitForAsync(email, 2);
+
+            // A minute and a half after the second: not yet (the wait is now two minutes). The sentinel's
+            // request goes after it on the same queue, so once its mail is here, a third would be too.
+            system.Clock.Offset = TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(40);
+            using (var tooSoon = await SendLinkAsync(new { userName = name }))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, tooSoon.StatusCode);
+            }
+
+            await SentinelMailAsync();
+            Assert.Equal(2, Mailbox.To(email).Count);
+
+            // Two minutes after the second: the third.
+            system.Clock.Offset = TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(20);
+            using (var third = await SendLinkAsync(new { email }))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, third.StatusCode);
+            }
+
+            await Mailbox.WaitForAsync(email, 3);
+        }
+        finally
+        {
+            system.Clock.Offset = TimeSpan.Zero;
+        }
+    }
+
+    [Fact]
+    public async Task An_account_never_activated_is_removed_after_its_lifetime_and_its_name_and_address_are_free_again()
+    {
+        await system.StartAsync();
+        var (user, name, email) = await RegisterAsync("abandoned");
+        var mail = (await Mailbox.WaitForAsync(email)).Single();
+
+        // Seven days and a minute later (the default lifetime): no new link is sent for it, and the
+        // purge (every second in these tests) removes it.
+        system.Clock.Offset = TimeSpan.FromDays(7) + TimeSpan.FromMinutes(1);
+        try
+        {
+            using (var again = await SendLinkAsync(new { email }))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+            }
+
+            await SentinelMailAsync();
+            Assert.Single(Mailbox.To(email));
+
+            var store = system.UserService.Services.GetRequiredService<IUserStore>();
+            await Wait.UntilAsync(async () => await store.FindByIdAsync(user.Id, Ct) is null, "the abandoned account is purged");
+            using var old = await ActivateAsync(mail.Token);
+            await ProblemAssert.IsProblemAsync(old, HttpStatusCode.BadRequest);
+        }
+        finally
+        {
+            system.Clock.Offset = TimeSpan.Zero;
+        }
+
+        // The name and the address are free: the person who owns the mailbox can have them.
+        using var client = system.CreateClient();
+        using var registered = await client.PostAsJsonAsync("/api/auth/register", new { userName = name, email, password = Password }, Ct);
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        Assert.NotEqual(user.Id, (await registered.Content.ReadFromJsonAsync<UserJson>(Ct))!.Id);
+        Assert.Equal(2, (await Mailbox.WaitForAsync(email, 2)).Count);
     }
 
     [Fact]
@@ -267,6 +362,16 @@ public sealed class ActivationTests(ActivationSystem system) : IClassFixture<Act
         using var response = await client.PostAsJsonAsync("/api/auth/register", new { userName = name, email, password = Password }, Ct);
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"register: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Ct)}");
         return ((await response.Content.ReadFromJsonAsync<UserJson>(Ct))!, name, email);
+    }
+
+    /// <summary>
+    /// Registers a new account and waits for its mail: activation requests and registrations share the
+    /// user service's command queue, so any link asked for before it would have been mailed by then.
+    /// </summary>
+    private async Task SentinelMailAsync()
+    {
+        var (_, _, email) = await RegisterAsync("sentinel");
+        await Mailbox.WaitForAsync(email);
     }
 
     private async Task<HttpResponseMessage> LoginAsync(string userName, string password)

@@ -57,7 +57,7 @@ public sealed class UserServiceTests(TestServers servers)
 
         // Past the command record's retention the account itself tells: another registration under
         // the key is refused, not answered with the first one's account.
-        await host.Store.PurgeAsync(DateTime.UtcNow + UserService.Model.ProcessedCommand.Retention + TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
+        await host.Store.PurgeAsync(DateTime.UtcNow + UserService.Model.ProcessedCommand.Retention + TimeSpan.FromMinutes(1), DateTime.MinValue, TestContext.Current.CancellationToken);
         var afterPurge = await host.SendAsync(NewRegistration("third"), requestId: "reused-key");
         Assert.Equal(ReplyStatus.Conflict, afterPurge.Status);
         Assert.Null(afterPurge.Value);
@@ -244,9 +244,9 @@ public sealed class UserServiceTests(TestServers servers)
         // Once the record is purged, the account still remembers the id — as the admin's, so the
         // stranger's command is decided afresh, and refused.
         var later = DateTime.UtcNow + UserService.Model.ProcessedCommand.Retention + TimeSpan.FromMinutes(1);
-        await host.Store.PurgeAsync(later, TestContext.Current.CancellationToken);
+        await host.Store.PurgeAsync(later, DateTime.MinValue, TestContext.Current.CancellationToken);
         var afterPurge = await host.SendAsync(new UpdateUser(stranger, erin.Id, Email: "stolen@example.test"), requestId: "known-request-id");
-        await host.Store.PurgeAsync(later, TestContext.Current.CancellationToken);
+        await host.Store.PurgeAsync(later, DateTime.MinValue, TestContext.Current.CancellationToken);
         var deleteReplayed = await host.SendAsync(new DeleteUser(stranger, erin.Id), requestId: "known-request-id");
 
         Assert.Equal(ReplyStatus.Forbidden, afterPurge.Status);

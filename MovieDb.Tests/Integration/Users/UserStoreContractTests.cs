@@ -463,9 +463,26 @@ public abstract class UserStoreContractTests : IAsyncLifetime
         var alive = NewUser("laura");
         await Store.InsertAsync(alive, Ct);
 
-        var purged = await Store.PurgeAsync(now, Ct);
+        // Accounts never activated: removed when registered before the cut-off, kept after it; an old
+        // active account (and one pending with no state, from before activation existed) is kept.
+        var cutOff = now - TimeSpan.FromDays(7);
+        var abandoned = NewUser("mallory", createdAt: cutOff - TimeSpan.FromMinutes(1));
+        abandoned.State = AccountState.Pending;
+        await Store.InsertAsync(abandoned, Ct);
+        var recent = NewUser("nina", createdAt: cutOff + TimeSpan.FromMinutes(1));
+        recent.State = AccountState.Pending;
+        await Store.InsertAsync(recent, Ct);
+        var oldActive = NewUser("oscar", createdAt: cutOff - TimeSpan.FromDays(30));
+        oldActive.State = AccountState.Active;
+        await Store.InsertAsync(oldActive, Ct);
 
-        Assert.Equal(new PurgeResult(1, 1, 1, 1), purged);
+        var purged = await Store.PurgeAsync(now, cutOff, Ct);
+
+        Assert.Equal(new PurgeResult(1, 1, 1, 1, 1), purged);
+        Assert.Null(await Store.FindByIdAsync(abandoned.Id, Ct));
+        Assert.Null(await Store.FindByEmailAsync(abandoned.NormalizedEmail, Ct));
+        Assert.NotNull(await Store.FindByIdAsync(recent.Id, Ct));
+        Assert.NotNull(await Store.FindByIdAsync(oldActive.Id, Ct));
         Assert.Null(await Store.FindRefreshTokenAsync(expiredToken.Id, Ct));
         Assert.NotNull(await Store.FindRefreshTokenAsync(liveToken.Id, Ct));
         Assert.Null(await Store.FindSessionFamilyAsync(expiredFamily.Id, Ct));
