@@ -170,6 +170,10 @@ internal sealed partial class EventSubscriberHost(
         {
             return DeliveryOutcome.DeadLetter("unparseable", $"The body is not a valid {type}: {ex.Message}");
         }
+        catch (UnprocessableEventException ex) when (!subscription.PerInstance)
+        {
+            return DeliveryOutcome.DeadLetter("unprocessable", ex.Message);
+        }
         catch (Exception ex) when (subscription.PerInstance && ex is not OperationCanceledException)
         {
             // A per-instance queue feeds a cache: it has no delivery count to bound retries and no

@@ -4,6 +4,14 @@ using MovieDb.Messaging.Contracts;
 
 namespace MovieDb.Messaging.Events;
 
+/// <summary>
+/// Thrown by an <see cref="IEventConsumer{TEvent}"/> for an event that can never be handled, however
+/// often it is tried (e.g. a mail the SMTP server refuses for good): the event is dead-lettered at once,
+/// kept as it was, instead of being retried up to <c>Messaging:MaxDeliveries</c>. Any other exception
+/// means "try again later".
+/// </summary>
+public sealed class UnprocessableEventException(string message, Exception? innerException = null) : Exception(message, innerException);
+
 /// <summary>Handles one event type. Must be idempotent: an event may arrive more than once.</summary>
 /// <typeparam name="TEvent">The event contract.</typeparam>
 public interface IEventConsumer<in TEvent> where TEvent : IEvent

@@ -99,15 +99,22 @@ public sealed class ActivationMailTests
     }
 
     [Fact]
-    public void Failures_that_may_pass_are_retried_and_permanent_ones_are_not()
+    public void Only_a_refusal_of_the_mail_itself_is_final_and_trouble_with_the_server_is_tried_again()
     {
-        Assert.True(SmtpMailSender.IsTransient(new SocketException((int)SocketError.ConnectionRefused)));
-        Assert.True(SmtpMailSender.IsTransient(new IOException("connection reset")));
-        Assert.True(SmtpMailSender.IsTransient(new SmtpCommandException(SmtpErrorCode.UnexpectedStatusCode, SmtpStatusCode.ServiceNotAvailable, "421 try later")));
-        Assert.True(SmtpMailSender.IsTransient(new SmtpCommandException(SmtpErrorCode.RecipientNotAccepted, SmtpStatusCode.MailboxBusy, "450 busy")));
-        Assert.False(SmtpMailSender.IsTransient(new SmtpCommandException(SmtpErrorCode.RecipientNotAccepted, SmtpStatusCode.MailboxUnavailable, "550 no such user")));
-        Assert.False(SmtpMailSender.IsTransient(new SmtpCommandException(SmtpErrorCode.MessageNotAccepted, SmtpStatusCode.ExceededStorageAllocation, "552 too big")));
-        Assert.False(SmtpMailSender.IsTransient(new AuthenticationException("535 bad credentials")));
+        // The server's trouble, whatever mail it is: tried again (an expired relay password must not
+        // dead-letter every mail within seconds).
+        Assert.False(SmtpMailSender.IsRefusalOfThisMail(new SocketException((int)SocketError.ConnectionRefused)));
+        Assert.False(SmtpMailSender.IsRefusalOfThisMail(new IOException("connection reset")));
+        Assert.False(SmtpMailSender.IsRefusalOfThisMail(new SmtpCommandException(SmtpErrorCode.UnexpectedStatusCode, SmtpStatusCode.ServiceNotAvailable, "421 try later")));
+        Assert.False(SmtpMailSender.IsRefusalOfThisMail(new SmtpCommandException(SmtpErrorCode.RecipientNotAccepted, SmtpStatusCode.MailboxBusy, "450 busy")));
+        Assert.False(SmtpMailSender.IsRefusalOfThisMail(new AuthenticationException("535 bad credentials")));
+        Assert.False(SmtpMailSender.IsRefusalOfThisMail(new SslHandshakeException("certificate expired")));
+        Assert.False(SmtpMailSender.IsRefusalOfThisMail(new SmtpCommandException(SmtpErrorCode.UnexpectedStatusCode, SmtpStatusCode.CommandNotImplemented, "502 EHLO not implemented")));
+
+        // This mail, for good: dead-lettered at once.
+        Assert.True(SmtpMailSender.IsRefusalOfThisMail(new SmtpCommandException(SmtpErrorCode.RecipientNotAccepted, SmtpStatusCode.MailboxUnavailable, "550 no such user")));
+        Assert.True(SmtpMailSender.IsRefusalOfThisMail(new SmtpCommandException(SmtpErrorCode.SenderNotAccepted, SmtpStatusCode.MailboxNameNotAllowed, "553 sender not allowed")));
+        Assert.True(SmtpMailSender.IsRefusalOfThisMail(new SmtpCommandException(SmtpErrorCode.MessageNotAccepted, SmtpStatusCode.ExceededStorageAllocation, "552 too big")));
     }
 
     [Theory]

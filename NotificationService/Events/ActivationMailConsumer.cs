@@ -65,7 +65,15 @@ internal sealed partial class ActivationMailConsumer(
             }
 
             var settings = options.Value;
-            await sender.SendAsync(mail.Compose(MailboxAddress.Parse(settings.From), settings.ActivationUrl), cancellationToken);
+            try
+            {
+                await sender.SendAsync(mail.Compose(MailboxAddress.Parse(settings.From), settings.ActivationUrl), cancellationToken);
+            }
+            catch (MailRefusedException ex)
+            {
+                // Sending it again cannot help: dead-lettered now, token intact, for an operator to look at.
+                throw new UnprocessableEventException(ex.Message, ex);
+            }
 
             // From here until the record is written, a crash means this mail is sent again.
             sent.Record(mail.EventId, mail.UserId);

@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using MailKit;
 using MailKit.Net.Smtp;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -11,15 +9,18 @@ using Polly.Retry;
 namespace NotificationService.Infrastructure;
 
 /// <summary>
-/// Hands mails to the SMTP server with MailKit, one connection per mail. Failures that may pass (no
-/// connection, a time-out, a dropped connection, a 4xx answer) are tried again with exponential
-/// back-off and jitter (<see cref="NotificationOptions.SendAttempts"/>); other failures (a 5xx answer,
-/// refused credentials, TLS trouble) are thrown at once. Either way the caller's event is then
-/// retried by its subscription and in the end dead-lettered. It also reports, as a health check,
-/// whether the last attempt worked.
+/// Hands mails to the SMTP server with MailKit, one connection per mail. A failure of the server as a
+/// whole (no connection, a time-out, a dropped connection, TLS or sign-in refused, a 4xx answer) says
+/// nothing about the mail: it is tried again with exponential back-off and jitter for up to
+/// <see cref="NotificationOptions.RetryWindow"/>, then the caller's event is retried by its
+/// subscription. A mail the server refuses for good — a 5xx answer to its sender, a recipient or its
+/// content — throws <see cref="MailRefusedException"/> at once: sending it again cannot help. It also
+/// reports, as a health check, whether the last attempt worked (Degraded from the first failed attempt).
 /// </summary>
 internal sealed partial class SmtpMailSender : IHealthCheck
 {
+    private static readonly ResiliencePropertyKey<long> StartedAt = new("smtp.started-at");
+
     private readonly SmtpSettings _server;
     private readonly IOptions<NotificationOptions> _options;
     private readonly TimeProvider _time;
@@ -37,15 +38,21 @@ internal sealed partial class SmtpMailSender : IHealthCheck
         _retry = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
-                MaxRetryAttempts = settings.SendAttempts - 1,
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Exception is { } ex
+                    && !args.Context.CancellationToken.IsCancellationRequested
+                    && !IsRefusalOfThisMail(ex)
+                    && _time.GetElapsedTime(args.Context.Properties.GetValue(StartedAt, 0L)) < settings.RetryWindow),
+                MaxRetryAttempts = int.MaxValue,
                 Delay = settings.RetryDelay,
                 MaxDelay = settings.MaxRetryDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 OnRetry = retry =>
                 {
-                    LogRetrying(retry.Outcome.Exception, _server.ToString(), retry.AttemptNumber + 1, settings.SendAttempts, retry.RetryDelay.TotalSeconds);
+                    // Readiness says so at once, not only when this delivery gives up.
+                    _lastFailure = new Failure(_time.GetUtcNow(), retry.Outcome.Exception?.Message ?? "failed");
+                    LogRetrying(retry.Outcome.Exception, _server.ToString(), retry.AttemptNumber + 1, retry.RetryDelay.TotalSeconds);
                     return ValueTask.CompletedTask;
                 },
             })
@@ -53,17 +60,29 @@ internal sealed partial class SmtpMailSender : IHealthCheck
     }
 
     /// <summary>Sends <paramref name="message"/>; returns once the SMTP server has accepted it.</summary>
+    /// <exception cref="MailRefusedException">The server refused this mail for good.</exception>
     public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
     {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(StartedAt, _time.GetTimestamp());
         try
         {
-            await _retry.ExecuteAsync(async token => await SendOnceAsync(message, token), cancellationToken);
+            await _retry.ExecuteAsync(static async (context, state) => await state.Sender.SendOnceAsync(state.Message, context.CancellationToken), context, (Sender: this, Message: message));
             _lastFailure = null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             _lastFailure = new Failure(_time.GetUtcNow(), ex.Message);
+            if (IsRefusalOfThisMail(ex))
+            {
+                throw new MailRefusedException($"{_server} refused the mail for good: {ex.Message}", ex);
+            }
+
             throw;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
@@ -88,15 +107,14 @@ internal sealed partial class SmtpMailSender : IHealthCheck
         }
     }
 
-    /// <summary>Failures that may pass if the same mail is tried again a little later.</summary>
-    internal static bool IsTransient(Exception exception) => exception switch
-    {
-        SmtpCommandException command => (int)command.StatusCode is >= 400 and < 500,
-        SmtpProtocolException or ServiceNotConnectedException or SocketException or IOException or TimeoutException => true,
-        // MailKit's own time-out (SmtpClient.Timeout) surfaces as a cancellation nobody asked for.
-        OperationCanceledException => true,
-        _ => false,
-    };
+    /// <summary>
+    /// Whether the server refused this very mail for good: a 5xx answer to its sender (MAIL FROM), a
+    /// recipient (RCPT TO) or its content (DATA). Everything else — connecting, TLS, signing in, other
+    /// commands, 4xx answers, time-outs — is the server's trouble, not the mail's, and may pass.
+    /// </summary>
+    internal static bool IsRefusalOfThisMail(Exception exception) =>
+        exception is SmtpCommandException { ErrorCode: SmtpErrorCode.SenderNotAccepted or SmtpErrorCode.RecipientNotAccepted or SmtpErrorCode.MessageNotAccepted } command
+        && (int)command.StatusCode is >= 500 and < 600;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(_lastFailure is { } failure
@@ -105,9 +123,12 @@ internal sealed partial class SmtpMailSender : IHealthCheck
 
     private sealed record Failure(DateTimeOffset At, string Error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending through {Server} failed (attempt {Attempt} of {Attempts}); trying again in {DelaySeconds:0.0} s")]
-    private partial void LogRetrying(Exception? exception, string server, int attempt, int attempts, double delaySeconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending through {Server} failed (attempt {Attempt}); trying again in {DelaySeconds:0.0} s")]
+    private partial void LogRetrying(Exception? exception, string server, int attempt, double delaySeconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The SMTP server accepted the mail but the goodbye failed: {Error}")]
     private partial void LogQuitFailed(string error);
 }
+
+/// <summary>The SMTP server refused a mail for good (a 5xx answer to its sender, a recipient or its content).</summary>
+internal sealed class MailRefusedException(string message, Exception inner) : Exception(message, inner);

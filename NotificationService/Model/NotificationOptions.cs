@@ -28,15 +28,16 @@ public sealed class NotificationOptions
     public string SentMailStore { get; set; } = $"Filename={Path.Combine(Path.GetTempPath(), "moviedb-notificationservice", "sent-mail.db")};Connection=shared";
 
     /// <summary>
-    /// Attempts to hand one mail to the SMTP server within one delivery of its event, for failures
-    /// that may pass (no connection, time-outs, 4xx answers). Default 8: with the default delays about
-    /// two minutes, well inside the broker's consumer time-out (30 minutes) even when every attempt
-    /// waits out <see cref="SmtpTimeout"/>. After the last one the event goes back to its queue, and
-    /// after <c>Messaging:MaxDeliveries</c> deliveries to its dead-letter queue: about ten minutes of
-    /// SMTP outage with the defaults.
+    /// How long one delivery of an event keeps trying to hand its mail to the SMTP server while the
+    /// server fails as a whole (no connection, time-outs, TLS or sign-in refused, 4xx answers): such a
+    /// failure says nothing about this mail. Default 20 minutes, inside the broker's consumer time-out
+    /// (30 minutes) even when the last attempt waits out <see cref="SmtpTimeout"/>. After it the event
+    /// goes back to its queue, and after <c>Messaging:MaxDeliveries</c> deliveries to its dead-letter
+    /// queue: about 100 minutes of outage with the defaults. A mail the server refuses for good (5xx
+    /// for its sender, recipient or content) is dead-lettered at once.
     /// </summary>
-    [Range(1, 20)]
-    public int SendAttempts { get; set; } = 8;
+    [Range(typeof(TimeSpan), "00:00:01", "00:25:00")]
+    public TimeSpan RetryWindow { get; set; } = TimeSpan.FromMinutes(20);
 
     /// <summary>The pause before the second attempt, doubled for each further one (with jitter). Default 2 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]

@@ -80,7 +80,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["Notifications:SentMailStore"] = $"Filename={Path.Combine(_directory, "sent-mail.db")};Connection=shared",
                 ["Notifications:RetryDelay"] = "00:00:00.200",
                 ["Notifications:MaxRetryDelay"] = "00:00:01",
-                ["Notifications:SendAttempts"] = "10",
+                ["Notifications:RetryWindow"] = "00:01:00",
                 ["Messaging:RetryDelay"] = "00:00:00.050",
             });
             using (var client = NotificationService.CreateClient())
