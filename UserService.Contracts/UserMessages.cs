@@ -193,6 +193,28 @@ public sealed record UserActivationRequested(
     DateTimeOffset ActivationExpiresAt,
     DateTimeOffset OccurredAt) : IEvent;
 
+/// <summary>
+/// Published when an active account asked to use a new e-mail address: the address takes effect only
+/// when the link mailed to it is used (<see cref="ActivateAccount"/> with <paramref name="ConfirmationToken"/>),
+/// so nobody gives an account an address they cannot read. May arrive more than once.
+/// </summary>
+/// <param name="EventId">Identifies the mail: a repeated event is not mailed twice.</param>
+/// <param name="UserId">The account.</param>
+/// <param name="UserName">Its user name.</param>
+/// <param name="NewEmail">The address to confirm; the mail goes there.</param>
+/// <param name="ConfirmationToken">The single-use token of the link (only its hash is stored).</param>
+/// <param name="ConfirmationExpiresAt">When the link stops working.</param>
+/// <param name="OccurredAt">When the change was asked for.</param>
+[Message("user.email-change-requested")]
+public sealed record UserEmailChangeRequested(
+    string EventId,
+    string UserId,
+    string UserName,
+    string NewEmail,
+    string ConfirmationToken,
+    DateTimeOffset ConfirmationExpiresAt,
+    DateTimeOffset OccurredAt) : IEvent;
+
 /// <summary>Published when an account was deleted. May arrive more than once: handle it idempotently.</summary>
 [Message("user.deleted")]
 public sealed record UserDeleted(string UserId, DateTimeOffset OccurredAt) : IEvent;

@@ -22,6 +22,7 @@ namespace UserService.Contracts;
 [JsonSerializable(typeof(RefreshSession))]
 [JsonSerializable(typeof(RevokeSession))]
 [JsonSerializable(typeof(ActivateAccount))]
+[JsonSerializable(typeof(UserEmailChangeRequested))]
 [JsonSerializable(typeof(SendActivation))]
 [JsonSerializable(typeof(UserRegistered))]
 [JsonSerializable(typeof(UserActivationRequested))]

@@ -47,9 +47,9 @@ public static partial class AuthApi
         api.MapPost("/activate", Activate)
             .WithName("Activate")
             .AllowAnonymous()
-            .WithSummary("Activate an account with the token from its activation e-mail")
-            .WithDescription("200 with the account, also when this token already activated it (nothing changes); 400 for an expired, replaced or unknown token; 202 when the user service has not answered yet (sending the token again is safe); 503 when nothing could be queued.")
-            .ProducesProblems(400, 503)
+            .WithSummary("Activate an account, or confirm its new e-mail address, with the token from the mailed link")
+            .WithDescription("200 with the account, also when this token already did its work (nothing changes) until it would have expired; 400 for an expired, replaced or unknown token; 409 when the new e-mail address was registered by another account meanwhile; 202 when the user service has not answered yet (sending the token again is safe); 503 when nothing could be queued.")
+            .ProducesProblems(400, 409, 503)
             .RequireRateLimiting(RateLimiting.AnonymousPolicy);
 
         api.MapPost("/activation-email", SendActivationEmail)

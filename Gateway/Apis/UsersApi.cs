@@ -35,7 +35,7 @@ public static class UsersApi
             .ProducesProblems(403, 404, 503, 504);
         api.MapPut("/{id:guid}", UpdateUser).WithName("UpdateUser")
             .WithSummary("Change e-mail, password or roles")
-            .WithDescription("Your own e-mail address and password change with your current password. Admins change roles, and the e-mail address and password of accounts that are not admins. The bootstrap admin keeps the admin role, and the last admin cannot be demoted. A change of roles or password ends every session of the account.")
+            .WithDescription("Your own e-mail address and password change with your current password; a new address of your own takes effect when the link mailed to it is used (POST /api/auth/activate) and until then the answer shows the present one. Admins change roles, and the e-mail address and password of accounts that are not admins. The bootstrap admin keeps the admin role, and the last admin cannot be demoted. A change of roles or password ends every session of the account.")
             .ProducesProblems(400, 403, 404, 409, 503);
         api.MapDelete("/{id:guid}", DeleteUser).WithName("DeleteUser").WithSummary("Delete an account and its movies (admins; not the bootstrap admin)").RequireAuthorization(AdminPolicy)
             .ProducesProblems(403, 404, 409, 503);

@@ -11,7 +11,7 @@ namespace MovieDb.Tests.Unit;
 public sealed class ActivationMailTests
 {
     private static ActivationMail Mail(string userName = "amelie", string token = "tok_en-0123456789abcdef") =>
-        new("event-1", "user-1", userName, "amelie@example.com", token, new DateTimeOffset(2026, 11, 25, 9, 30, 0, TimeSpan.Zero), IsNewLink: false);
+        new("event-1", "user-1", userName, "amelie@example.com", token, new DateTimeOffset(2026, 11, 25, 9, 30, 0, TimeSpan.Zero), ActivationMailKind.Registration);
 
     [Theory]
     [InlineData("http://localhost:5090/activate?token={token}", "a+b/c=0123456789", "http://localhost:5090/activate?token=a%2Bb%2Fc%3D0123456789")]
@@ -20,6 +20,19 @@ public sealed class ActivationMailTests
     [InlineData("https://movies.example.com/a/{token}/b", "x y", "https://movies.example.com/a/x%20y/b")]
     public void The_link_is_the_template_with_the_url_encoded_token(string template, string token, string expected) =>
         Assert.Equal(expected, ActivationMail.Link(template, token).AbsoluteUri);
+
+    [Fact]
+    public void The_mail_for_a_new_address_says_so_and_its_link_asks_the_page_to_confirm_an_address()
+    {
+        var mail = Mail() with { Kind = ActivationMailKind.EmailChange };
+
+        var message = mail.Compose(MailboxAddress.Parse("MovieDb <no-reply@moviedb.local>"), "https://movies.example.com/activate?token={token}");
+
+        Assert.Equal("Confirm your new MovieDb e-mail address", message.Subject);
+        Assert.Contains("https://movies.example.com/activate?token=tok_en-0123456789abcdef&for=email", message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("keeps its present address", message.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("Welcome", message.TextBody, StringComparison.Ordinal);
+    }
 
     [Theory]
     [InlineData("/activate?token={token}")]

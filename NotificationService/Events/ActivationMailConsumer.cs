@@ -9,8 +9,8 @@ using UserService.Contracts;
 namespace NotificationService.Events;
 
 /// <summary>
-/// Sends the activation mail of <c>user.registered</c> (a new account) and <c>user.activation-requested</c>
-/// (a new link asked for). At least once, and once per event id as far as this machine can tell: a
+/// Sends the activation mail of <c>user.registered</c> (a new account), <c>user.activation-requested</c>
+/// (a new link asked for) and <c>user.email-change-requested</c> (a new address to confirm, mailed to it). At least once, and once per event id as far as this machine can tell: a
 /// mail the SMTP server accepted is recorded before the event is acknowledged, and an event whose
 /// mail is recorded is acknowledged without sending. The remaining window — killed after the server
 /// accepted the mail and before it was recorded — sends it twice (docs/reliability.md).
@@ -20,7 +20,7 @@ internal sealed partial class ActivationMailConsumer(
     SentMailLog sent,
     IOptions<NotificationOptions> options,
     TimeProvider time,
-    ILogger<ActivationMailConsumer> logger) : IEventConsumer<UserRegistered>, IEventConsumer<UserActivationRequested>
+    ILogger<ActivationMailConsumer> logger) : IEventConsumer<UserRegistered>, IEventConsumer<UserActivationRequested>, IEventConsumer<UserEmailChangeRequested>
 {
     // Event ids being sent by this process right now: a second copy in flight at the same moment
     // (a parked event replayed twice) waits for the first instead of sending along with it.
@@ -36,11 +36,14 @@ internal sealed partial class ActivationMailConsumer(
             return Task.CompletedTask;
         }
 
-        return SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt.Value, IsNewLink: false), cancellationToken);
+        return SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt.Value, ActivationMailKind.Registration), cancellationToken);
     }
 
     public Task HandleAsync(UserActivationRequested message, CancellationToken cancellationToken) =>
-        SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt, IsNewLink: true), cancellationToken);
+        SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt, ActivationMailKind.NewLink), cancellationToken);
+
+    public Task HandleAsync(UserEmailChangeRequested message, CancellationToken cancellationToken) =>
+        SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.NewEmail, message.ConfirmationToken, message.ConfirmationExpiresAt, ActivationMailKind.EmailChange), cancellationToken);
 
     private async Task SendAsync(ActivationMail mail, CancellationToken cancellationToken)
     {
@@ -77,7 +80,7 @@ internal sealed partial class ActivationMailConsumer(
 
             // From here until the record is written, a crash means this mail is sent again.
             sent.Record(mail.EventId, mail.UserId);
-            LogSent(mail.IsNewLink ? "new activation link" : "activation mail", mail.UserId, mail.EventId);
+            LogSent(mail.Kind, mail.UserId, mail.EventId);
         }
         finally
         {
@@ -85,8 +88,8 @@ internal sealed partial class ActivationMailConsumer(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Sent the {Kind} of user {UserId} (event {EventId})")]
-    private partial void LogSent(string kind, string userId, string eventId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sent the {Kind} mail of user {UserId} (event {EventId})")]
+    private partial void LogSent(ActivationMailKind kind, string userId, string eventId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The activation mail of event {EventId} (user {UserId}) was sent before: not sending it again")]
     private partial void LogAlreadySent(string eventId, string userId);

@@ -17,7 +17,8 @@ internal static class Extensions
         builder.AddRabbitMQClient("messaging");
         builder.AddEventSubscription("notificationservice.events")
             .On<UserRegistered, ActivationMailConsumer>()
-            .On<UserActivationRequested, ActivationMailConsumer>();
+            .On<UserActivationRequested, ActivationMailConsumer>()
+            .On<UserEmailChangeRequested, ActivationMailConsumer>();
 
         builder.AddMailSender("mail");
     }

@@ -4,6 +4,19 @@ using MimeKit;
 
 namespace NotificationService.Model;
 
+/// <summary>What an activation mail is for.</summary>
+public enum ActivationMailKind
+{
+    /// <summary>The link sent at registration.</summary>
+    Registration,
+
+    /// <summary>A link asked for again by a pending account (earlier ones no longer work).</summary>
+    NewLink,
+
+    /// <summary>The link that confirms a new e-mail address of an active account; it goes to the new address.</summary>
+    EmailChange,
+}
+
 /// <summary>One activation mail, as an event asks for it.</summary>
 /// <param name="EventId">Identifies the mail: a repeated event has the same id and is not sent again.</param>
 /// <param name="UserId">The account.</param>
@@ -11,8 +24,8 @@ namespace NotificationService.Model;
 /// <param name="Email">Where it goes.</param>
 /// <param name="Token">The single-use activation token.</param>
 /// <param name="ExpiresAt">When the link stops working.</param>
-/// <param name="IsNewLink">True for a link asked for again (not the one sent at registration).</param>
-public sealed record ActivationMail(string EventId, string UserId, string UserName, string Email, string Token, DateTimeOffset ExpiresAt, bool IsNewLink)
+/// <param name="Kind">What the link is for.</param>
+public sealed record ActivationMail(string EventId, string UserId, string UserName, string Email, string Token, DateTimeOffset ExpiresAt, ActivationMailKind Kind)
 {
     /// <summary>The link to the activation page: <paramref name="template"/> with the URL-encoded token.</summary>
     public static Uri Link(string template, string token)
@@ -32,11 +45,31 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
     {
         ArgumentNullException.ThrowIfNull(from);
         var link = Link(activationUrl, Token).AbsoluteUri;
+        if (Kind == ActivationMailKind.EmailChange)
+        {
+            // The web app's page words its button for a new address.
+            link += (link.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "for=email";
+        }
+
         var expires = ExpiresAt.UtcDateTime.ToString("d MMMM yyyy, HH:mm 'UTC'", CultureInfo.InvariantCulture);
-        var subject = IsNewLink ? "Your new MovieDb activation link" : "Activate your MovieDb account";
-        var opening = IsNewLink
-            ? "Here is the new link to activate your MovieDb account; earlier links no longer work."
-            : "Welcome to MovieDb! Open this link to activate your account:";
+        var (subject, opening, button, ignore) = Kind switch
+        {
+            ActivationMailKind.NewLink => (
+                "Your new MovieDb activation link",
+                "Here is the new link to activate your MovieDb account; earlier links no longer work.",
+                "Activate my account",
+                "Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days."),
+            ActivationMailKind.EmailChange => (
+                "Confirm your new MovieDb e-mail address",
+                "Your MovieDb account is to use this e-mail address from now on. Open this link to confirm it:",
+                "Confirm this address",
+                "Did not ask for this? Then ignore this mail: the account keeps its present address until the link is used."),
+            _ => (
+                "Activate your MovieDb account",
+                "Welcome to MovieDb! Open this link to activate your account:",
+                "Activate my account",
+                "Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days."),
+        };
 
         var text = $"""
             Hello {UserName},
@@ -45,9 +78,9 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
 
             {link}
 
-            The link works once, until {expires}. If it has expired, ask for a new one on the sign-in page.
+            The link works once, until {expires}. If it has expired, ask for a new one.
 
-            Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days.
+            {ignore}
             """;
 
         var html = $"""
@@ -56,10 +89,10 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
             <body style="font-family: sans-serif; line-height: 1.5;">
               <p>Hello {Html(UserName)},</p>
               <p>{Html(opening)}</p>
-              <p><a href="{Html(link)}" style="display: inline-block; padding: 0.6em 1.2em; background: #1f4e8c; color: #ffffff; text-decoration: none; border-radius: 4px;">Activate my account</a></p>
+              <p><a href="{Html(link)}" style="display: inline-block; padding: 0.6em 1.2em; background: #1f4e8c; color: #ffffff; text-decoration: none; border-radius: 4px;">{Html(button)}</a></p>
               <p>Or copy this address into your browser:<br><span style="word-break: break-all;">{Html(link)}</span></p>
-              <p>The link works once, until {Html(expires)}. If it has expired, ask for a new one on the sign-in page.</p>
-              <p style="color: #666666;">Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days.</p>
+              <p>The link works once, until {Html(expires)}. If it has expired, ask for a new one.</p>
+              <p style="color: #666666;">{Html(ignore)}</p>
             </body>
             </html>
             """;

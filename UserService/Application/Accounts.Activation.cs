@@ -39,7 +39,7 @@ internal sealed partial class Accounts
             return InvalidLink();
         }
 
-        if (!found.IsPending)
+        if (!found.IsPending && found.PendingEmail is null)
         {
             return IsExpired(found) ? InvalidLink() : Reply<UserDto>.Ok(found.ToDto());
         }
@@ -57,6 +57,17 @@ internal sealed partial class Accounts
                 return Task.FromResult<Reply<UserDto>?>(InvalidLink());
             }
 
+            if (user.PendingEmail is { } newEmail)
+            {
+                // A new address proven by its owner. Taken by another account meanwhile: the store's
+                // unique index refuses the write, and the answer is 409.
+                user.Email = newEmail;
+                user.NormalizedEmail = UserRules.NormalizeEmail(newEmail);
+                user.PendingEmail = null;
+                user.ActivationLinksSent = 0;
+                return Task.FromResult<Reply<UserDto>?>(null);
+            }
+
             if (!user.IsPending)
             {
                 return Task.FromResult<Reply<UserDto>?>(Reply<UserDto>.Ok(user.ToDto()));
@@ -64,6 +75,8 @@ internal sealed partial class Accounts
 
             user.State = AccountState.Active;
             user.ActivatedAt = User.Timestamp(time);
+            // The wait between links starts afresh for the next one (a new address to confirm).
+            user.ActivationLinksSent = 0;
             return Task.FromResult<Reply<UserDto>?>(null);
         }, user =>
         {
@@ -150,6 +163,41 @@ internal sealed partial class Accounts
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// A redelivered update: when it asked for a new e-mail address that still waits for confirmation,
+    /// its mail may not have gone out, and only the token's hash was kept: a new token is mailed (the
+    /// earlier link, if it did go out, stops working).
+    /// </summary>
+    private async Task<Reply<UserDto>> RepublishEmailChangeAsync(User applied, string requestId, CancellationToken cancellationToken)
+    {
+        if (applied.PendingEmail is null || applied.ActivationRequestId != requestId)
+        {
+            return Reply<UserDto>.Ok(applied.ToDto());
+        }
+
+        string? token = null;
+        return await ChangeAsync(applied.Id, AnonymousCaller, requestId: null, user =>
+        {
+            token = null;
+            if (user.PendingEmail is null || user.ActivationRequestId != requestId)
+            {
+                return Task.FromResult<Reply<UserDto>?>(Reply<UserDto>.Ok(user.ToDto()));
+            }
+
+            token = IssueActivationToken(user, requestId);
+            return Task.FromResult<Reply<UserDto>?>(null);
+        }, async user =>
+        {
+            await PublishEmailChangeAsync(user, token!, cancellationToken);
+            return Reply<UserDto>.Ok(user.ToDto());
+        }, cancellationToken);
+    }
+
+    private Task PublishEmailChangeAsync(User user, string token, CancellationToken cancellationToken) =>
+        events.PublishAsync(
+            new UserEmailChangeRequested(user.ActivationEventId!, user.Id, user.UserName, user.PendingEmail!, token, Utc(user.ActivationTokenExpiresAt!.Value), time.GetUtcNow()),
+            cancellationToken);
+
     private Task PublishRegisteredAsync(User user, string? token, CancellationToken cancellationToken) =>
         events.PublishAsync(
             new UserRegistered(
@@ -177,13 +225,18 @@ internal sealed partial class Accounts
             return "never activated and about to be removed";
         }
 
-        // A redelivered request issues its token again at once (its first attempt's may not have gone out).
-        var redelivered = user.ActivationRequestId == requestId;
-        return !redelivered && user.ActivationTokenIssuedAt is { } issued
-            && now - issued.ToUniversalTime() < accountOptions.Value.ActivationEmailWait(user.ActivationLinksSent)
-            ? "the last link was sent too recently"
-            : null;
+        return TooSoonForNewLink(user, requestId) ? "the last link was sent too recently" : null;
     }
+
+    /// <summary>
+    /// Whether the account's last link went out less than <see cref="AccountOptions.ActivationEmailWait"/>
+    /// ago. A redelivered request issues its token again at once (its first attempt's may not have gone out).
+    /// </summary>
+    private bool TooSoonForNewLink(User user, string requestId) =>
+        user.ActivationLinksSent > 0
+        && user.ActivationRequestId != requestId
+        && user.ActivationTokenIssuedAt is { } issued
+        && time.GetUtcNow().UtcDateTime - issued.ToUniversalTime() < accountOptions.Value.ActivationEmailWait(user.ActivationLinksSent);
 
     /// <summary>Whether the account's current activation token is past its expiry.</summary>
     private bool IsExpired(User user) =>
@@ -191,8 +244,8 @@ internal sealed partial class Accounts
 
     /// <summary>
     /// Gives the account a new activation token (replacing any earlier one) and returns the raw token.
-    /// It expires after <see cref="AccountOptions.ActivationTokenLifetime"/>, and never after the
-    /// account's own end (<see cref="AccountOptions.PendingAccountLifetime"/> from registration).
+    /// It expires after <see cref="AccountOptions.ActivationTokenLifetime"/>, and for a pending account
+    /// never after the account's own end (<see cref="AccountOptions.PendingAccountLifetime"/> from registration).
     /// </summary>
     private string IssueActivationToken(User user, string requestId)
     {
@@ -203,7 +256,7 @@ internal sealed partial class Accounts
         var tokenEnds = now + options.ActivationTokenLifetime;
         user.ActivationTokenHash = HashToken(token);
         user.ActivationTokenIssuedAt = now;
-        user.ActivationTokenExpiresAt = tokenEnds < accountEnds ? tokenEnds : accountEnds;
+        user.ActivationTokenExpiresAt = user.IsPending && accountEnds < tokenEnds ? accountEnds : tokenEnds;
         user.ActivationLinksSent++;
         user.ActivationEventId = Guid.NewGuid().ToString();
         user.ActivationRequestId = requestId;

@@ -17,7 +17,7 @@ internal sealed partial class Accounts
         if (await AppliedAsync(command.UserId, command.Actor, requestId, cancellationToken) is { } applied)
         {
             await PublishSecurityChangeAsync(applied, cancellationToken);
-            return Reply<UserDto>.Ok(applied.ToDto());
+            return await RepublishEmailChangeAsync(applied, requestId, cancellationToken);
         }
 
         var (caller, refused) = await CallerAsync<UserDto>(command.Actor, cancellationToken);
@@ -31,14 +31,70 @@ internal sealed partial class Accounts
             return Forbidden<UserDto>("Only an admin may change another account.");
         }
 
-        return await ChangeAsync(command.UserId, caller.Id, requestId, user => ApplyUpdateAsync(caller!, user, command, cancellationToken), async user =>
+        string? confirmation = null;
+        return await ChangeAsync(command.UserId, caller.Id, requestId, async user =>
+        {
+            confirmation = null;
+            var (refusal, token) = await ApplyUpdateAsync(caller!, user, command, requestId, cancellationToken);
+            confirmation = token;
+            return refusal;
+        }, async user =>
         {
             await PublishSecurityChangeAsync(user, cancellationToken);
+            if (confirmation is not null)
+            {
+                await PublishEmailChangeAsync(user, confirmation, cancellationToken);
+            }
+
             return Reply<UserDto>.Ok(user.ToDto());
         }, cancellationToken);
     }
 
-    private async Task<Reply<UserDto>?> ApplyUpdateAsync(User caller, User user, UpdateUser command, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks and applies an update; returns the refusal, or null and — when the account's own new
+    /// e-mail address waits for confirmation — the token of the link to mail to it.
+    /// </summary>
+    private async Task<(Reply<UserDto>? Refusal, string? ConfirmationToken)> ApplyUpdateAsync(User caller, User user, UpdateUser command, string requestId, CancellationToken cancellationToken)
+    {
+        if (await CheckUpdateAsync(caller, user, command, cancellationToken) is { } refused)
+        {
+            return (refused, null);
+        }
+
+        string? token = null;
+        if (MustConfirmEmail(caller, user, command))
+        {
+            if (TooSoonForNewLink(user, requestId))
+            {
+                return (Reply<UserDto>.Fail(ReplyStatus.Invalid, "Invalid update", "One or more fields are invalid.", new Dictionary<string, string[]>
+                {
+                    ["email"] = ["A confirmation link was sent to an address of this account a moment ago; try again in a few minutes."],
+                }), null);
+            }
+
+            user.PendingEmail = command.Email;
+            token = IssueActivationToken(user, requestId);
+            command = command with { Email = null };
+        }
+
+        var roles = command.Roles?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        Apply(user, command, roles);
+        return (null, token);
+    }
+
+    /// <summary>
+    /// Whether the new e-mail address of this update must be confirmed through a link mailed to it
+    /// first: the account's own change, where addresses are proven (<see cref="AccountOptions.RequireActivation"/>).
+    /// An admin's change of another account's address takes effect at once: the admin vouches for it.
+    /// </summary>
+    private bool MustConfirmEmail(User caller, User user, UpdateUser command) =>
+        command.Email is not null
+        && caller.Id == user.Id
+        && accountOptions.Value.RequireActivation
+        && !string.Equals(UserRules.NormalizeEmail(command.Email), user.NormalizedEmail, StringComparison.Ordinal);
+
+    /// <summary>The refusal of an update that may not or cannot be made, or null.</summary>
+    private async Task<Reply<UserDto>?> CheckUpdateAsync(User caller, User user, UpdateUser command, CancellationToken cancellationToken)
     {
         if (RefuseUpdate(caller, user, command) is { } refused)
         {
@@ -57,13 +113,9 @@ internal sealed partial class Accounts
             return Forbidden<UserDto>("The bootstrap admin keeps the admin role.");
         }
 
-        if (demoted && await store.CountAdminsAsync(cancellationToken) <= 1)
-        {
-            return Reply<UserDto>.Fail(ReplyStatus.Conflict, "Last admin", "The last admin cannot be demoted.");
-        }
-
-        Apply(user, command, roles);
-        return null;
+        return demoted && await store.CountAdminsAsync(cancellationToken) <= 1
+            ? Reply<UserDto>.Fail(ReplyStatus.Conflict, "Last admin", "The last admin cannot be demoted.")
+            : null;
     }
 
     /// <summary>Whether <paramref name="caller"/> may make this change of <paramref name="user"/> at all.</summary>
@@ -122,8 +174,10 @@ internal sealed partial class Accounts
     {
         if (command.Email is not null)
         {
+            // Set directly (an admin's change, or the address it has): any address waiting for confirmation is dropped.
             user.Email = command.Email;
             user.NormalizedEmail = UserRules.NormalizeEmail(command.Email);
+            user.PendingEmail = null;
         }
 
         var securityChanged = false;

@@ -84,7 +84,7 @@ public sealed class User
     /// <summary>When the current activation token stops working.</summary>
     public DateTime? ActivationTokenExpiresAt { get; set; }
 
-    /// <summary>How many activation links were issued to the account (the registration's included): each new one waits twice as long.</summary>
+    /// <summary>How many links were issued since the account was last activated or confirmed an address (the registration's included): each new one waits twice as long.</summary>
     public int ActivationLinksSent { get; set; }
 
     /// <summary>The event id of the mail that carries the current token: a repeated event keeps it, so the mail is not sent twice.</summary>
@@ -92,6 +92,12 @@ public sealed class User
 
     /// <summary>The request id of the command that issued the current token: its redelivery issues a new one without waiting for the interval.</summary>
     public string? ActivationRequestId { get; set; }
+
+    /// <summary>
+    /// A new e-mail address the account asked for, not yet confirmed: it takes effect when the link
+    /// mailed to it (the current activation token) is used. Null when none is waiting.
+    /// </summary>
+    public string? PendingEmail { get; set; }
 
     /// <summary>When the account was activated.</summary>
     public DateTime? ActivatedAt { get; set; }

@@ -142,6 +142,65 @@ public sealed class ActivationTests(ActivationSystem system) : IClassFixture<Act
     }
 
     [Fact]
+    public async Task A_new_e_mail_address_takes_effect_only_through_the_link_mailed_to_it()
+    {
+        await system.StartAsync();
+        var user = await system.NewUserAsync("mover");
+        var oldEmail = $"{user.UserName}@example.test";
+        var newEmail = $"new-{user.UserName}@example.test";
+        using var client = user.CreateClient();
+
+        using (var changed = await client.PutAsJsonAsync($"/api/users/{user.Id}", new { email = newEmail, currentPassword = user.Password }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+            Assert.Equal(oldEmail, (await changed.Content.ReadFromJsonAsync<UserJson>(Ct))!.Email);
+        }
+
+        // Nothing changes until the link mailed to the new address is used, and the old one is not told a link.
+        var mail = (await Mailbox.WaitForAsync(newEmail)).Single();
+        Assert.Equal("Confirm your new MovieDb e-mail address", mail.Message.Subject);
+        Assert.Contains("for=email", mail.Link.Query, StringComparison.Ordinal);
+        Assert.Equal(oldEmail, await EmailOfAsync(client));
+        Assert.Single(Mailbox.To(oldEmail));
+
+        using (var confirmed = await ActivateAsync(mail.Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, confirmed.StatusCode);
+            Assert.Equal(newEmail, (await confirmed.Content.ReadFromJsonAsync<UserJson>(Ct))!.Email);
+        }
+
+        Assert.Equal(newEmail, await EmailOfAsync(client));
+
+        // The old address is free again; an address someone else took meanwhile cannot be confirmed.
+        var third = $"third-{user.UserName}@example.test";
+        system.Clock.Offset = TimeSpan.FromMinutes(3);
+        try
+        {
+            using (var again = await client.PutAsJsonAsync($"/api/users/{user.Id}", new { email = third, currentPassword = user.Password }, Ct))
+            {
+                Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            }
+
+            var link = (await Mailbox.WaitForAsync(third)).Single();
+            var squatter = $"squat{Guid.NewGuid():N}"[..20];
+            using (var anon = system.CreateClient())
+            using (var taken = await anon.PostAsJsonAsync("/api/auth/register", new { userName = squatter, email = third, password = Password }, Ct))
+            {
+                Assert.Equal(HttpStatusCode.Created, taken.StatusCode);
+            }
+
+            using var refused = await ActivateAsync(link.Token);
+            await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Conflict);
+        }
+        finally
+        {
+            system.Clock.Offset = TimeSpan.Zero;
+        }
+
+        Assert.Equal(newEmail, await EmailOfAsync(client));
+    }
+
+    [Fact]
     public async Task An_account_never_activated_is_removed_after_its_lifetime_and_its_name_and_address_are_free_again()
     {
         await system.StartAsync();
@@ -374,6 +433,9 @@ public sealed class ActivationTests(ActivationSystem system) : IClassFixture<Act
         var (_, _, email) = await RegisterAsync("sentinel");
         await Mailbox.WaitForAsync(email);
     }
+
+    private static async Task<string> EmailOfAsync(HttpClient client) =>
+        (await client.GetFromJsonAsync<UserJson>("/api/users/me", Ct))!.Email;
 
     private async Task<HttpResponseMessage> LoginAsync(string userName, string password)
     {

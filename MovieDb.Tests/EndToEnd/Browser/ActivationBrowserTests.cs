@@ -52,6 +52,33 @@ public sealed class ActivationBrowserTests(ActivationBrowserTests.System system)
     }
 
     [Fact]
+    public async Task A_new_e_mail_address_is_confirmed_from_the_link_mailed_to_it()
+    {
+        system.SkipWithoutBrowser();
+        await system.StartMailedActivationAsync();
+        var user = await system.NewUserAsync("mover");
+        var newEmail = $"new-{user.UserName}@example.test";
+        var page = await system.NewPageAsync();
+        await WebAppSystem.SignInAsync(page, user.UserName, user.Password);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Account" }).ClickAsync();
+        await page.GetByLabel("New e-mail").FillAsync(newEmail);
+        await page.GetByLabel("Password, to confirm it is you").FillAsync(user.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save e-mail" }).ClickAsync();
+        await Expect(page.GetByText($"We sent a link to {newEmail}")).ToBeVisibleAsync();
+        await Expect(page.Locator(".facts")).ToContainTextAsync($"{user.UserName}@example.test");
+
+        var mail = (await system.Mailbox!.WaitForAsync(newEmail))[^1];
+        await page.GotoAsync(mail.Link.AbsoluteUri);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Confirm your new e-mail address" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm this address" }).ClickAsync();
+        await Expect(page.GetByText("Your new e-mail address is confirmed.")).ToBeVisibleAsync();
+
+        await page.GotoAsync("/account");
+        await Expect(page.Locator(".facts")).ToContainTextAsync(newEmail);
+    }
+
+    [Fact]
     public async Task An_activation_the_user_service_has_not_confirmed_yet_is_not_shown_as_done()
     {
         system.SkipWithoutBrowser();
