@@ -54,9 +54,11 @@ internal sealed partial class ActivationMailConsumer(
             return;
         }
 
-        if (!InFlight.TryAdd(mail.EventId, 0))
+        // Another copy of this event is being sent by this process: wait for it, then look at the record
+        // (failing this copy instead would spend its deliveries and dead-letter it while the first succeeds).
+        while (!InFlight.TryAdd(mail.EventId, 0))
         {
-            throw new InvalidOperationException($"The mail of event {mail.EventId} is being sent by this process right now; this copy is tried again later.");
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
         }
 
         try
@@ -79,7 +81,16 @@ internal sealed partial class ActivationMailConsumer(
             }
 
             // From here until the record is written, a crash means this mail is sent again.
-            sent.Record(mail.EventId, mail.UserId);
+            try
+            {
+                sent.Record(mail.EventId, mail.UserId);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The mail is with the server: failing the event would send it again on every delivery.
+                LogRecordFailed(ex, mail.EventId, mail.UserId);
+            }
+
             LogSent(mail.Kind, mail.UserId, mail.EventId);
         }
         finally
@@ -96,6 +107,9 @@ internal sealed partial class ActivationMailConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The activation link of event {EventId} (user {UserId}) has expired: no mail sent; the user can ask for a new one")]
     private partial void LogExpired(string eventId, string userId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The mail of event {EventId} (user {UserId}) was sent but could not be recorded: a redelivery of the event would send it again")]
+    private partial void LogRecordFailed(Exception exception, string eventId, string userId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "user.registered for {UserId} carries no activation token: no mail")]
     private partial void LogNothingToSend(string userId);

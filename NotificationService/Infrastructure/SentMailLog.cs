@@ -10,8 +10,8 @@ namespace NotificationService.Infrastructure;
 /// </summary>
 internal sealed class SentMailLog : IDisposable
 {
-    /// <summary>Records are kept this long: far longer than any redelivery, and than an activation link lives.</summary>
-    public static readonly TimeSpan Retention = TimeSpan.FromDays(7);
+    /// <summary>Records are kept this long: far longer than any redelivery, and than an activation link can live (Accounts:ActivationTokenLifetime is at most 30 days).</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(31);
 
     private static readonly TimeSpan PurgeInterval = TimeSpan.FromHours(1);
 
