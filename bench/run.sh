@@ -14,7 +14,7 @@
 # BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10).
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT="$(pwd)"
 # shellcheck source=../scripts/lib/servers.sh
 source scripts/lib/servers.sh
@@ -35,8 +35,11 @@ BENCH_TOOL="$ROOT/bench/MovieDb.Bench/bin/Release/net10.0/MovieDb.Bench.dll"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 RUNLOCAL_PID=""
+SAMPLER=""
 cleanup() {
   trap - EXIT INT TERM
+  # Everything this script started goes: the memory sampler, nginx, run-local.sh (and its services).
+  [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
   [ -f "$STATE/nginx.pid" ] && kill "$(cat "$STATE/nginx.pid")" 2>/dev/null
   if [ -n "$RUNLOCAL_PID" ]; then
     kill -TERM "$RUNLOCAL_PID" 2>/dev/null
@@ -125,8 +128,10 @@ for round in $(seq 1 "$ROUNDS"); do
       ( while true; do for name in Gateway MovieService UserService; do echo "$name $(rss_mb "${PID[$name]}")"; done; sleep 0.5; done ) > "$STATE/rss-$round.txt" &
       SAMPLER=$!
     fi
-    read -r rps p50 p90 p99 max errors requests < <(run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$writer" "$DURATION")
-    [ "$path" = gateway ] && { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; }
+    read -r rps p50 _ p99 _ errors requests < <(run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$writer" "$DURATION")
+    if [ "$path" = gateway ]; then
+      kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; SAMPLER=""
+    fi
     moviedb_log "round $round $path: $rps req/s, p50 $p50 ms, p99 $p99 ms, $errors errors of $requests"
     RPS[$path]+="$rps "; P50[$path]+="$p50 "; P99[$path]+="$p99 "; ERR[$path]=$(( ${ERR[$path]:-0} + errors ))
   done
@@ -151,7 +156,9 @@ AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASS
 # Where the time of GET /api/users/me goes: CPU used per process during a 32-client run.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-BEAM_PID=$(pgrep -o -f beam.smp || true)
+# The broker's own process, asked of the node the services use (another broker on this machine would
+# fool a search by process name).
+BEAM_PID=$(moviedb_as_root rabbitmqctl -q eval 'list_to_integer(os:getpid()).' 2>/dev/null) || fail "could not ask RabbitMQ for its process id"
 declare -A CPU_BEFORE CPU_AFTER
 for name in Gateway UserService; do CPU_BEFORE[$name]=$(cpu_ticks "${PID[$name]}"); done
 CPU_BEFORE[RabbitMQ]=$(cpu_ticks "$BEAM_PID"); BUSY_BEFORE=$(busy_ticks)

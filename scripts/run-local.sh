@@ -24,7 +24,7 @@
 #   MOVIEDB_ADMIN_PASSWORD, MOVIEDB_JWT_SIGNING_KEY   instead of the generated ones
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT="$(pwd)"
 # shellcheck source=lib/servers.sh
 source scripts/lib/servers.sh
@@ -96,14 +96,11 @@ JWT_SIGNING_KEY="${MOVIEDB_JWT_SIGNING_KEY:-$JWT_SIGNING_KEY}"
 
 moviedb_start_servers || fail "MariaDB and RabbitMQ could not be started (see above)"
 moviedb_install_aiosmtpd || fail "the local SMTP server (python3-aiosmtpd) could not be installed (see above)"
-moviedb_mariadb_account "$ACCOUNT" "$DB_PASSWORD" || fail "could not create the MariaDB account"
-moviedb_as_root mysql --protocol=socket -e "CREATE DATABASE IF NOT EXISTS \`$DATABASE\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" \
-  || fail "could not create the database $DATABASE"
-moviedb_rabbitmq_account "$ACCOUNT" "$BROKER_PASSWORD" || fail "could not create the RabbitMQ account"
-if [ "$VHOST" != "/" ]; then
-  moviedb_as_root rabbitmqctl -q add_vhost "$VHOST" >/dev/null 2>&1 || true
-  moviedb_as_root rabbitmqctl -q set_permissions -p "$VHOST" "$ACCOUNT" '.*' '.*' '.*' >/dev/null || fail "could not grant rights on $VHOST"
-fi
+# Least privilege: the account has every right on its database and none elsewhere, and the broker
+# user rights on its virtual host only, without a tag (no management UI, no administration).
+moviedb_mariadb_database "$DATABASE" || fail "could not create the database $DATABASE"
+moviedb_mariadb_account "$ACCOUNT" "$DB_PASSWORD" "$DATABASE" || fail "could not create the MariaDB account"
+moviedb_rabbitmq_account "$ACCOUNT" "$BROKER_PASSWORD" "$VHOST" || fail "could not create the RabbitMQ account"
 
 if [ "${MOVIEDB_NO_BUILD:-0}" != 1 ]; then
   moviedb_log "building the services ($CONFIGURATION)"
@@ -134,14 +131,11 @@ start_service() {
 }
 
 wait_healthy() {
-  local project="$1" port="$2" deadline=$((SECONDS + 90))
-  until [ "$(moviedb_http_status "$port" /health)" = 200 ]; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 30 "$STATE/logs/$project.log" >&2
-      fail "$project did not become healthy within 90 s (log above)"
-    fi
-    sleep 0.5
-  done
+  local project="$1" port="$2"
+  if ! moviedb_wait_for "$project" moviedb_http_ok "$port" /health; then
+    tail -n 30 "$STATE/logs/$project.log" >&2
+    fail "$project did not become healthy (log above)"
+  fi
   moviedb_log "$project is healthy"
 }
 
@@ -153,10 +147,7 @@ mkdir -p "$MAIL/tmp" "$MAIL/new" "$MAIL/cur"
   >"$STATE/logs/smtp.log" 2>&1 &
 PIDS+=($!)
 moviedb_log "started the SMTP server (pid $!, smtp://127.0.0.1:$SMTP_PORT, mails in $MAIL/new)"
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break
-  sleep 0.1
-done
+moviedb_wait_for "the SMTP server" moviedb_port_open "$SMTP_PORT" || fail "the SMTP server did not start (log: $STATE/logs/smtp.log)"
 
 start_service MovieService "$MOVIESERVICE_PORT" \
   ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=$ACCOUNT;Password=$DB_PASSWORD;Database=$DATABASE" \

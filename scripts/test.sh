@@ -9,7 +9,7 @@
 # Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter "FullyQualifiedName~Movies"]
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT="$(pwd)"
 # shellcheck source=lib/servers.sh
 source scripts/lib/servers.sh
@@ -57,6 +57,7 @@ trap 'exit 130' INT TERM
 moviedb_start_servers || fail_before_tests "MariaDB and RabbitMQ are needed for the tests and could not be started (see above)"
 # Not fatal: without a browser, the browser tests report themselves skipped with the reason.
 moviedb_install_chromium || true
+moviedb_install_shellcheck || true
 
 # The mail tests start their own SMTP servers (aiosmtpd) on free ports. Not fatal here: without it
 # they skip, saying why — and fail under CI=true.
@@ -64,8 +65,10 @@ moviedb_install_aiosmtpd || moviedb_log "no SMTP server for the mail tests: they
 export MOVIEDB_TEST_SMTP_PYTHON="$MOVIEDB_SMTP_PYTHON"
 
 TEST_PASSWORD="$(moviedb_random_secret)"
-moviedb_mariadb_account moviedb_test "$TEST_PASSWORD" || fail_before_tests "could not create the MariaDB test account"
-moviedb_rabbitmq_account moviedb_test "$TEST_PASSWORD" || fail_before_tests "could not create the RabbitMQ test account"
+# The tests create a database per test and a virtual host per test (through the management API):
+# their account has rights on every database (without GRANT OPTION) and the broker's administrator tag.
+moviedb_mariadb_account moviedb_test "$TEST_PASSWORD" '*' || fail_before_tests "could not create the MariaDB test account"
+moviedb_rabbitmq_account moviedb_test "$TEST_PASSWORD" / administrator || fail_before_tests "could not create the RabbitMQ test account"
 export MOVIEDB_TEST_MYSQL="Server=127.0.0.1;Port=3306;User ID=moviedb_test;Password=$TEST_PASSWORD"
 export MOVIEDB_TEST_RABBITMQ="amqp://moviedb_test:$TEST_PASSWORD@127.0.0.1:5672/"
 export MOVIEDB_TEST_RABBITMQ_MANAGEMENT="http://127.0.0.1:15672/"

@@ -53,7 +53,9 @@ moviedb_install_servers() {
   fi
 }
 
-# Polls "$@" until it succeeds or MOVIEDB_SERVER_WAIT_SECONDS pass.
+# The one readiness poll of the scripts: runs "$@" every MOVIEDB_WAIT_INTERVAL seconds (default 0.5)
+# until it succeeds; gives up after MOVIEDB_SERVER_WAIT_SECONDS (default 90), saying what it waited for.
+# Usage: moviedb_wait_for WHAT COMMAND [ARGUMENTS...]
 moviedb_wait_for() {
   local what="$1"; shift
   local deadline=$((SECONDS + MOVIEDB_SERVER_WAIT_SECONDS))
@@ -62,9 +64,13 @@ moviedb_wait_for() {
       moviedb_log "$what was not ready after ${MOVIEDB_SERVER_WAIT_SECONDS}s (checked with: $*)"
       return 1
     fi
-    sleep 1
+    sleep "${MOVIEDB_WAIT_INTERVAL:-0.5}"
   done
 }
+
+# Readiness checks for moviedb_wait_for: something listens on 127.0.0.1:PORT; GET PATH answers 200.
+moviedb_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+moviedb_http_ok() { [ "$(moviedb_http_status "$1" "$2")" = 200 ]; }
 
 moviedb_mariadb_ready() { moviedb_as_root mysqladmin --protocol=socket ping >/dev/null 2>&1; }
 moviedb_rabbitmq_ready() { moviedb_as_root rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; }
@@ -123,6 +129,15 @@ moviedb_install_chromium() {
   }
 }
 
+# The linter of the scripts, for the test that runs it. Missing and not installable → that test skips.
+moviedb_install_shellcheck() {
+  command -v shellcheck >/dev/null 2>&1 && return 0
+  moviedb_apt_install shellcheck || {
+    moviedb_log "could not install shellcheck: the test of the scripts will be skipped"
+    return 1
+  }
+}
+
 # The SMTP server for run-local and the tests: Debian's python3-aiosmtpd, run by Debian's own Python
 # (the python3 first on PATH may be another interpreter, which does not see apt's packages).
 MOVIEDB_SMTP_PYTHON="${MOVIEDB_SMTP_PYTHON:-/usr/bin/python3}"
@@ -130,10 +145,10 @@ moviedb_have_aiosmtpd() { "$MOVIEDB_SMTP_PYTHON" -c 'import aiosmtpd' >/dev/null
 
 moviedb_install_aiosmtpd() {
   moviedb_have_aiosmtpd && return 0
-  moviedb_apt_install python3-aiosmtpd && moviedb_have_aiosmtpd || {
+  if ! moviedb_apt_install python3-aiosmtpd || ! moviedb_have_aiosmtpd; then
     moviedb_log "could not install python3-aiosmtpd (an SMTP server that stores mails as files)"
     return 1
-  }
+  fi
 }
 
 moviedb_start_servers() {
@@ -156,51 +171,103 @@ moviedb_stop_started_servers() {
 
 moviedb_random_secret() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
 
-# Creates (or resets the password of) a MariaDB account with full rights, reachable over TCP
-# from this machine. Usage: moviedb_mariadb_account NAME PASSWORD
-moviedb_mariadb_account() {
-  local name="$1" password="$2" host
-  for host in localhost 127.0.0.1; do
-    moviedb_as_root mysql --protocol=socket -e "
-      CREATE USER IF NOT EXISTS '${name}'@'${host}' IDENTIFIED BY '${password}';
-      ALTER USER '${name}'@'${host}' IDENTIFIED BY '${password}';
-      GRANT ALL PRIVILEGES ON *.* TO '${name}'@'${host}' WITH GRANT OPTION;" || return 1
-  done
+# True for the only names the scripts put into SQL or hand to rabbitmqctl as account names:
+# 1 to 32 letters, digits and '_'. Anything else is refused, never quoted into a statement.
+moviedb_valid_name() { [[ "$1" =~ ^[A-Za-z0-9_]{1,32}$ ]]; }
+
+moviedb_require_name() {
+  moviedb_valid_name "$2" || { moviedb_log "$1 '$2' is not allowed: use 1 to 32 letters, digits and '_'"; return 1; }
 }
 
-# Creates (or resets the password of) a RabbitMQ administrator with rights on every virtual host.
-# Usage: moviedb_rabbitmq_account NAME PASSWORD
-moviedb_rabbitmq_account() {
-  local name="$1" password="$2"
-  if moviedb_as_root rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$name"; then
-    moviedb_as_root rabbitmqctl -q change_password "$name" "$password" >/dev/null || return 1
+# Runs the SQL on standard input as MariaDB's root, over the local socket: no password needed, and
+# nothing of the statements appears on a command line.
+moviedb_mysql() { moviedb_as_root mysql --protocol=socket --batch --skip-column-names; }
+
+# Creates the database NAME (utf8mb4) when it does not exist. Usage: moviedb_mariadb_database NAME
+moviedb_mariadb_database() {
+  moviedb_require_name "the database name" "$1" || return 1
+  moviedb_mysql <<<"CREATE DATABASE IF NOT EXISTS \`$1\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+}
+
+# Creates a MariaDB account (or resets its password and rights), reachable from this machine over
+# TCP and the socket, with every right on DATABASE and none elsewhere — or, with '*', on every
+# database (the tests' account, which creates a database per test). No GRANT OPTION either way.
+# The password reaches the server hex-encoded on standard input and is quoted there by QUOTE().
+# Usage: moviedb_mariadb_account NAME PASSWORD DATABASE|'*'
+moviedb_mariadb_account() {
+  local name="$1" password="$2" database="$3" scope hex host statement sql=""
+  moviedb_require_name "the MariaDB account" "$name" || return 1
+  [ -n "$password" ] || { moviedb_log "the MariaDB account $name needs a password"; return 1; }
+  if [ "$database" = '*' ]; then
+    scope='*.*'
   else
-    moviedb_as_root rabbitmqctl -q add_user "$name" "$password" >/dev/null || return 1
+    moviedb_require_name "the database name" "$database" || return 1
+    # In GRANT, '_' in a database name is a wildcard: escaped, it means only this database.
+    scope="\`${database//_/\\_}\`.*"
   fi
-  moviedb_as_root rabbitmqctl -q set_user_tags "$name" administrator >/dev/null || return 1
-  moviedb_as_root rabbitmqctl -q set_permissions -p / "$name" '.*' '.*' '.*' >/dev/null || return 1
+  hex="$(printf '%s' "$password" | od -An -v -tx1 | tr -d ' \n')"
+  sql="SET @password = CONVERT(X'$hex' USING utf8mb4);"
+  for host in localhost 127.0.0.1; do
+    for statement in "CREATE USER IF NOT EXISTS" "ALTER USER"; do
+      sql+="
+        SET @statement = CONCAT('$statement ''$name''@''$host'' IDENTIFIED BY ', QUOTE(@password));
+        PREPARE statement FROM @statement; EXECUTE statement; DEALLOCATE PREPARE statement;"
+    done
+    sql+="
+      REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$name'@'$host';
+      GRANT ALL PRIVILEGES ON $scope TO '$name'@'$host';"
+  done
+  moviedb_mysql <<<"$sql"
+}
+
+# Creates a RabbitMQ user (or resets its password), with rights on VHOST (created when missing) and
+# on no other, and TAG as its only tag: none by default; 'management' lets it use the management UI
+# for its own virtual host; 'administrator' is for the tests' account, which creates a virtual host
+# per test through the management API. The password goes to rabbitmqctl on standard input.
+# Usage: moviedb_rabbitmq_account NAME PASSWORD VHOST [TAG]
+moviedb_rabbitmq_account() {
+  local name="$1" password="$2" vhost="$3" tag="${4:-}" other
+  moviedb_require_name "the RabbitMQ user" "$name" || return 1
+  [ -n "$password" ] || { moviedb_log "the RabbitMQ user $name needs a password"; return 1; }
+  if moviedb_as_root rabbitmqctl -q list_users --no-table-headers 2>/dev/null | awk '{print $1}' | grep -qxF "$name"; then
+    printf '%s\n' "$password" | moviedb_as_root rabbitmqctl -q change_password "$name" >/dev/null || return 1
+  else
+    printf '%s\n' "$password" | moviedb_as_root rabbitmqctl -q add_user "$name" >/dev/null || return 1
+  fi
+  # shellcheck disable=SC2086 # no tag: no argument
+  moviedb_as_root rabbitmqctl -q set_user_tags "$name" $tag >/dev/null || return 1
+  if ! moviedb_as_root rabbitmqctl -q list_vhosts --no-table-headers 2>/dev/null | grep -qxF -- "$vhost"; then
+    moviedb_as_root rabbitmqctl -q add_vhost "$vhost" >/dev/null || return 1
+  fi
+  moviedb_as_root rabbitmqctl -q set_permissions -p "$vhost" "$name" '.*' '.*' '.*' >/dev/null || return 1
+  # Rights an earlier version of the scripts gave on other virtual hosts go (an administrator could
+  # give them back to itself: left alone).
+  [ "$tag" = administrator ] && return 0
+  moviedb_as_root rabbitmqctl -q list_user_permissions --no-table-headers "$name" 2>/dev/null | cut -f1 | while IFS= read -r other; do
+    [ "$other" = "$vhost" ] || moviedb_as_root rabbitmqctl -q clear_permissions -p "$other" "$name" >/dev/null || exit 1
+  done
 }
 
 # Prints the HTTP status of GET http://127.0.0.1:PORT/PATH, or 000 when nothing answers.
 # Plain bash (/dev/tcp): no curl needed on a bare machine. Usage: moviedb_http_status PORT PATH
 moviedb_http_status() {
-  local port="$1" path="$2" line
+  local port="$1" path="$2" line status
   line="$( (exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
     printf 'GET %s HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$path" >&3
     timeout 5 head -n 1 <&3) 2>/dev/null)" || { echo 000; return; }
-  set -- $line
-  echo "${2:-000}"
+  read -r _ status _ <<<"$line"
+  echo "${status:-000}"
 }
 
-# Percent-encodes a string for a URI path segment (e.g. a RabbitMQ virtual host).
+# Percent-encodes a string for a URI path segment (e.g. a RabbitMQ virtual host): every byte of its
+# UTF-8 form but the unreserved characters of RFC 3986 (letters, digits, '-', '.', '_', '~').
 moviedb_uri_escape() {
-  local input="$1" output="" char i
-  for ((i = 0; i < ${#input}; i++)); do
-    char="${input:i:1}"
-    case "$char" in
-      [a-zA-Z0-9._~-]) output+="$char" ;;
-      *) output+="$(printf '%%%02X' "'$char")" ;;
+  local hex output=""
+  for hex in $(printf '%s' "$1" | LC_ALL=C od -An -v -tx1); do
+    case "$hex" in
+      3[0-9] | 4[1-9a-f] | 5[0-9a] | 6[1-9a-f] | 7[0-9a] | 2d | 2e | 5f | 7e) output+="$(printf '%b' "\\x$hex")" ;;
+      *) output+="%${hex^^}" ;;
     esac
   done
-  echo "$output"
+  printf '%s\n' "$output"
 }
