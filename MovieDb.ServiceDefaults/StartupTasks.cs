@@ -16,8 +16,8 @@ public interface IStartupTask
 }
 
 /// <summary>
-/// "Do this at start-up, report readiness, retry with back-off": the shape of eShop's
-/// <c>MigrateDbContextExtensions</c>, except that a failure neither stops the host nor is given up on.
+/// "Do this at start-up, report readiness, retry with back-off" — like the familiar migrate-at-start-up
+/// helper, except that a failure neither stops the host nor is given up on.
 /// </summary>
 public static class StartupTaskExtensions
 {

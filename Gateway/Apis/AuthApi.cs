@@ -28,7 +28,14 @@ public static partial class AuthApi
                 context.HttpContext.Response.Headers.CacheControl = "no-store";
                 return await next(context);
             });
+        MapRegistrationRoutes(api);
+        MapSessionRoutes(api);
+        return app;
+    }
 
+    /// <summary>Registration and activation: anonymous.</summary>
+    private static void MapRegistrationRoutes(RouteGroupBuilder api)
+    {
         api.MapPost("/register", Register)
             .WithName("Register")
             .AllowAnonymous()
@@ -56,10 +63,14 @@ public static partial class AuthApi
             .WithName("SendActivationEmail")
             .AllowAnonymous()
             .WithSummary("Mail a new activation link to a pending account")
-            .WithDescription("Always 202, whether or not a pending account has that user name or e-mail address: the answer reveals nothing. A pending account gets a new link (at most one a minute) and its previous link stops working. 400 when neither or both are given; 503 when nothing could be queued.")
+            .WithDescription("Always 202, whether or not a pending account has that user name or e-mail address: the answer reveals nothing. A pending account gets a new link (the first after a minute, each further one after twice the wait before, at most a day) and its previous link stops working. 400 when neither or both are given; 503 when nothing could be queued.")
             .ProducesProblems(400, 503)
             .RequireRateLimiting(RateLimiting.RegistrationPolicy);
+    }
 
+    /// <summary>Sign-in, refresh (anonymous) and sign-out (signed in).</summary>
+    private static void MapSessionRoutes(RouteGroupBuilder api)
+    {
         api.MapPost("/login", Login)
             .WithName("Login")
             .AllowAnonymous()
@@ -81,8 +92,6 @@ public static partial class AuthApi
             .ProducesProblems(400, 503)
             .RequireAuthorization()
             .RequireRateLimiting(RateLimiting.SessionsPolicy);
-
-        return app;
     }
 
     public static async Task<Results<Created<UserDto>, Accepted<CommandAccepted>, ProblemHttpResult>> Register(

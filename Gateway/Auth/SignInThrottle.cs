@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Gateway.Apis;
+using Gateway.Settings;
 using Microsoft.Extensions.Options;
 using UserService.Contracts;
 

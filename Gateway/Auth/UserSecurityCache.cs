@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
+using Gateway.Settings;
 using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Client;
 using MovieDb.Messaging.Contracts;
-using MovieDb.Messaging.Events;
 using UserService.Contracts;
 
 namespace Gateway.Auth;
@@ -193,12 +193,3 @@ public sealed partial class UserSecurityCache(
     private partial void LogNotRefreshed(string userId, RequestOutcome outcome);
 }
 
-/// <summary>The per-instance subscription that keeps <see cref="UserSecurityCache"/> current.</summary>
-internal sealed class UserSecurityChangedListener(UserSecurityCache cache) : IEventConsumer<UserSecurityChanged>
-{
-    public Task HandleAsync(UserSecurityChanged message, CancellationToken cancellationToken)
-    {
-        cache.Apply(message);
-        return Task.CompletedTask;
-    }
-}

@@ -1,8 +1,10 @@
 using System.Net;
 using Gateway.Apis;
 using Gateway.Auth;
+using Gateway.IntegrationEvents;
 using Gateway.OpenApi;
 using Gateway.Proxy;
+using Gateway.Settings;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -24,7 +26,7 @@ internal static class Extensions
         // so broker trouble makes it Degraded, not unready.
         builder.AddRabbitMQClient("messaging");
         builder.AddRequestClient(UserServiceQueues.Requests);
-        builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, UserSecurityChangedListener>();
+        builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, UserSecurityChangedConsumer>();
         builder.Services.SetHealthCheckFailureStatus(
             HealthStatus.Degraded,
             MessagingHostingExtensions.RabbitMQHealthCheckName,

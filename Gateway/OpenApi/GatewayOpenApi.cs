@@ -33,87 +33,92 @@ internal static class GatewayOpenApi
 
     private static void Configure(OpenApiOptions options)
     {
-        options.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info = new OpenApiInfo
-            {
-                Title = "MovieDb API",
-                Version = "v1",
-                Description = "The public API of MovieDb: accounts and sign-in, and your own movie collection. Errors are RFC 9457 problem details with a traceId.",
-                // The repository grants no license yet: say so, until it does.
-                License = new OpenApiLicense { Name = "All rights reserved (no license granted)", Identifier = "LicenseRef-MovieDb-All-Rights-Reserved" },
-            };
-
-            // Relative: the API is wherever this document was fetched from (behind any proxy or ingress).
-            document.Servers = [new OpenApiServer { Url = "/" }];
-            document.Tags = new HashSet<OpenApiTag>
-            {
-                new() { Name = "Auth", Description = "Registration, activation, sign-in and sessions" },
-                new() { Name = "Users", Description = "Accounts: your own, or anyone's for an admin" },
-            };
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.Http,
-                Scheme = "bearer",
-                BearerFormat = "JWT",
-                Description = "The accessToken from POST /api/auth/login.",
-            };
-            return Task.CompletedTask;
-        });
-
+        options.AddDocumentTransformer(DescribeDocument);
         options.AddDocumentTransformer((document, context, cancellationToken) =>
             context.ApplicationServices.GetRequiredService<MovieServiceDocument>().AddMovieRoutesAsync(document, cancellationToken));
+        options.AddDocumentTransformer(SortAnswers);
+        options.AddOperationTransformer(DescribeCommonAnswers);
+    }
 
-        // Answers in status order, wherever they were declared.
-        options.AddDocumentTransformer((document, _, _) =>
+    /// <summary>The document's title, server, tags and the bearer scheme.</summary>
+    private static Task DescribeDocument(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Info = new OpenApiInfo
         {
-            foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>()))
+            Title = "MovieDb API",
+            Version = "v1",
+            Description = "The public API of MovieDb: accounts and sign-in, and your own movie collection. Errors are RFC 9457 problem details with a traceId.",
+            // The repository grants no license yet: say so, until it does.
+            License = new OpenApiLicense { Name = "All rights reserved (no license granted)", Identifier = "LicenseRef-MovieDb-All-Rights-Reserved" },
+        };
+
+        // Relative: the API is wherever this document was fetched from (behind any proxy or ingress).
+        document.Servers = [new OpenApiServer { Url = "/" }];
+        document.Tags = new HashSet<OpenApiTag>
+        {
+            new() { Name = "Auth", Description = "Registration, activation, sign-in and sessions" },
+            new() { Name = "Users", Description = "Accounts: your own, or anyone's for an admin" },
+        };
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            BearerFormat = "JWT",
+            Description = "The accessToken from POST /api/auth/login.",
+        };
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Answers in status order, wherever they were declared.</summary>
+    private static Task SortAnswers(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>()))
+        {
+            if (operation.Responses is { } responses)
             {
-                if (operation.Responses is { } responses)
+                var sorted = responses.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
+                responses.Clear();
+                foreach (var (status, response) in sorted)
                 {
-                    var sorted = responses.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
-                    responses.Clear();
-                    foreach (var (status, response) in sorted)
-                    {
-                        responses[status] = response;
-                    }
+                    responses[status] = response;
                 }
             }
+        }
 
-            return Task.CompletedTask;
-        });
+        return Task.CompletedTask;
+    }
 
-        options.AddOperationTransformer((operation, context, _) =>
+    /// <summary>What every operation may answer besides its own: security, 401, 413, 429, 503 with Retry-After.</summary>
+    private static Task DescribeCommonAnswers(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        var signedIn = metadata.OfType<IAuthorizeData>().Any() && !metadata.OfType<IAllowAnonymous>().Any();
+
+        // Anonymous operations say so (an empty list), rather than leaving it to a default.
+        operation.Security = signedIn ? [Bearer(context.Document)] : [];
+        if (signedIn)
         {
-            var metadata = context.Description.ActionDescriptor.EndpointMetadata;
-            var signedIn = metadata.OfType<IAuthorizeData>().Any() && !metadata.OfType<IAllowAnonymous>().Any();
+            AddProblem(operation, context.Document, StatusCodes.Status401Unauthorized, "No access token, or one that is invalid, expired or ended");
+        }
 
-            // Anonymous operations say so (an empty list), rather than leaving it to a default.
-            operation.Security = signedIn ? [Bearer(context.Document)] : [];
-            if (signedIn)
-            {
-                AddProblem(operation, context.Document, StatusCodes.Status401Unauthorized, "No access token, or one that is invalid, expired or ended");
-            }
+        if (operation.RequestBody is not null && metadata.OfType<IRequestSizeLimitMetadata>().Any())
+        {
+            AddProblem(operation, context.Document, StatusCodes.Status413PayloadTooLarge, "The body is larger than this route takes");
+        }
 
-            if (operation.RequestBody is not null && metadata.OfType<IRequestSizeLimitMetadata>().Any())
-            {
-                AddProblem(operation, context.Document, StatusCodes.Status413PayloadTooLarge, "The body is larger than this route takes");
-            }
+        // Every request counts against the per-address limit; most routes have one of their own too.
+        AddProblem(operation, context.Document, StatusCodes.Status429TooManyRequests, "Too many requests: try again after Retry-After seconds", retryAfter: true);
 
-            // Every request counts against the per-address limit; most routes have one of their own too.
-            AddProblem(operation, context.Document, StatusCodes.Status429TooManyRequests, "Too many requests: try again after Retry-After seconds", retryAfter: true);
+        // The user service's 503 (nothing was sent) says when to try again.
+        if (operation.Responses?.GetValueOrDefault("503") is OpenApiResponse unavailable)
+        {
+            unavailable.Description = "The user service cannot be reached, nothing was changed: try again after Retry-After seconds";
+            AddRetryAfter(unavailable);
+        }
 
-            // The user service's 503 (nothing was sent) says when to try again.
-            if (operation.Responses?.GetValueOrDefault("503") is OpenApiResponse unavailable)
-            {
-                unavailable.Description = "The user service cannot be reached, nothing was changed: try again after Retry-After seconds";
-                AddRetryAfter(unavailable);
-            }
-
-            return Task.CompletedTask;
-        });
+        return Task.CompletedTask;
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Gateway.Auth;
 using Microsoft.Extensions.Options;
@@ -7,25 +6,6 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Gateway.Proxy;
-
-/// <summary>How the gateway vouches for the caller to the movie service (section <c>GatewayIdentity</c>).</summary>
-public sealed class GatewayIdentityOptions
-{
-    public const string SectionName = "GatewayIdentity";
-
-    /// <summary>HS256 key shared with the movie service only (not the access-token key: the movie service must not be able to mint those).</summary>
-    public string? SigningKey { get; set; }
-
-    [Required]
-    public string Issuer { get; set; } = "moviedb-gateway";
-
-    [Required]
-    public string Audience { get; set; } = "movieservice";
-
-    /// <summary>How long one identity token is valid. Default 2 minutes; a token is reused for half of it.</summary>
-    [Range(typeof(TimeSpan), "00:00:10", "00:15:00")]
-    public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(2);
-}
 
 /// <summary>
 /// Short-lived tokens in which the gateway states who the caller is — id, name and current roles —

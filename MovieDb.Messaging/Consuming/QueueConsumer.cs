@@ -262,16 +262,14 @@ internal abstract partial class QueueConsumer : BackgroundService
 
     private async Task CancelConsumersAsync(CancellationToken cancellationToken)
     {
-        if (_channel is not { IsOpen: true } channel)
-        {
-            return;
-        }
-
         try
         {
-            foreach (var tag in _consumerTags)
+            if (_channel is { IsOpen: true } channel)
             {
-                await channel.BasicCancelAsync(tag, noWait: false, cancellationToken);
+                foreach (var tag in _consumerTags)
+                {
+                    await channel.BasicCancelAsync(tag, noWait: false, cancellationToken);
+                }
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

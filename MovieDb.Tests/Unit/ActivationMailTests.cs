@@ -4,6 +4,7 @@ using MailKit.Security;
 using MimeKit;
 using NotificationService.Infrastructure;
 using NotificationService.Model;
+using NotificationService.Settings;
 
 namespace MovieDb.Tests.Unit;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Gateway.Apis;
 using Gateway.Auth;
+using Gateway.Settings;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

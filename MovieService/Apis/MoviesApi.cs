@@ -1,11 +1,8 @@
-using System.ComponentModel;
-using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Net.Http.Headers;
 using MovieService.Identity;
-using MovieService.Infrastructure;
 using MovieService.Model;
 
 namespace MovieService.Apis;
@@ -256,102 +253,4 @@ public static class MoviesApi
             detail: current is null
                 ? "Someone changed the movie at the same time. GET it again and reapply your change."
                 : $"The current version is {current.ETag}. GET it again and reapply your change.");
-}
-
-/// <summary>What every movie handler needs.</summary>
-public sealed class MovieServices(MovieDbContext context, TimeProvider time, HttpContext httpContext)
-{
-    public MovieDbContext Context { get; } = context;
-
-    public TimeProvider Time { get; } = time;
-
-    public HttpContext HttpContext { get; } = httpContext;
-
-    /// <summary>The movie if the caller may see it: their own, or anyone's for an admin. Others' movies are "not found".</summary>
-    public Task<Movie?> FindVisibleAsync(Guid id, bool tracking, CancellationToken cancellationToken)
-    {
-        var movies = tracking ? Context.Movies : Context.Movies.AsNoTracking();
-        var user = HttpContext.User;
-        if (!user.IsAdmin())
-        {
-            var owner = user.UserId();
-            movies = movies.Where(m => m.OwnerId == owner);
-        }
-
-        return movies.FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
-    }
-}
-
-/// <summary>The query string of the list endpoint.</summary>
-public sealed record MovieListQuery(
-    [property: Description("Part of the title, any case"), MaxLength(MovieListQuery.MaxSearchLength)] string? Search = null,
-    [property: Description("One genre, any case"), MaxLength(MovieRules.GenreMaxLength)] string? Genre = null,
-    [property: Description("Release year")] int? Year = null,
-    [property: Description("title, year or created; prefix '-' for descending. Default: title")] string? Sort = null,
-    [property: Description("1-based page number. Default 1"), Range(1, PagingRules.MaxPage)] int Page = 1,
-    [property: Description("Default 20"), Range(1, PagingRules.MaxPageSize)] int PageSize = 20,
-    [property: Description("Admins: a user id, or 'all'"), MaxLength(MovieListQuery.MaxOwnerLength)] string? Owner = null)
-{
-    public const string AllOwners = "all";
-    public const int MaxSearchLength = 200;
-    public const int MaxOwnerLength = 64;
-
-    public Dictionary<string, string[]> Validate(out MovieSort sort)
-    {
-        var errors = PagingRules.Check(Page, PageSize);
-        if (!MovieSort.TryParse(Sort, out sort))
-        {
-            errors["sort"] = ["Sort by title, year or created, optionally prefixed with '-' for descending order."];
-        }
-
-        if (Search is { Length: > MaxSearchLength })
-        {
-            errors["search"] = [$"The search text must be at most {MaxSearchLength} characters."];
-        }
-
-        if (Genre is { Length: > MovieRules.GenreMaxLength })
-        {
-            errors["genre"] = [$"A genre is at most {MovieRules.GenreMaxLength} characters."];
-        }
-
-        if (Owner is { Length: > MaxOwnerLength })
-        {
-            errors["owner"] = ["The owner is a user id or 'all'."];
-        }
-
-        return errors;
-    }
-}
-
-/// <summary>A sort order of the list endpoint, with the id as tie-breaker so pages never overlap.</summary>
-public sealed record MovieSort(string Field, bool Descending)
-{
-    public static bool TryParse(string? value, out MovieSort sort)
-    {
-        sort = new MovieSort("title", false);
-        if (string.IsNullOrEmpty(value))
-        {
-            return true;
-        }
-
-        var descending = value.StartsWith('-');
-        var field = descending ? value[1..] : value;
-        if (field is not ("title" or "year" or "created"))
-        {
-            return false;
-        }
-
-        sort = new MovieSort(field, descending);
-        return true;
-    }
-
-    public IQueryable<Movie> Apply(IQueryable<Movie> movies) => (Field, Descending) switch
-    {
-        ("year", false) => movies.OrderBy(m => m.ReleaseYear).ThenBy(m => m.Title).ThenBy(m => m.Id),
-        ("year", true) => movies.OrderByDescending(m => m.ReleaseYear).ThenBy(m => m.Title).ThenBy(m => m.Id),
-        ("created", false) => movies.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id),
-        ("created", true) => movies.OrderByDescending(m => m.CreatedAt).ThenByDescending(m => m.Id),
-        (_, false) => movies.OrderBy(m => m.Title).ThenBy(m => m.Id),
-        (_, true) => movies.OrderByDescending(m => m.Title).ThenByDescending(m => m.Id),
-    };
 }

@@ -1,9 +1,10 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MovieService.Apis;
-using MovieService.Events;
+using MovieService.IntegrationEvents;
 using MovieService.Identity;
 using MovieService.Infrastructure;
+using MovieService.Settings;
 using UserService.Contracts;
 
 namespace MovieService.Extensions;

@@ -1,24 +1,8 @@
-using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.Tokens;
 
 namespace MovieService.Identity;
-
-/// <summary>The gateway's identity tokens as this service checks them (section <c>GatewayIdentity</c>).</summary>
-public sealed class GatewayIdentityOptions
-{
-    public const string SectionName = "GatewayIdentity";
-
-    /// <summary>The key the gateway signs with; only the two of them hold it.</summary>
-    public string? SigningKey { get; set; }
-
-    [Required]
-    public string Issuer { get; set; } = "moviedb-gateway";
-
-    [Required]
-    public string Audience { get; set; } = "movieservice";
-}
 
 /// <summary>
 /// Who calls: the bearer token the gateway signs for each request it forwards (the caller's id,

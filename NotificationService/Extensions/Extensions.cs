@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MimeKit;
-using NotificationService.Events;
+using NotificationService.IntegrationEvents;
 using NotificationService.Infrastructure;
 using NotificationService.Model;
+using NotificationService.Settings;
 using UserService.Contracts;
 
 namespace NotificationService.Extensions;

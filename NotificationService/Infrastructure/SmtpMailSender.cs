@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using NotificationService.Model;
+using NotificationService.Settings;
 using Polly;
 using Polly.Retry;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using MimeKit;
+using NotificationService.Settings;
 
 namespace NotificationService.Model;
 
@@ -52,24 +53,7 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
         }
 
         var expires = ExpiresAt.UtcDateTime.ToString("d MMMM yyyy, HH:mm 'UTC'", CultureInfo.InvariantCulture);
-        var (subject, opening, button, ignore) = Kind switch
-        {
-            ActivationMailKind.NewLink => (
-                "Your new MovieDb activation link",
-                "Here is the new link to activate your MovieDb account; earlier links no longer work.",
-                "Activate my account",
-                "Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days."),
-            ActivationMailKind.EmailChange => (
-                "Confirm your new MovieDb e-mail address",
-                "Your MovieDb account is to use this e-mail address from now on. Open this link to confirm it:",
-                "Confirm this address",
-                "Did not ask for this? Then ignore this mail: the account keeps its present address until the link is used."),
-            _ => (
-                "Activate your MovieDb account",
-                "Welcome to MovieDb! Open this link to activate your account:",
-                "Activate my account",
-                "Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days."),
-        };
+        var (subject, opening, button, ignore) = Wording(Kind);
 
         var text = $"""
             Hello {UserName},
@@ -111,4 +95,24 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
     }
 
     private static string Html(string value) => WebUtility.HtmlEncode(value);
+
+    /// <summary>The subject, the opening line, the button and the "not you?" line of a mail of <paramref name="kind"/>.</summary>
+    private static (string Subject, string Opening, string Button, string Ignore) Wording(ActivationMailKind kind) => kind switch
+    {
+        ActivationMailKind.NewLink => (
+            "Your new MovieDb activation link",
+            "Here is the new link to activate your MovieDb account; earlier links no longer work.",
+            "Activate my account",
+            "Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days."),
+        ActivationMailKind.EmailChange => (
+            "Confirm your new MovieDb e-mail address",
+            "Your MovieDb account is to use this e-mail address from now on. Open this link to confirm it:",
+            "Confirm this address",
+            "Did not ask for this? Then ignore this mail: the account keeps its present address until the link is used."),
+        _ => (
+            "Activate your MovieDb account",
+            "Welcome to MovieDb! Open this link to activate your account:",
+            "Activate my account",
+            "Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days."),
+    };
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using MovieDb.Messaging.Contracts;
 using UserService.Contracts;
 using UserService.Model;
+using UserService.Settings;
 
 namespace UserService.Application;
 

@@ -4,6 +4,7 @@ using MovieDb.Messaging.Events;
 using UserService.Contracts;
 using UserService.Infrastructure;
 using UserService.Model;
+using UserService.Settings;
 
 namespace UserService.Application;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using UserService.Contracts;
 using UserService.Infrastructure;
 using UserService.Model;
+using UserService.Settings;
 
 namespace UserService.Application;
 

@@ -7,6 +7,7 @@ using UserService.Contracts;
 using UserService.Handlers;
 using UserService.Infrastructure;
 using UserService.Model;
+using UserService.Settings;
 
 namespace UserService.Extensions;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using UserService.Application;
+using UserService.Settings;
 
 namespace UserService.Infrastructure;
 

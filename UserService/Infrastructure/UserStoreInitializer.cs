@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using UserService.Application;
 using UserService.Contracts;
 using UserService.Model;
+using UserService.Settings;
 
 namespace UserService.Infrastructure;
 

@@ -32,7 +32,7 @@ public sealed class NotificationConfigurationTests
     {
         using var factory = new ServiceFactory<NotificationServiceApp>(Minimal(activationUrl: null), "Development");
 
-        var options = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationService.Model.NotificationOptions>>().Value;
+        var options = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationService.Settings.NotificationOptions>>().Value;
 
         Assert.Equal("http://localhost:5090/activate?token={token}", options.ActivationUrl);
     }

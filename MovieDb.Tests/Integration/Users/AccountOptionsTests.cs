@@ -1,6 +1,6 @@
 using MovieDb.Tests.Infrastructure;
 using UserService;
-using UserService.Application;
+using UserService.Settings;
 
 namespace MovieDb.Tests.Integration.Users;
 

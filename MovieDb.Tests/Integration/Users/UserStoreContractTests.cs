@@ -91,7 +91,7 @@ public abstract class UserStoreContractTests : IAsyncLifetime
     private Sessions NewSessions() => new(
         Store,
         TimeProvider.System,
-        Microsoft.Extensions.Options.Options.Create(new UserService.Application.RefreshTokenOptions()),
+        Microsoft.Extensions.Options.Options.Create(new UserService.Settings.RefreshTokenOptions()),
         Microsoft.Extensions.Logging.Abstractions.NullLogger<Sessions>.Instance);
 
     [Fact]

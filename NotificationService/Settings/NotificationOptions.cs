@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace NotificationService.Model;
+namespace NotificationService.Settings;
 
 /// <summary>What the mails say and how hard sending is tried (section <c>Notifications</c>).</summary>
 public sealed class NotificationOptions

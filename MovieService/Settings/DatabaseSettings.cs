@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using MySqlConnector;
 
-namespace MovieService.Infrastructure;
+namespace MovieService.Settings;
 
 /// <summary>Database settings (section <c>Database</c>); the connection string is <c>ConnectionStrings:moviedb</c>.</summary>
 public sealed class DatabaseSettings

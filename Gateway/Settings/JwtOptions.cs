@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Gateway.Auth;
+namespace Gateway.Settings;
 
 /// <summary>Access-token settings (section <c>Jwt</c>).</summary>
 public sealed class JwtOptions

@@ -4,9 +4,10 @@ using MimeKit;
 using MovieDb.Messaging.Events;
 using NotificationService.Infrastructure;
 using NotificationService.Model;
+using NotificationService.Settings;
 using UserService.Contracts;
 
-namespace NotificationService.Events;
+namespace NotificationService.IntegrationEvents;
 
 /// <summary>
 /// Sends the activation mail of <c>user.registered</c> (a new account), <c>user.activation-requested</c>

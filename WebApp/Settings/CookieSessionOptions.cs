@@ -1,4 +1,4 @@
-namespace WebApp.Auth;
+namespace WebApp.Settings;
 
 /// <summary>The sign-in session (section <c>Session</c>).</summary>
 public sealed class CookieSessionOptions

@@ -3,7 +3,7 @@ using MovieDb.Messaging.Events;
 using MovieService.Infrastructure;
 using UserService.Contracts;
 
-namespace MovieService.Events;
+namespace MovieService.IntegrationEvents;
 
 /// <summary>
 /// When an account is deleted, its movies go too. Idempotent: the event may come twice, and the

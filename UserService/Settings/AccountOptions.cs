@@ -1,31 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace UserService.Application;
-
-/// <summary>The bootstrap admin account, created at start-up when it does not exist (section <c>Admin</c>).</summary>
-public sealed class AdminOptions
-{
-    public const string SectionName = "Admin";
-
-    [Required]
-    public string UserName { get; set; } = "admin";
-
-    [Required]
-    public string Email { get; set; } = "admin@moviedb.local";
-
-    /// <summary>Required outside Development; in Development a generated one is used and logged when it is missing.</summary>
-    public string? Password { get; set; }
-}
-
-/// <summary>Session settings (section <c>Sessions</c>).</summary>
-public sealed class RefreshTokenOptions
-{
-    public const string SectionName = "Sessions";
-
-    /// <summary>How long a refresh token stays valid; each rotation starts a new period. Default 14 days.</summary>
-    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
-    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
-}
+namespace UserService.Settings;
 
 /// <summary>Account rules (section <c>Accounts</c>).</summary>
 public sealed class AccountOptions
