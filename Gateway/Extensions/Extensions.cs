@@ -126,9 +126,12 @@ internal static class Extensions
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<SigningKeyring, IOptions<JwtOptions>>((options, keys, jwt) =>
+            .Configure<SigningKeyring, IOptions<JwtOptions>, TimeProvider>((options, keys, jwt, time) =>
             {
                 options.MapInboundClaims = false;
+                // A client sends the same access token for its whole lifetime: its signature is checked once.
+                options.TokenHandlers.Clear();
+                options.TokenHandlers.Add(new CachingJsonWebTokenHandler(time) { MapInboundClaims = false });
                 options.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = jwt.Value.Issuer,

@@ -107,13 +107,27 @@ public static class MoviesApi
             movies = movies.Where(m => m.ReleaseYear == year);
         }
 
-        var total = await movies.LongCountAsync(cancellationToken);
-        var page = await sort.Apply(movies)
-            .Skip(PagingRules.Offset(query.Page, query.PageSize))
-            .Take(query.PageSize)
+        var (page, total) = await services.ReadAsync(sort.Apply(movies), movies, (sorted, all, ct) => PageAndCountAsync(sorted, all, query.Page, query.PageSize, ct), cancellationToken);
+        return TypedResults.Ok(new PagedResult<MovieDto>([.. page.Select(m => m.ToDto())], query.Page, query.PageSize, total));
+    }
+
+    /// <summary>
+    /// One page and the number of all matching movies in one statement, one round trip: the count is an
+    /// uncorrelated subquery of the page query, which MariaDB evaluates once. Only a page past the end
+    /// (no rows, so no count either) asks for the count on its own.
+    /// </summary>
+    private static async Task<(List<Movie> Page, long Total)> PageAndCountAsync(
+        IQueryable<Movie> sorted, IQueryable<Movie> movies, int page, int pageSize, CancellationToken cancellationToken)
+    {
+        var rows = await sorted
+            .Skip(PagingRules.Offset(page, pageSize))
+            .Take(pageSize)
+            .Select(m => new { Movie = m, Total = movies.LongCount() })
             .ToListAsync(cancellationToken);
 
-        return TypedResults.Ok(new PagedResult<MovieDto>([.. page.Select(m => m.ToDto())], query.Page, query.PageSize, total));
+        return rows.Count > 0
+            ? ([.. rows.Select(r => r.Movie)], rows[0].Total)
+            : ([], page == 1 ? 0 : await movies.LongCountAsync(cancellationToken));
     }
 
     public static async Task<Results<Ok<MovieDto>, ProblemHttpResult>> GetMovie(

@@ -39,7 +39,7 @@ internal static class Extensions
         builder.Services.AddDbContextPool<MovieDbContext>(options => options.UseMySql(
             connectionString,
             serverVersion.Get(),
-            mysql => mysql.EnableRetryOnFailure(settings.MaxRetryCount, settings.MaxRetryDelay, errorNumbersToAdd: null)));
+            mysql => mysql.ExecutionStrategy(dependencies => new StreamingRetryingExecutionStrategy(dependencies, settings.MaxRetryCount, settings.MaxRetryDelay))));
 
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.AddStartupTask<DatabaseMigrator>($"{connectionName}-migrations", maxRetryDelay: TimeSpan.FromSeconds(10));

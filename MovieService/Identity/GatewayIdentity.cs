@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.IdentityModel.Tokens;
 
 namespace MovieService.Identity;
@@ -23,9 +24,14 @@ internal static class GatewayIdentity
         builder.Services.AddOptions<GatewayIdentityOptions>().BindConfiguration(GatewayIdentityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(GatewayIdentityOptions.SectionName).Get<GatewayIdentityOptions>() ?? new GatewayIdentityOptions();
 
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(bearer =>
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TimeProvider>((bearer, time) =>
         {
             bearer.MapInboundClaims = false;
+            // The gateway reuses an identity token for a minute: its signature is checked once.
+            bearer.TokenHandlers.Clear();
+            bearer.TokenHandlers.Add(new CachingJsonWebTokenHandler(time) { MapInboundClaims = false });
             bearer.TokenValidationParameters = new TokenValidationParameters
             {
                 ValidIssuer = options.Issuer,

@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// A <see cref="JsonWebTokenHandler"/> that remembers the tokens it found valid, so a client that
+/// sends the same token again does not pay for parsing it and checking its signature again
+/// (bench/RESULTS.md). Only what depends on nothing but the token and the validation parameters is
+/// remembered: what the account may do now is still decided per request, after validation (the
+/// gateway's security-stamp check runs on every request, cached token or not).
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>The key is the whole token, compared ordinally: a token with another signature, header or
+/// payload is another key and is validated in full.</item>
+/// <item>An entry is used only until the token's own <c>exp</c> (without the clock skew a full
+/// validation would still allow) and only with the same <see cref="TokenValidationParameters"/>
+/// instance that validated it, so new keys or rules are never bypassed.</item>
+/// <item>Invalid tokens are never remembered, and tokens longer than <see cref="MaxTokenLength"/> are
+/// not either: an attacker cannot fill the cache without valid tokens of this service.</item>
+/// <item>At most <c>capacity</c> entries: when it is full, expired entries go, then all of them.</item>
+/// <item>Every caller gets its own copy of the claims: handlers that change the identity (the
+/// gateway replaces the role claims with the account's current roles) never change the cached one.</item>
+/// </list>
+/// </remarks>
+public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity = CachingJsonWebTokenHandler.DefaultCapacity) : JsonWebTokenHandler
+{
+    public const int DefaultCapacity = 10_000;
+
+    /// <summary>MovieDb's tokens are under a kilobyte; longer ones are validated but not remembered.</summary>
+    public const int MaxTokenLength = 4096;
+
+    private readonly ConcurrentDictionary<string, Entry> _validated = new(StringComparer.Ordinal);
+
+    /// <summary>How many validated tokens are remembered now.</summary>
+    public int Count => _validated.Count;
+
+    public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
+    {
+        var now = time.GetUtcNow();
+        if (token is not null
+            && _validated.TryGetValue(token, out var entry)
+            && ReferenceEquals(entry.Parameters, validationParameters)
+            && now < entry.Until)
+        {
+            return new TokenValidationResult
+            {
+                IsValid = true,
+                SecurityToken = entry.Token,
+                ClaimsIdentity = new CaseSensitiveClaimsIdentity(entry.Identity),
+                Issuer = entry.Issuer,
+                TokenType = entry.TokenType,
+            };
+        }
+
+        var result = await base.ValidateTokenAsync(token, validationParameters);
+        if (result.IsValid
+            && token is { Length: <= MaxTokenLength }
+            && validationParameters.ValidateLifetime
+            && result.SecurityToken is JsonWebToken { ValidTo: var validTo } validated
+            && validTo > now.UtcDateTime
+            && result.ClaimsIdentity is { } identity)
+        {
+            Remember(token, new Entry(validationParameters, validated, new CaseSensitiveClaimsIdentity(identity), result.Issuer, result.TokenType, new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc))), now);
+        }
+
+        return result;
+    }
+
+    private void Remember(string token, Entry entry, DateTimeOffset now)
+    {
+        if (_validated.Count >= capacity)
+        {
+            foreach (var (key, value) in _validated)
+            {
+                if (value.Until <= now)
+                {
+                    _validated.TryRemove(key, out _);
+                }
+            }
+
+            if (_validated.Count >= capacity)
+            {
+                _validated.Clear();
+            }
+        }
+
+        _validated[token] = entry;
+    }
+
+    private sealed record Entry(
+        TokenValidationParameters Parameters,
+        JsonWebToken Token,
+        ClaimsIdentity Identity,
+        string? Issuer,
+        string? TokenType,
+        DateTimeOffset Until);
+}

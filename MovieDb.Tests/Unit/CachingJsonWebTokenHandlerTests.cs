@@ -1,0 +1,137 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace MovieDb.Tests.Unit;
+
+/// <summary>
+/// The cache of validated tokens the gateway and the movie service put in front of JWT validation:
+/// it may save work, never change a verdict.
+/// </summary>
+public sealed class CachingJsonWebTokenHandlerTests
+{
+    private static readonly SymmetricSecurityKey Key = new(Encoding.UTF8.GetBytes("a-test-signing-key-of-at-least-32-bytes!"));
+    private static readonly SymmetricSecurityKey OtherKey = new(Encoding.UTF8.GetBytes("another-signing-key-of-at-least-32-bytes"));
+
+    private static TokenValidationParameters Parameters(SecurityKey key) => new()
+    {
+        ValidIssuer = "moviedb",
+        ValidAudience = "moviedb-api",
+        IssuerSigningKey = key,
+        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        RequireExpirationTime = true,
+        ClockSkew = TimeSpan.Zero,
+        NameClaimType = "unique_name",
+        RoleClaimType = "role",
+    };
+
+    private static string Token(string subject, TimeSpan lifetime, SecurityKey? key = null)
+    {
+        var now = DateTime.UtcNow;
+        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "moviedb",
+            Audience = "moviedb-api",
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + lifetime,
+            SigningCredentials = new SigningCredentials(key ?? Key, SecurityAlgorithms.HmacSha256),
+            Claims = new Dictionary<string, object> { ["sub"] = subject, ["unique_name"] = subject, ["role"] = new[] { "admin" } },
+        });
+    }
+
+    [Fact]
+    public async Task A_token_validated_again_gives_the_same_claims_and_each_caller_its_own_copy()
+    {
+        var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
+        var parameters = Parameters(Key);
+        var token = Token("alice", TimeSpan.FromMinutes(5));
+
+        var first = await handler.ValidateTokenAsync(token, parameters);
+        Assert.True(first.IsValid);
+        Assert.Equal(1, handler.Count);
+
+        // What the gateway does after validation: the role claims become the account's current ones.
+        foreach (var role in first.ClaimsIdentity.FindAll("role").ToList())
+        {
+            first.ClaimsIdentity.RemoveClaim(role);
+        }
+
+        var second = await handler.ValidateTokenAsync(token, parameters);
+        Assert.True(second.IsValid);
+        Assert.NotSame(first.ClaimsIdentity, second.ClaimsIdentity);
+        Assert.Equal("alice", second.ClaimsIdentity.FindFirst("sub")?.Value);
+        Assert.Equal("alice", second.ClaimsIdentity.Name);
+        Assert.True(new ClaimsPrincipal(second.ClaimsIdentity).IsInRole("admin"));
+        Assert.IsType<CaseSensitiveClaimsIdentity>(second.ClaimsIdentity);
+        Assert.Null(second.ClaimsIdentity.FindFirst("SUB"));
+        Assert.IsType<JsonWebToken>(second.SecurityToken);
+    }
+
+    [Fact]
+    public async Task A_remembered_token_is_refused_once_it_has_expired()
+    {
+        var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
+        var parameters = Parameters(Key);
+        var token = Token("alice", TimeSpan.FromSeconds(1));
+        Assert.True((await handler.ValidateTokenAsync(token, parameters)).IsValid);
+
+        // JWT times are whole seconds: two seconds are past the expiry whatever the rounding.
+        await Task.Delay(TimeSpan.FromSeconds(2.1), TestContext.Current.CancellationToken);
+
+        var again = await handler.ValidateTokenAsync(token, parameters);
+        Assert.False(again.IsValid);
+        Assert.IsType<SecurityTokenExpiredException>(again.Exception);
+    }
+
+    [Fact]
+    public async Task A_token_with_a_changed_signature_or_payload_is_refused_even_when_the_original_is_remembered()
+    {
+        var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
+        var parameters = Parameters(Key);
+        var token = Token("alice", TimeSpan.FromMinutes(5));
+        Assert.True((await handler.ValidateTokenAsync(token, parameters)).IsValid);
+
+        var parts = token.Split('.');
+        var otherSignature = parts[2][..^2] + (parts[2][^2] == 'A' ? "B" : "A") + parts[2][^1];
+        var forgedPayload = Base64UrlEncoder.Encode("""{"sub":"mallory","unique_name":"mallory","role":["admin"],"iss":"moviedb","aud":"moviedb-api","exp":4102444800}""");
+
+        Assert.False((await handler.ValidateTokenAsync($"{parts[0]}.{parts[1]}.{otherSignature}", parameters)).IsValid);
+        Assert.False((await handler.ValidateTokenAsync($"{parts[0]}.{forgedPayload}.{parts[2]}", parameters)).IsValid);
+        Assert.Equal(1, handler.Count);
+    }
+
+    [Fact]
+    public async Task A_remembered_token_is_validated_again_under_new_validation_parameters()
+    {
+        var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
+        var token = Token("alice", TimeSpan.FromMinutes(5));
+        Assert.True((await handler.ValidateTokenAsync(token, Parameters(Key))).IsValid);
+
+        // The signing key was replaced: the token signed with the old one no longer counts.
+        var rotated = await handler.ValidateTokenAsync(token, Parameters(OtherKey));
+        Assert.False(rotated.IsValid);
+    }
+
+    [Fact]
+    public async Task Invalid_tokens_are_not_remembered_and_the_cache_never_holds_more_than_its_capacity()
+    {
+        var handler = new CachingJsonWebTokenHandler(TimeProvider.System, capacity: 3) { MapInboundClaims = false };
+        var parameters = Parameters(Key);
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.False((await handler.ValidateTokenAsync(Token($"user{i}", TimeSpan.FromMinutes(5), OtherKey), parameters)).IsValid);
+        }
+
+        Assert.Equal(0, handler.Count);
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True((await handler.ValidateTokenAsync(Token($"user{i}", TimeSpan.FromMinutes(5)), parameters)).IsValid);
+            Assert.InRange(handler.Count, 1, 3);
+        }
+    }
+}
