@@ -17,8 +17,11 @@ namespace Microsoft.Extensions.Hosting;
 /// <item>The key is the whole token, compared ordinally: a token with another signature, header or
 /// payload is another key and is validated in full.</item>
 /// <item>An entry is used only until the token's own <c>exp</c> (without the clock skew a full
-/// validation would still allow) and only with the same <see cref="TokenValidationParameters"/>
-/// instance that validated it, so new keys or rules are never bypassed.</item>
+/// validation would still allow), and only under the same rules that validated it — the same
+/// signing keys (the same key objects), issuers, audiences, algorithms, requirements and validator
+/// delegates (<see cref="ValidationRules"/>) — so new keys or rules are never bypassed. (JWT bearer
+/// authentication clones its parameters for every request, so the rules are compared, not the
+/// parameter objects.)</item>
 /// <item>Invalid tokens are never remembered, and tokens longer than <see cref="MaxTokenLength"/> are
 /// not either: an attacker cannot fill the cache without valid tokens of this service.</item>
 /// <item>At most <c>capacity</c> entries: when it is full, expired entries go, then all of them.</item>
@@ -43,7 +46,7 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
         var now = time.GetUtcNow();
         if (token is not null
             && _validated.TryGetValue(token, out var entry)
-            && ReferenceEquals(entry.Parameters, validationParameters)
+            && entry.Rules.Equals(ValidationRules.Of(validationParameters))
             && now < entry.Until)
         {
             return new TokenValidationResult
@@ -64,7 +67,7 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
             && validTo > now.UtcDateTime
             && result.ClaimsIdentity is { } identity)
         {
-            Remember(token, new Entry(validationParameters, validated, new CaseSensitiveClaimsIdentity(identity), result.Issuer, result.TokenType, new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc))), now);
+            Remember(token, new Entry(ValidationRules.Of(validationParameters), validated, new CaseSensitiveClaimsIdentity(identity), result.Issuer, result.TokenType, new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc))), now);
         }
 
         return result;
@@ -92,10 +95,58 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
     }
 
     private sealed record Entry(
-        TokenValidationParameters Parameters,
+        ValidationRules Rules,
         JsonWebToken Token,
         ClaimsIdentity Identity,
         string? Issuer,
         string? TokenType,
         DateTimeOffset Until);
+
+    /// <summary>What decides whether a token is valid, besides the token and the time.</summary>
+    private sealed class ValidationRules : IEquatable<ValidationRules>
+    {
+        private readonly object?[] _values;
+
+        private ValidationRules(object?[] values) => _values = values;
+
+        public static ValidationRules Of(TokenValidationParameters p) => new(
+        [
+            p.IssuerSigningKey, .. p.IssuerSigningKeys ?? [], null,
+            p.ValidIssuer, .. p.ValidIssuers ?? [], null,
+            p.ValidAudience, .. p.ValidAudiences ?? [], null,
+            .. p.ValidAlgorithms ?? [], null,
+            .. p.ValidTypes ?? [], null,
+            p.ValidateIssuer, p.ValidateAudience, p.ValidateLifetime, p.ValidateIssuerSigningKey, p.ValidateSignatureLast,
+            p.RequireSignedTokens, p.RequireExpirationTime, p.RequireAudience, p.TryAllIssuerSigningKeys, p.ValidateWithLKG,
+            p.NameClaimType, p.RoleClaimType, p.AuthenticationType, p.ConfigurationManager, p.TokenDecryptionKey,
+            p.IssuerSigningKeyResolver, p.IssuerSigningKeyValidator, p.SignatureValidator, p.IssuerValidator, p.AudienceValidator,
+            p.LifetimeValidator, p.AlgorithmValidator, p.TypeValidator, p.TokenReplayValidator, p.TokenReader,
+            p.NameClaimTypeRetriever, p.RoleClaimTypeRetriever,
+        ]);
+
+        // Keys, resolvers and validators by identity (a clone of the parameters shares them); strings by value.
+        public bool Equals(ValidationRules? other)
+        {
+            if (other is null || _values.Length != other._values.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < _values.Length; i++)
+            {
+                var (mine, theirs) = (_values[i], other._values[i]);
+                var same = mine is string or bool or Delegate ? Equals(mine, theirs) : ReferenceEquals(mine, theirs);
+                if (!same)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public override bool Equals(object? obj) => Equals(obj as ValidationRules);
+
+        public override int GetHashCode() => _values.Length;
+    }
 }

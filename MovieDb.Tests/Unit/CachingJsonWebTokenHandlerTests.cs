@@ -71,6 +71,34 @@ public sealed class CachingJsonWebTokenHandlerTests
     }
 
     [Fact]
+    public async Task A_token_is_checked_once_although_each_request_brings_its_own_copy_of_the_parameters()
+    {
+        var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
+        var signatureChecks = 0;
+        var parameters = Parameters(Key);
+        parameters.SignatureValidator = (token, _) =>
+        {
+            Interlocked.Increment(ref signatureChecks);
+            return new JsonWebToken(token);
+        };
+        var token = Token("alice", TimeSpan.FromMinutes(5));
+
+        // What JWT bearer authentication does on every request: validate with a clone of its parameters.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True((await handler.ValidateTokenAsync(token, parameters.Clone())).IsValid);
+        }
+
+        Assert.Equal(1, signatureChecks);
+
+        // Other rules (here another audience) are another cache key: checked again, and refused.
+        var stricter = parameters.Clone();
+        stricter.ValidAudience = "another-api";
+        Assert.False((await handler.ValidateTokenAsync(token, stricter)).IsValid);
+        Assert.Equal(2, signatureChecks);
+    }
+
+    [Fact]
     public async Task A_remembered_token_is_refused_once_it_has_expired()
     {
         var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
@@ -108,6 +136,9 @@ public sealed class CachingJsonWebTokenHandlerTests
     {
         var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
         var token = Token("alice", TimeSpan.FromMinutes(5));
+        Assert.True((await handler.ValidateTokenAsync(token, Parameters(Key))).IsValid);
+
+        // The same rules again (a fresh copy, as on every request): still valid.
         Assert.True((await handler.ValidateTokenAsync(token, Parameters(Key))).IsValid);
 
         // The signing key was replaced: the token signed with the old one no longer counts.
