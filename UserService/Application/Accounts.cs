@@ -44,9 +44,10 @@ internal sealed partial class Accounts(
             return Forbidden<UserDto>("Only an admin may read another account.");
         }
 
-        return await store.FindByIdAsync(query.UserId, cancellationToken) is { } user
-            ? Reply<UserDto>.Ok(user.ToDto())
-            : NotFound<UserDto>();
+        // Reading oneself (GET /api/users/me, the common case) needs no second read: the caller's
+        // account was just read, in the same state.
+        var user = caller.Id == query.UserId ? caller : await store.FindByIdAsync(query.UserId, cancellationToken);
+        return user is not null ? Reply<UserDto>.Ok(user.ToDto()) : NotFound<UserDto>();
     }
 
     public async Task<Reply<UserPage>> ListAsync(ListUsers query, CancellationToken cancellationToken)

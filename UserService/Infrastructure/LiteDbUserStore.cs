@@ -98,8 +98,13 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
         }
     }
 
-    public Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken) =>
-        FindAsync(u => u.Id == id && u.DeletedAt == null);
+    // By primary key: LiteDB then reads the document through its _id index without parsing a query
+    // expression (a LINQ predicate is translated anew on every call: bench/RESULTS.md).
+    public async Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken)
+    {
+        await _schema.EnsureAsync();
+        return _users.FindById(id) is { DeletedAt: null } user ? user : null;
+    }
 
     public Task<User?> FindByUserNameAsync(string normalizedUserName, CancellationToken cancellationToken) =>
         FindAsync(u => u.NormalizedUserName == normalizedUserName && u.DeletedAt == null);
