@@ -8,7 +8,9 @@
 #   2. request/reply latency of GET /api/users/me and of sign-in through the gateway at 1, 8 and 32
 #      clients, and the same round trip over raw AMQP without HTTP;
 #   3. registration throughput and the cost of one password hash;
-#   4. each service's working set, idle and under load.
+#   4. each service's working set, idle and under load;
+#   5. for every path, the CPU each process spent per request (movie service, gateway, user service,
+#      MariaDB, RabbitMQ, nginx), read from /proc before and after each measured run.
 # Writes bench/results/results-<UTC time>.md (and prints it). Knobs: BENCH_DURATION (15 s),
 # BENCH_WARMUP (5 s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 # BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10).
@@ -59,7 +61,7 @@ moviedb_start_servers || fail "MariaDB and RabbitMQ could not be started"
 
 rm -rf "$STATE" && mkdir -p "$STATE"
 moviedb_log "building (Release)"
-for project in MovieService UserService Gateway NotificationService bench/MovieDb.Bench; do
+for project in MovieService UserService Gateway NotificationService WebApp bench/MovieDb.Bench; do
   dotnet build "$project" -c Release -nologo >"$STATE/build.log" 2>&1 || { tail -n 30 "$STATE/build.log"; fail "build of $project failed"; }
 done
 
@@ -108,12 +110,43 @@ sed -e "s|@STATE@|$STATE|g" -e "s|@MOVIESERVICE_PORT@|$MOVIESERVICE_PORT|g" -e "
   bench/nginx.conf.template > "$STATE/nginx.conf"
 nginx -c "$STATE/nginx.conf" -p "$STATE" || fail "nginx did not start"
 
+# CPU time of processes, in clock ticks (user + system), from /proc; nginx counts with its workers.
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0) )); done; echo "$total"; }
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+# The broker's own process, asked of the node the services use (another broker on this machine would
+# fool a search by process name); MariaDB's server process.
+BEAM_PID=$(moviedb_as_root rabbitmqctl -q eval 'list_to_integer(os:getpid()).' 2>/dev/null) || fail "could not ask RabbitMQ for its process id"
+DB_PID=$(pgrep -x mariadbd | head -n 1); [ -n "$DB_PID" ] || DB_PID=$(pgrep -x mysqld | head -n 1)
+nginx_pids() { local master; master=$(cat "$STATE/nginx.pid"); echo "$master $(pgrep -P "$master" | tr '\n' ' ')"; }
+CPU_PROCS=(MovieService Gateway UserService MariaDB RabbitMQ nginx)
+pids_of() {
+  case $1 in
+    MariaDB) echo "$DB_PID" ;;
+    RabbitMQ) echo "$BEAM_PID" ;;
+    nginx) nginx_pids ;;
+    *) echo "${PID[$1]}" ;;
+  esac
+}
+process_ticks() { local -a pids; read -r -a pids <<<"$(pids_of "$1")"; cpu_ticks "${pids[@]}"; }
+declare -A CPU_MARK
+cpu_mark() { local name; for name in "${CPU_PROCS[@]}"; do CPU_MARK[$name]=$(process_ticks "$name"); done; CPU_MARK[busy]=$(busy_ticks); }
+# cpu_since REQUESTS → "movie gateway user mariadb rabbitmq nginx all" in microseconds of CPU per request
+cpu_since() {
+  local name out="" ticks
+  for name in "${CPU_PROCS[@]}" busy; do
+    if [ "$name" = busy ]; then ticks=$(( $(busy_ticks) - CPU_MARK[busy] )); else ticks=$(( $(process_ticks "$name") - CPU_MARK[$name] )); fi
+    out+="$(awk -v t="$ticks" -v n="$1" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0) ? t * 1000000 / hz / n : 0 }') "
+  done
+  echo "$out"
+}
+
 run_wrk() { # name url prefix mode reader writer seconds → prints the RESULT fields
   wrk -t "$THREADS" -c "$CONNECTIONS" -d "${7}s" --latency -s bench/mix.lua "$2" -- "$3" "$4" "$5" "$6" "$STATE/ids.txt" \
     | awk '/^RESULT/ { $1 = ""; print substr($0, 2) }'
 }
 
-declare -A RPS P50 P99 ERR
+declare -A RPS P50 P99 ERR CPU
 ORDERS=("direct nginx gateway" "nginx gateway direct" "gateway direct nginx")
 for round in $(seq 1 "$ROUNDS"); do
   # Each round starts with another path, so that no path always runs first or last.
@@ -128,7 +161,11 @@ for round in $(seq 1 "$ROUNDS"); do
       ( while true; do for name in Gateway MovieService UserService; do echo "$name $(rss_mb "${PID[$name]}")"; done; sleep 0.5; done ) > "$STATE/rss-$round.txt" &
       SAMPLER=$!
     fi
+    cpu_mark
     read -r rps p50 _ p99 _ errors requests < <(run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$writer" "$DURATION")
+    read -r -a used < <(cpu_since "$requests")
+    for i in "${!CPU_PROCS[@]}"; do CPU[$path,${CPU_PROCS[$i]}]+="${used[$i]} "; done
+    CPU[$path,all]+="${used[${#CPU_PROCS[@]}]} "
     if [ "$path" = gateway ]; then
       kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; SAMPLER=""
     fi
@@ -154,20 +191,10 @@ moviedb_log "request/reply latency through the gateway and over AMQP"
 LATENCY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32)"
 AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" --name benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32 | tail -n +3)"
 # Where the time of GET /api/users/me goes: CPU used per process during a 32-client run.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-# The broker's own process, asked of the node the services use (another broker on this machine would
-# fool a search by process name).
-BEAM_PID=$(moviedb_as_root rabbitmqctl -q eval 'list_to_integer(os:getpid()).' 2>/dev/null) || fail "could not ask RabbitMQ for its process id"
-declare -A CPU_BEFORE CPU_AFTER
-for name in Gateway UserService; do CPU_BEFORE[$name]=$(cpu_ticks "${PID[$name]}"); done
-CPU_BEFORE[RabbitMQ]=$(cpu_ticks "$BEAM_PID"); BUSY_BEFORE=$(busy_ticks)
+cpu_mark
 ME_ONLY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 32 --only-me true | tail -n 1)"
-for name in Gateway UserService; do CPU_AFTER[$name]=$(cpu_ticks "${PID[$name]}"); done
-CPU_AFTER[RabbitMQ]=$(cpu_ticks "$BEAM_PID"); BUSY_AFTER=$(busy_ticks)
 ME_REQUESTS=$(awk -F'|' -v s="$LATENCY_SECONDS" '{ gsub(/ /, "", $4); printf "%.0f", $4 * (s + 2) }' <<<"$ME_ONLY")
-HZ=$(getconf CLK_TCK)
-cpu_us() { awk -v t="$1" -v n="$ME_REQUESTS" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0) ? t * 1000000 / hz / n : 0 }'; }
+read -r -a ME_CPU < <(cpu_since "$ME_REQUESTS")
 
 moviedb_log "registration throughput and hashing cost"
 read -r REGISTER_RATE REGISTER_FAILED < <(dotnet "$BENCH_TOOL" register --gateway "$GATEWAY" --count 200 --concurrency 16)
@@ -176,6 +203,8 @@ read -r HASH_MS ITERATIONS < <(dotnet "$BENCH_TOOL" hash)
 ME32=$(grep -F '| GET /api/users/me | 32 |' <<<"$LATENCY")
 ME32_P50=$(awk -F'|' '{ gsub(/ /, "", $5); print $5 }' <<<"$ME32")
 ME32_P99=$(awk -F'|' '{ gsub(/ /, "", $7); print $7 }' <<<"$ME32")
+ME32_RPS=$(awk -F'|' '{ gsub(/ /, "", $4); print $4 }' <<<"$ME32")
+AMQP32_RPS=$(grep -F '| users.get over AMQP | 32 |' <<<"$AMQP" | awk -F'|' '{ gsub(/ /, "", $4); print $4 }')
 verdict() { awk -v v="$1" -v limit="$2" -v cmp="$3" 'BEGIN { ok = (cmp == "ge") ? (v >= limit) : (v <= limit); print ok ? "met" : "**not met**" }'; }
 GW_DIRECT=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[direct]}" 'BEGIN { print a / b }')
 GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / b }')
@@ -196,10 +225,23 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
     echo "| $path | ${MRPS[$path]} | ${MP50[$path]} | ${MP99[$path]} | ${ERR[$path]} | ${RPS[$path]}|"
   done
   echo
+  echo "CPU per request of each process (microseconds; median of the rounds; \`all\` is every busy CPU of the machine, wrk included):"
+  echo
+  header="| path |"; rule="|---|"
+  for name in "${CPU_PROCS[@]}" all; do header+=" $name |"; rule+="---:|"; done
+  echo "$header"; echo "$rule"
+  for path in direct nginx gateway; do
+    row="| $path |"
+    for name in "${CPU_PROCS[@]}" all; do row+=" $(median <<<"${CPU[$path,$name]}") |"; done
+    echo "$row"
+  done
+  echo
   echo "| goal | measured | |"
   echo "|---|---:|---|"
-  echo "| gateway ≥ 85% of direct | $(ratio "${MRPS[gateway]}" "${MRPS[direct]}") | $(verdict "$GW_DIRECT" 0.85 ge) |"
+  echo "| gateway ≥ 90% of direct | $(ratio "${MRPS[gateway]}" "${MRPS[direct]}") | $(verdict "$GW_DIRECT" 0.9 ge) |"
   echo "| gateway ≥ nginx | $(ratio "${MRPS[gateway]}" "${MRPS[nginx]}") of nginx | $(verdict "$GW_NGINX" 1 ge) |"
+  echo "| GET /api/users/me at 32 clients ≥ 90% of the raw AMQP round trip's throughput | $(ratio "$ME32_RPS" "$AMQP32_RPS") | $(verdict "$(awk -v a="$ME32_RPS" -v b="$AMQP32_RPS" 'BEGIN { print a / b }')" 0.9 ge) |"
+  echo "| GET /api/users/me: gateway + user service + RabbitMQ CPU ≤ 300 µs per request | $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) µs | $(verdict $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) 300 le) |"
   echo "| GET /api/users/me p50 ≤ 2 ms at 32 clients | ${ME32_P50} ms | $(verdict "$ME32_P50" 2 le) |"
   echo "| GET /api/users/me p99 ≤ 10 ms at 32 clients | ${ME32_P99} ms | $(verdict "$ME32_P99" 10 le) |"
   echo
@@ -208,13 +250,11 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   echo "$LATENCY"
   echo "$AMQP"
   echo
-  gw=$(( CPU_AFTER[Gateway] - CPU_BEFORE[Gateway] )); us=$(( CPU_AFTER[UserService] - CPU_BEFORE[UserService] ))
-  rmq=$(( CPU_AFTER[RabbitMQ] - CPU_BEFORE[RabbitMQ] )); busy=$(( BUSY_AFTER - BUSY_BEFORE ))
   echo "CPU per \`GET /api/users/me\` at 32 clients (${ME_REQUESTS} requests including the warm-up; microseconds of CPU per request):"
   echo
-  echo "| gateway | user service | RabbitMQ | load client, kernel and the rest | all busy CPU |"
+  echo "| gateway | user service | RabbitMQ | the three | all busy CPU (load client and kernel included) |"
   echo "|---:|---:|---:|---:|---:|"
-  echo "| $(cpu_us $gw) | $(cpu_us $us) | $(cpu_us $rmq) | $(cpu_us $(( busy - gw - us - rmq ))) | $(cpu_us $busy) |"
+  echo "| ${ME_CPU[1]} | ${ME_CPU[2]} | ${ME_CPU[4]} | $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) | ${ME_CPU[6]} |"
   echo
   echo "## Registration"
   echo
