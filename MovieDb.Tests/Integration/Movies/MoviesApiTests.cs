@@ -37,6 +37,37 @@ public sealed class MoviesApiTests(MovieServiceFixture service) : IClassFixture<
         }
     }
 
+    [Theory]
+    [InlineData("title")]
+    [InlineData("-title")]
+    [InlineData("year")]
+    [InlineData("-year")]
+    [InlineData("created")]
+    [InlineData("-created")]
+    public async Task Walking_the_pages_of_any_sort_returns_every_movie_once_with_its_genres_even_among_equal_titles(string sort)
+    {
+        using var client = service.ClientFor($"pager-{Guid.NewGuid():N}");
+        for (var i = 0; i < 7; i++)
+        {
+            // Equal titles and years: only the id breaks the ties.
+            await MovieHttp.CreateAsync(client, MovieHttp.NewMovie(i < 4 ? "Same" : $"Other {i}", 1990 + (i % 2), [$"Genre {i}", "Shared"]));
+        }
+
+        var whole = (await client.GetFromJsonAsync<MoviePageJson>($"/movies?sort={sort}&pageSize=100", Ct))!;
+        var walked = new List<MovieJson>();
+        for (var page = 1; page <= 4; page++)
+        {
+            var part = (await client.GetFromJsonAsync<MoviePageJson>($"/movies?sort={sort}&pageSize=2&page={page}", Ct))!;
+            Assert.Equal(7, part.TotalCount);
+            walked.AddRange(part.Items);
+        }
+
+        Assert.Equal(7, whole.Items.Length);
+        Assert.Equal(whole.Items.Select(m => m.Id), walked.Select(m => m.Id));
+        Assert.All(walked, m => Assert.Equal(2, m.Genres.Length));
+        Assert.Equal(whole.Items.Select(m => string.Join('|', m.Genres)), walked.Select(m => string.Join('|', m.Genres)));
+    }
+
     [Fact]
     public async Task A_created_movie_has_a_location_an_etag_and_reads_back_identically_with_unicode_intact()
     {
