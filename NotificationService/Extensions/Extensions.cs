@@ -43,6 +43,14 @@ internal static class Extensions
                 $"{activationUrlKey} is not set: outside Development the activation mails need the web app's public address, e.g. https://moviedb.example.com/activate (the AppHost sets it from the web app's endpoint).");
         }
 
+        // Checked now, while the host is built, so that the message names the setting every time (a
+        // failure of ValidateOnStart at host start could surface as the ObjectDisposedException of a
+        // start-up torn down half-way: a flaky test showed it). The validator stays for every options instance.
+        if (Check(builder.Configuration.GetSection(NotificationOptions.SectionName).Get<NotificationOptions>() ?? new NotificationOptions()) is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
         builder.Services.AddOptions<NotificationOptions>()
             .BindConfiguration(NotificationOptions.SectionName)
             .ValidateDataAnnotations()
