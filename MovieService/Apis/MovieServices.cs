@@ -17,7 +17,7 @@ public sealed class MovieServices(MovieDbContext context, TimeProvider time, Htt
     /// <summary>The movie if the caller may see it: their own, or anyone's for an admin. Others' movies are "not found".</summary>
     public Task<Movie?> FindVisibleAsync(Guid id, bool tracking, CancellationToken cancellationToken)
     {
-        var movies = tracking ? Context.Movies : Context.Movies.AsNoTracking();
+        var movies = (tracking ? Context.Movies : Context.Movies.AsNoTracking()).WithOrderedGenres();
         var user = HttpContext.User;
         if (!user.IsAdmin())
         {
