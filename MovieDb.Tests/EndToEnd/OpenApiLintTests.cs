@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MovieDb.Tests.Infrastructure;
 
@@ -56,7 +55,7 @@ public sealed class OpenApiLintTests(OpenApiDocumentTests.System system) : IClas
 
         foreach (var tool in new[] { "node", "npm" })
         {
-            if (!OnPath(tool))
+            if (!CommandLineTools.OnPath(tool))
             {
                 Unavailable($"{tool} is not installed (Node.js 20.19+ and npm run Redocly CLI)");
             }
@@ -77,38 +76,14 @@ public sealed class OpenApiLintTests(OpenApiDocumentTests.System system) : IClas
 
     private static void Unavailable(string reason) => Assert.Skip($"Redocly CLI cannot run here: {reason}");
 
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(directory => File.Exists(Path.Combine(directory, tool)));
-
+    // No telemetry or update checks: the lint is a local check.
     private static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string fileName, string[] arguments)
     {
-        var start = new ProcessStartInfo(fileName, arguments)
+        var result = await CommandLineTools.RunAsync(fileName, arguments, ToolDirectory, new Dictionary<string, string>
         {
-            WorkingDirectory = ToolDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-
-        // No telemetry or update checks: the lint is a local check.
-        start.Environment["REDOCLY_TELEMETRY"] = "off";
-        start.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var errors = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await output, await errors);
+            ["REDOCLY_TELEMETRY"] = "off",
+            ["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true",
+        });
+        return (result.ExitCode, result.Output, result.Errors);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MovieDb.Tests.Infrastructure;
 
 namespace MovieDb.Tests.Unit;
@@ -16,7 +15,7 @@ public sealed class ShellScriptTests
     [Fact]
     public async Task The_shell_scripts_pass_shellcheck()
     {
-        Assert.SkipUnless(File.Exists("/usr/bin/shellcheck") || OnPath("shellcheck"), "shellcheck is not installed (Debian package shellcheck)");
+        Assert.SkipUnless(File.Exists("/usr/bin/shellcheck") || CommandLineTools.OnPath("shellcheck"), "shellcheck is not installed (Debian package shellcheck)");
 
         var (exitCode, output) = await RunAsync("shellcheck", [.. Scripts]);
 
@@ -54,28 +53,13 @@ public sealed class ShellScriptTests
 
     private static Task<(int ExitCode, string Output)> BashAsync(string command, string argument)
     {
-        Assert.SkipUnless(OnPath("bash"), "bash is not installed");
+        Assert.SkipUnless(CommandLineTools.OnPath("bash"), "bash is not installed");
         return RunAsync("bash", ["-c", $"source scripts/lib/servers.sh && {command}", "test", argument]);
     }
 
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(directory => File.Exists(Path.Combine(directory, tool)));
-
     private static async Task<(int ExitCode, string Output)> RunAsync(string fileName, string[] arguments)
     {
-        var start = new ProcessStartInfo(fileName, arguments)
-        {
-            WorkingDirectory = RepositoryPaths.Root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment["LC_ALL"] = "C.UTF-8";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var errors = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
-        return (process.ExitCode, await output + await errors);
+        var result = await CommandLineTools.RunAsync(fileName, arguments, RepositoryPaths.Root, new Dictionary<string, string> { ["LC_ALL"] = "C.UTF-8" });
+        return (result.ExitCode, result.Output + result.Errors);
     }
 }
