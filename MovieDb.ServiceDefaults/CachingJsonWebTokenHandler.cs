@@ -44,9 +44,10 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
         var now = time.GetUtcNow();
+        var rules = ValidationRules.Of(validationParameters);
         if (token is not null
             && _validated.TryGetValue(token, out var entry)
-            && entry.Rules.Equals(ValidationRules.Of(validationParameters))
+            && entry.Rules.Equals(rules)
             && now < entry.Until)
         {
             return new TokenValidationResult
@@ -67,7 +68,7 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
             && validTo > now.UtcDateTime
             && result.ClaimsIdentity is { } identity)
         {
-            Remember(token, new Entry(ValidationRules.Of(validationParameters), validated, new CaseSensitiveClaimsIdentity(identity), result.Issuer, result.TokenType, new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc))), now);
+            Remember(token, new Entry(rules, validated, new CaseSensitiveClaimsIdentity(identity), result.Issuer, result.TokenType, new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc))), now);
         }
 
         return result;

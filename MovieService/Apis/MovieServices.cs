@@ -25,7 +25,7 @@ public sealed class MovieServices(MovieDbContext context, TimeProvider time, Htt
             movies = movies.Where(m => m.OwnerId == owner);
         }
 
-        return ReadAsync(movies, id, static (movies, id, ct) => movies.FirstOrDefaultAsync(m => m.Id == id, ct), cancellationToken);
+        return ReadAsync(ct => movies.FirstOrDefaultAsync(m => m.Id == id, ct), cancellationToken);
     }
 
     /// <summary>
@@ -34,10 +34,6 @@ public sealed class MovieServices(MovieDbContext context, TimeProvider time, Htt
     /// result; a query run outside one is first copied into a buffer of boxed values (so that it could
     /// be retried alone), which was a quarter of the memory a list request allocated (bench/RESULTS.md).
     /// </summary>
-    public Task<TResult> ReadAsync<TState, TArg, TResult>(TState state, TArg arg, Func<TState, TArg, CancellationToken, Task<TResult>> read, CancellationToken cancellationToken) =>
-        Context.Database.CreateExecutionStrategy().ExecuteAsync(
-            (state, arg, read),
-            static (_, s, ct) => s.read(s.state, s.arg, ct),
-            verifySucceeded: null,
-            cancellationToken);
+    public Task<TResult> ReadAsync<TResult>(Func<CancellationToken, Task<TResult>> read, CancellationToken cancellationToken) =>
+        Context.Database.CreateExecutionStrategy().ExecuteAsync(read, cancellationToken);
 }

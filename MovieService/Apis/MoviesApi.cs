@@ -109,7 +109,7 @@ public static class MoviesApi
         }
 
         var table = services.Context.Movies.AsNoTracking().WithOrderedGenres();
-        var (page, total) = await services.ReadAsync(table, movies, (all, matching, ct) => PageAndCountAsync(all, matching, sort, query.Page, query.PageSize, ct), cancellationToken);
+        var (page, total) = await services.ReadAsync(ct => PageAndCountAsync(table, movies, sort, query.Page, query.PageSize, ct), cancellationToken);
         return TypedResults.Ok(new PagedResult<MovieDto>([.. page.Select(m => m.ToDto())], query.Page, query.PageSize, total));
     }
 
