@@ -147,6 +147,35 @@ public sealed class CachingJsonWebTokenHandlerTests
     }
 
     [Fact]
+    public async Task Parallel_validations_while_the_cache_fills_and_empties_give_every_caller_the_right_verdict_and_identity()
+    {
+        // The race: many requests validate at once while a small cache is emptied and refilled under
+        // them. A lost entry only costs a full validation; no caller may get another's claims or a
+        // wrong verdict.
+        var handler = new CachingJsonWebTokenHandler(TimeProvider.System, capacity: 4) { MapInboundClaims = false };
+        var parameters = Parameters(Key);
+        var tokens = Enumerable.Range(0, 16).Select(i => (User: $"user{i}", Token: Token($"user{i}", TimeSpan.FromMinutes(5)))).ToArray();
+        var forged = Token("mallory", TimeSpan.FromMinutes(5), OtherKey);
+
+        await Parallel.ForAsync(0, 2_000, TestContext.Current.CancellationToken, async (i, _) =>
+        {
+            if (i % 10 == 0)
+            {
+                Assert.False((await handler.ValidateTokenAsync(forged, parameters.Clone())).IsValid);
+                return;
+            }
+
+            var (user, token) = tokens[i % tokens.Length];
+            var result = await handler.ValidateTokenAsync(token, parameters.Clone());
+            Assert.True(result.IsValid);
+            Assert.Equal(user, result.ClaimsIdentity.FindFirst("sub")?.Value);
+        });
+
+        // Bounded: at most the capacity plus what the racing writers added after their check.
+        Assert.InRange(handler.Count, 0, 4 + Environment.ProcessorCount * 2);
+    }
+
+    [Fact]
     public async Task Invalid_tokens_are_not_remembered_and_the_cache_never_holds_more_than_its_capacity()
     {
         var handler = new CachingJsonWebTokenHandler(TimeProvider.System, capacity: 3) { MapInboundClaims = false };
