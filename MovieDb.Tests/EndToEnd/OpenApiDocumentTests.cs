@@ -95,7 +95,8 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.System system, Tes
         Assert.Equal(["releaseYear", "title"], published["components"]!["schemas"]!["MovieInput"]!["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal));
 
         var query = published["paths"]!["/api/movies"]!["get"]!["parameters"]!.AsArray().ToDictionary(p => p!["name"]!.GetValue<string>(), p => p!);
-        Assert.Equal(["genre", "owner", "page", "pageSize", "search", "sort", "year"], query.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["after", "genre", "owner", "page", "pageSize", "search", "sort", "year"], query.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(MovieCursor.MaxLength, query["after"]["schema"]!["maxLength"]!.GetValue<int>());
         Assert.Equal(MovieListQuery.MaxSearchLength, query["search"]["schema"]!["maxLength"]!.GetValue<int>());
         Assert.Equal(MovieRules.GenreMaxLength, query["genre"]["schema"]!["maxLength"]!.GetValue<int>());
         Assert.Equal(MovieListQuery.MaxOwnerLength, query["owner"]["schema"]!["maxLength"]!.GetValue<int>());
@@ -103,6 +104,10 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.System system, Tes
         Assert.Equal(PagingRules.MaxPageSize, query["pageSize"]["schema"]!["maximum"]!.GetValue<int>());
         Assert.Equal(1, query["pageSize"]["schema"]!["minimum"]!.GetValue<int>());
         Assert.All(query.Values, p => Assert.False(string.IsNullOrEmpty(p["description"]?.GetValue<string>()), $"{p["name"]} has no description"));
+
+        // A page found by cursor has neither a page number nor a total: the schema says they may be null.
+        var page = published["components"]!["schemas"]!["PagedResultOfMovieDto"]!["properties"]!;
+        Assert.All(new[] { "page", "totalCount", "next" }, name => Assert.Contains("null", page[name]!["type"]!.ToJsonString(), StringComparison.Ordinal));
 
         var update = published["paths"]!["/api/movies/{id}"]!["put"]!;
         Assert.Contains(update["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "If-Match" && p["in"]!.GetValue<string>() == "header" && p["required"]!.GetValue<bool>());

@@ -12,18 +12,33 @@ public sealed record MovieListQuery(
     [property: Description("title, year or created; prefix '-' for descending. Default: title")] string? Sort = null,
     [property: Description("1-based page number. Default 1"), Range(1, PagingRules.MaxPage)] int Page = 1,
     [property: Description("Default 20"), Range(1, PagingRules.MaxPageSize)] int PageSize = 20,
-    [property: Description("Admins: a user id, or 'all'"), MaxLength(MovieListQuery.MaxOwnerLength)] string? Owner = null)
+    [property: Description("Admins: a user id, or 'all'"), MaxLength(MovieListQuery.MaxOwnerLength)] string? Owner = null,
+    [property: Description("The 'next' of a page listed with the same sort: the page after it, found at the same cost at any depth. Not with 'page'; such pages have no page number or total count"), MaxLength(MovieCursor.MaxLength)] string? After = null)
 {
     public const string AllOwners = "all";
     public const int MaxSearchLength = 200;
     public const int MaxOwnerLength = 64;
 
-    public Dictionary<string, string[]> Validate(out MovieSort sort)
+    public Dictionary<string, string[]> Validate(out MovieSort sort, out MovieCursor? after)
     {
         var errors = PagingRules.Check(Page, PageSize);
+        after = null;
         if (!MovieSort.TryParse(Sort, out sort))
         {
             errors["sort"] = ["Sort by title, year or created, optionally prefixed with '-' for descending order."];
+        }
+        else if (After is not null)
+        {
+            if (!MovieCursor.TryParse(After, sort, out var cursor))
+            {
+                errors["after"] = ["Not a cursor of this sort order: pass the 'next' of a page listed with the same sort, unchanged."];
+            }
+            else if (Page != 1)
+            {
+                errors["page"] = ["Give either a page number or a cursor ('after'), not both."];
+            }
+
+            after = cursor;
         }
 
         if (Search is { Length: > MaxSearchLength })
@@ -48,6 +63,9 @@ public sealed record MovieListQuery(
 /// <summary>A sort order of the list endpoint, with the id as tie-breaker so pages never overlap.</summary>
 public sealed record MovieSort(string Field, bool Descending)
 {
+    /// <summary>The sort as the query string spells it: <c>title</c>, <c>-year</c>, …</summary>
+    public override string ToString() => Descending ? "-" + Field : Field;
+
     public static bool TryParse(string? value, out MovieSort sort)
     {
         sort = new MovieSort("title", false);

@@ -67,7 +67,7 @@ public static class MoviesApi
         [AsParameters] MovieListQuery query,
         CancellationToken cancellationToken)
     {
-        var errors = query.Validate(out var sort);
+        var errors = query.Validate(out var sort, out var after);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "Invalid query");
@@ -108,9 +108,36 @@ public static class MoviesApi
             movies = movies.Where(m => m.ReleaseYear == year);
         }
 
+        if (after is not null)
+        {
+            var (items, more) = await services.ReadAsync(ct => PageAfterAsync(movies, after, query.PageSize, ct), cancellationToken);
+            return TypedResults.Ok(new PagedResult<MovieDto>(
+                [.. items.Select(m => m.ToDto())], null, query.PageSize, null, more ? MovieCursor.After(items[^1], sort) : null));
+        }
+
         var table = services.Context.Movies.AsNoTracking().WithOrderedGenres();
         var (page, total) = await services.ReadAsync(ct => PageAndCountAsync(table, movies, sort, query.Page, query.PageSize, ct), cancellationToken);
-        return TypedResults.Ok(new PagedResult<MovieDto>([.. page.Select(m => m.ToDto())], query.Page, query.PageSize, total));
+        var next = page.Count > 0 && PagingRules.Offset(query.Page, query.PageSize) + page.Count < total ? MovieCursor.After(page[^1], sort) : null;
+        return TypedResults.Ok(new PagedResult<MovieDto>([.. page.Select(m => m.ToDto())], query.Page, query.PageSize, total, next));
+    }
+
+    /// <summary>
+    /// The page after a cursor: a seek in the sort order's index, one row more than the page to learn
+    /// whether another page follows, and no count (that is what keeps a deep page cheap).
+    /// </summary>
+    private static async Task<(List<Movie> Page, bool More)> PageAfterAsync(
+        IQueryable<Movie> movies, MovieCursor after, int pageSize, CancellationToken cancellationToken)
+    {
+        var rows = await after.Sort.Apply(after.Following(movies.WithOrderedGenres()))
+            .Take(pageSize + 1)
+            .ToListAsync(cancellationToken);
+        var more = rows.Count > pageSize;
+        if (more)
+        {
+            rows.RemoveAt(pageSize);
+        }
+
+        return (rows, more);
     }
 
     /// <summary>

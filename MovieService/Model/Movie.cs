@@ -92,5 +92,13 @@ public sealed record MovieInput(
     [property: Range(MovieRules.RuntimeMin, MovieRules.RuntimeMax)] int? RuntimeMinutes = null,
     [property: MaxLength(MovieRules.SynopsisMaxLength)] string? Synopsis = null);
 
-/// <summary>A page of results.</summary>
-public sealed record PagedResult<T>(IReadOnlyList<T> Items, int Page, int PageSize, long TotalCount);
+/// <summary>
+/// A page of results. <see cref="Next"/> is the cursor of the following page (null on the last);
+/// a page found by cursor has no <see cref="Page"/> number and no <see cref="TotalCount"/>.
+/// </summary>
+public sealed record PagedResult<T>(
+    IReadOnlyList<T> Items,
+    [property: Description("The page number; null on a page found by cursor")] int? Page,
+    int PageSize,
+    [property: Description("All matching movies; null on a page found by cursor (counting is what a cursor saves)")] long? TotalCount,
+    [property: Description("Pass as 'after' (with the same sort and filters) for the next page; null on the last page")] string? Next);

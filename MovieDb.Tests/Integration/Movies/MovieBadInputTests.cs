@@ -53,11 +53,25 @@ public sealed class MovieBadInputTests(MovieServiceFixture service) : IClassFixt
             { "a doubled sort prefix", "GET", "/movies?sort=--title", null, null, 400 },
             { "a 300-character search", "GET", "/movies?search=" + new string('s', 300), null, null, 400 },
             { "a 41-character genre filter", "GET", "/movies?genre=" + new string('g', 41), null, null, 400 },
+            { "a cursor that is not base64url", "GET", "/movies?after=%25%25%25", null, null, 400 },
+            { "a cursor that is not JSON", "GET", "/movies?after=" + Cursor("hello"), null, null, 400 },
+            { "a cursor of another JSON shape", "GET", "/movies?after=" + Cursor("{\"title\":\"x\"}"), null, null, 400 },
+            { "a cursor of nulls", "GET", "/movies?after=" + Cursor("[null,null,null]"), null, null, 400 },
+            { "a cursor with a bad id", "GET", "/movies?after=" + Cursor("[\"title\",\"x\",\"not-a-guid\"]"), null, null, 400 },
+            { "a cursor with a 300-character title", "GET", "/movies?after=" + Cursor($"[\"title\",\"{new string('t', 300)}\",\"{id}\"]"), null, null, 400 },
+            { "a cursor with a year that is a word", "GET", "/movies?sort=year&after=" + Cursor($"[\"year\",\"recent\",\"x\",\"{id}\"]"), null, null, 400 },
+            { "a cursor with a negative year", "GET", "/movies?sort=year&after=" + Cursor($"[\"year\",\"-1\",\"x\",\"{id}\"]"), null, null, 400 },
+            { "a cursor with a time beyond DateTime", "GET", "/movies?sort=created&after=" + Cursor($"[\"created\",\"{long.MaxValue}\",\"{id}\"]"), null, null, 400 },
+            { "a cursor with too many keys", "GET", "/movies?after=" + Cursor($"[\"title\",\"x\",\"y\",\"{id}\"]"), null, null, 400 },
+            { "a cursor nested 300 deep", "GET", "/movies?after=" + Cursor(new string('[', 300) + new string(']', 300)), null, null, 400 },
+            { "a 2000-character cursor", "GET", "/movies?after=" + new string('A', 2000), null, null, 400 },
             { "PATCH is not supported", "PATCH", $"/movies/{id}", "{}", Json, 405 },
             { "POST to an id", "POST", $"/movies/{id}", "{}", Json, 405 },
             { "PUT without If-Match on a missing movie", "PUT", $"/movies/{id}", "{\"title\":\"x\",\"releaseYear\":2000}", Json, 428 },
         };
     }
+
+    private static string Cursor(string json) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
 
     [Theory]
     [MemberData(nameof(Requests))]

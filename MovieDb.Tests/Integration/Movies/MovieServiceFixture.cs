@@ -104,7 +104,7 @@ public sealed record MovieJson(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt);
 
-public sealed record MoviePageJson(MovieJson[] Items, int Page, int PageSize, long TotalCount);
+public sealed record MoviePageJson(MovieJson[] Items, int? Page, int PageSize, long? TotalCount, string? Next = null);
 
 public static class MovieHttp
 {

@@ -1,0 +1,105 @@
+using System.Buffers.Text;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Linq.Expressions;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MovieService.Model;
+
+namespace MovieService.Apis;
+
+/// <summary>
+/// A position in one sort order of the list: the sort keys of the last movie of a page and its id.
+/// A page that starts <c>after</c> a cursor is found by seeking in the sort order's index (keyset
+/// pagination), so it costs the same at any depth, where <c>page=N</c> reads past every movie
+/// before it; and it needs no count of all matches, the largest cost of a deep page over a large
+/// collection (bench/RESULTS.md).
+/// </summary>
+/// <remarks>
+/// Clients treat it as opaque: base64url of a small JSON array, the sort first. It is not signed
+/// because it holds nothing to protect: only values of a movie the caller was shown, and the request's
+/// owner and filters still decide which movies are listed, so a made-up cursor is just another
+/// starting point. It is bound to its sort order: under another order its keys mean nothing.
+/// </remarks>
+public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, DateTime CreatedAt, Guid Id)
+{
+    /// <summary>The longest cursor this service gives out is under 1,000 characters (a 200-character title of quotes or CJK).</summary>
+    public const int MaxLength = 1024;
+
+    private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The cursor after <paramref name="movie"/> in <paramref name="sort"/>.</summary>
+    public static string After(Movie movie, MovieSort sort)
+    {
+        string[] keys = sort.Field switch
+        {
+            "year" => [sort.ToString(), movie.ReleaseYear.ToString(CultureInfo.InvariantCulture), movie.Title, movie.Id.ToString()],
+            "created" => [sort.ToString(), movie.CreatedAt.Ticks.ToString(CultureInfo.InvariantCulture), movie.Id.ToString()],
+            _ => [sort.ToString(), movie.Title, movie.Id.ToString()],
+        };
+        return Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(keys, Json));
+    }
+
+    /// <summary>Reads a cursor given out for <paramref name="sort"/>; false for anything else.</summary>
+    public static bool TryParse(string text, MovieSort sort, [NotNullWhen(true)] out MovieCursor? cursor)
+    {
+        cursor = null;
+        string[]? keys;
+        try
+        {
+            keys = text.Length <= MaxLength ? JsonSerializer.Deserialize<string[]>(Base64Url.DecodeFromChars(text), Json) : null;
+        }
+        catch (Exception exception) when (exception is FormatException or JsonException)
+        {
+            return false;
+        }
+
+        if (keys is null || keys.Length < 3 || keys[0] != sort.ToString() || !Guid.TryParse(keys[^1], out var id))
+        {
+            return false;
+        }
+
+        switch (sort.Field, keys.Length)
+        {
+            case ("title", 3) when IsTitle(keys[1]):
+                cursor = new MovieCursor(sort, keys[1], 0, default, id);
+                return true;
+            case ("year", 4) when int.TryParse(keys[1], NumberStyles.None, CultureInfo.InvariantCulture, out var year) && IsTitle(keys[2]):
+                cursor = new MovieCursor(sort, keys[2], year, default, id);
+                return true;
+            case ("created", 3) when long.TryParse(keys[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && ticks <= DateTime.MaxValue.Ticks:
+                cursor = new MovieCursor(sort, string.Empty, 0, new DateTime(ticks, DateTimeKind.Utc), id);
+                return true;
+            default:
+                return false;
+        }
+
+        static bool IsTitle(string? title) => title is { Length: <= MovieRules.TitleMaxLength };
+    }
+
+    /// <summary>
+    /// The movies after this position, in the same order <see cref="MovieSort.Apply"/> sorts them: the
+    /// comparisons run in the database, under the title column's collation, as the ORDER BY does.
+    /// </summary>
+    public IQueryable<Movie> Following(IQueryable<Movie> movies) => movies.Where(Predicate());
+
+    private Expression<Func<Movie, bool>> Predicate()
+    {
+        // Locals, so that EF Core sends parameters rather than constants (one cached plan per shape).
+        var title = Title;
+        var year = ReleaseYear;
+        var created = CreatedAt;
+        var id = Id;
+        return (Sort.Field, Sort.Descending) switch
+        {
+            ("year", false) => m => m.ReleaseYear > year
+                || (m.ReleaseYear == year && (m.Title.CompareTo(title) > 0 || (m.Title == title && m.Id.CompareTo(id) > 0))),
+            ("year", true) => m => m.ReleaseYear < year
+                || (m.ReleaseYear == year && (m.Title.CompareTo(title) > 0 || (m.Title == title && m.Id.CompareTo(id) > 0))),
+            ("created", false) => m => m.CreatedAt > created || (m.CreatedAt == created && m.Id.CompareTo(id) > 0),
+            ("created", true) => m => m.CreatedAt < created || (m.CreatedAt == created && m.Id.CompareTo(id) < 0),
+            (_, false) => m => m.Title.CompareTo(title) > 0 || (m.Title == title && m.Id.CompareTo(id) > 0),
+            (_, true) => m => m.Title.CompareTo(title) < 0 || (m.Title == title && m.Id.CompareTo(id) < 0),
+        };
+    }
+}
