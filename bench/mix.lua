@@ -47,11 +47,5 @@ function request()
   end
 end
 
--- One machine-readable line per run: requests/s, latency percentiles in ms, errors, requests.
-function done(summary, latency, requests)
-  io.write(string.format("RESULT %.1f %.2f %.2f %.2f %.2f %d %d\n",
-    summary.requests / (summary.duration / 1000000),
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.requests))
-end
+-- done(): the RESULT line bench/run.sh reads (run.sh runs wrk from the repository's root).
+dofile("bench/result.lua")

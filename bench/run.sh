@@ -5,11 +5,12 @@
 #   1. movie reads and writes with wrk — the same mix (45% list page, 45% get by id, 10% create)
 #      against the movie service directly, through nginx as a plain reverse proxy, and through the
 #      gateway; interleaved rounds, medians reported, ratios against the goals;
-#   2. request/reply latency of GET /api/users/me and of sign-in through the gateway at 1, 8 and 32
+#   2. deep pages of that list, found by page number and by cursor (straight to the movie service);
+#   3. request/reply latency of GET /api/users/me and of sign-in through the gateway at 1, 8 and 32
 #      clients, and the same round trip over raw AMQP without HTTP;
-#   3. registration throughput and the cost of one password hash;
-#   4. each service's working set, idle and under load;
-#   5. for every path, the CPU each process spent per request (movie service, gateway, user service,
+#   4. registration throughput and the cost of one password hash;
+#   5. each service's working set, idle and under load;
+#   6. for every path, the CPU each process spent per request (movie service, gateway, user service,
 #      MariaDB, RabbitMQ, nginx), read from /proc before and after each measured run.
 # Writes bench/results/results-<UTC time>.md (and prints it). Knobs: BENCH_DURATION (15 s),
 # BENCH_WARMUP (5 s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
@@ -187,6 +188,31 @@ for path in direct nginx gateway; do
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 
+# Deep pages: every page of the 10,000-movie list (sort=title, 20 per page) at random, found by page
+# number (offset, plus the count of all matches) or by the previous page's cursor (a seek, no count),
+# straight to the movie service; interleaved rounds, medians.
+moviedb_log "deep pages: by number and by cursor"
+dotnet "$BENCH_TOOL" pages --movies "http://127.0.0.1:$MOVIESERVICE_PORT" --key "$GATEWAY_IDENTITY_KEY" --user "$USER_ID" \
+  --numbers "$STATE/pages-numbers.txt" --cursors "$STATE/pages-cursors.txt" >/dev/null || fail "could not walk the list"
+run_pages() { # numbers|cursors seconds → prints the RESULT fields
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "${2}s" --latency -s bench/pages.lua "http://127.0.0.1:$MOVIESERVICE_PORT" -- /movies "$READER_IDENTITY" "$STATE/pages-$1.txt" \
+    | awk '/^RESULT/ { $1 = ""; print substr($0, 2) }'
+}
+declare -A DRPS DP50 DP99 DERR DMOVIE DDB
+for round in $(seq 1 "$ROUNDS"); do
+  order="numbers cursors"; [ $(( round % 2 )) -eq 0 ] && order="cursors numbers"
+  for mode in $order; do
+    run_pages "$mode" "$WARMUP" >/dev/null
+    cpu_mark
+    read -r rps p50 _ p99 _ errors requests < <(run_pages "$mode" "$DURATION")
+    read -r -a used < <(cpu_since "$requests")
+    moviedb_log "round $round pages by $mode: $rps req/s, p50 $p50 ms, p99 $p99 ms, $errors errors of $requests"
+    DRPS[$mode]+="$rps "; DP50[$mode]+="$p50 "; DP99[$mode]+="$p99 "; DERR[$mode]=$(( ${DERR[$mode]:-0} + errors ))
+    DMOVIE[$mode]+="${used[0]} "; DDB[$mode]+="${used[3]} "
+  done
+done
+PAGE_COUNT=$(wc -l < "$STATE/pages-numbers.txt")
+
 moviedb_log "request/reply latency through the gateway and over AMQP"
 LATENCY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32)"
 AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" --name benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32 | tail -n +3)"
@@ -244,6 +270,14 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   echo "| GET /api/users/me: gateway + user service + RabbitMQ CPU ≤ 300 µs per request | $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) µs | $(verdict $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) 300 le) |"
   echo "| GET /api/users/me p50 ≤ 2 ms at 32 clients | ${ME32_P50} ms | $(verdict "$ME32_P50" 2 le) |"
   echo "| GET /api/users/me p99 ≤ 10 ms at 32 clients | ${ME32_P99} ms | $(verdict "$ME32_P99" 10 le) |"
+  echo
+  echo "## Deep pages: any of the list's $PAGE_COUNT pages at random (sort=title, 20 per page), straight to the movie service; median of $ROUNDS interleaved rounds of ${DURATION} s"
+  echo
+  echo "| found by | requests/s | p50 ms | p99 ms | errors | movie service µs CPU/request | MariaDB µs CPU/request |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for mode in numbers cursors; do
+    echo "| $([ "$mode" = numbers ] && echo 'page number (offset + count)' || echo 'cursor (seek, no count)') | $(median <<<"${DRPS[$mode]}") | $(median <<<"${DP50[$mode]}") | $(median <<<"${DP99[$mode]}") | ${DERR[$mode]} | $(median <<<"${DMOVIE[$mode]}") | $(median <<<"${DDB[$mode]}") |"
+  done
   echo
   echo "## Request/reply latency"
   echo

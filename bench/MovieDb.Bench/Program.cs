@@ -13,6 +13,7 @@ using UserService.Contracts;
 
 // bench/run.sh drives this tool; every command prints Markdown (or plain values) on stdout.
 //   seed      --movies URL --user ID --count N --ids FILE        movies straight into the movie service
+//   pages     --movies URL --user ID --numbers FILE --cursors FILE  every page of the list, two ways
 //   user      --gateway URL --user NAME --password PW             registers (if new), prints "id token"
 //   latency   --gateway URL --user NAME --password PW --seconds S --concurrency 1,8,32 [--only-me true]
 //   amqp      --messaging URI --user ID --seconds S --concurrency 1,8,32
@@ -22,6 +23,7 @@ var options = Options.Parse(args);
 return options.Command switch
 {
     "seed" => await Seed(options),
+    "pages" => await Pages(options),
     "identity" => await Identity(options),
     "user" => await BenchUser(options),
     "latency" => await Latency(options),
@@ -87,6 +89,32 @@ static async Task<int> Seed(Options options)
     }));
     await File.WriteAllLinesAsync(options["ids"], ids);
     Console.WriteLine($"seeded {count} movies");
+    return 0;
+}
+
+// Walks the whole list (sort=title, 20 per page) by cursor and writes, for every page, the query that
+// finds it by number and the one that finds it by the previous page's cursor: the deep-page load.
+static async Task<int> Pages(Options options)
+{
+    using var http = new HttpClient { BaseAddress = new Uri(options["movies"]) };
+    http.DefaultRequestHeaders.Authorization = new("Bearer", IdentityToken(options["key"], options["user"]));
+    const string List = "?sort=title&pageSize=20";
+    List<string> numbers = [List + "&page=1"], cursors = [List];
+    for (var page = 1; ; page++)
+    {
+        var body = await http.GetFromJsonAsync<JsonElement>("/movies" + cursors[^1]);
+        if (body.GetProperty("next").GetString() is not { } next)
+        {
+            break;
+        }
+
+        numbers.Add($"{List}&page={page + 1}");
+        cursors.Add($"{List}&after={Uri.EscapeDataString(next)}");
+    }
+
+    await File.WriteAllLinesAsync(options["numbers"], numbers);
+    await File.WriteAllLinesAsync(options["cursors"], cursors);
+    Console.WriteLine($"{numbers.Count} pages");
     return 0;
 }
 
