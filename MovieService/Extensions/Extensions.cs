@@ -32,7 +32,7 @@ internal static class Extensions
     /// </summary>
     private static void AddMovieDatabase(this IHostApplicationBuilder builder, string connectionName)
     {
-        var connectionString = WithoutPoolReset(builder.Configuration.GetRequiredConnectionString(connectionName));
+        var connectionString = builder.Configuration.GetRequiredConnectionString(connectionName);
         var settings = builder.Configuration.GetSection(DatabaseSettings.SectionName).Get<DatabaseSettings>() ?? new DatabaseSettings();
         var serverVersion = new ServerVersionSource(connectionString, settings.ServerVersion);
 
@@ -46,24 +46,5 @@ internal static class Extensions
         builder.Services.AddHealthChecks().AddDbContextCheck<MovieDbContext>(connectionName);
 
         builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource("MySqlConnector"));
-    }
-
-    /// <summary>
-    /// Pooled connections are not reset when taken from the pool, unless the connection string asks for
-    /// it (<c>Connection Reset=true</c>). The reset (and the <c>SET NAMES</c> after it) is work on every
-    /// request for state this service never leaves behind: no session variables, temporary tables or
-    /// prepared statements; every transaction sets its isolation level itself; the migration lock is
-    /// released when the migration ends (a test checks it). Measured: −13% of the service's CPU per
-    /// request, +22–30% requests/s (bench/RESULTS.md).
-    /// </summary>
-    internal static string WithoutPoolReset(string connectionString)
-    {
-        var options = new MySqlConnector.MySqlConnectionStringBuilder(connectionString);
-        if (!options.ContainsKey("Connection Reset"))
-        {
-            options.ConnectionReset = false;
-        }
-
-        return options.ConnectionString;
     }
 }
