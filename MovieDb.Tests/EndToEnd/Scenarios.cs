@@ -54,6 +54,16 @@ public static class Scenarios
         var list = await client.GetFromJsonAsync<MoviePageJson>("/api/movies?search=sol", Ct);
         Assert.Equal([movie.Id], list!.Items.Select(m => m.Id));
 
+        // Paging by cursor through the gateway: the first page's next leads to the second, the last.
+        using var second = await client.PostAsJsonAsync("/api/movies", MovieHttp.NewMovie("Stalker", 1979), Ct);
+        var firstPage = (await client.GetFromJsonAsync<MoviePageJson>("/api/movies?pageSize=1", Ct))!;
+        var nextPage = (await client.GetFromJsonAsync<MoviePageJson>($"/api/movies?pageSize=1&after={firstPage.Next}", Ct))!;
+        Assert.Equal(["Solaris"], firstPage.Items.Select(m => m.Title));
+        Assert.Equal(2, firstPage.TotalCount);
+        Assert.Equal(["Stalker"], nextPage.Items.Select(m => m.Title));
+        Assert.Equal((null, null), (nextPage.TotalCount, nextPage.Next));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync(second.Headers.Location, Ct)).StatusCode);
+
         using var get = await client.GetAsync(created.Headers.Location, Ct);
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
         var update = new HttpRequestMessage(HttpMethod.Put, $"/api/movies/{movie.Id}") { Content = JsonContent.Create(MovieHttp.NewMovie("Solaris (1972)", 1972)) };
