@@ -56,6 +56,7 @@ public static class Scenarios
 
         // Paging by cursor through the gateway: the first page's next leads to the second, the last.
         using var second = await client.PostAsJsonAsync("/api/movies", MovieHttp.NewMovie("Stalker", 1979), Ct);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
         var firstPage = (await client.GetFromJsonAsync<MoviePageJson>("/api/movies?pageSize=1", Ct))!;
         var nextPage = (await client.GetFromJsonAsync<MoviePageJson>($"/api/movies?pageSize=1&after={firstPage.Next}", Ct))!;
         Assert.Equal(["Solaris"], firstPage.Items.Select(m => m.Title));

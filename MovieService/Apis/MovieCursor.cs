@@ -10,21 +10,19 @@ namespace MovieService.Apis;
 
 /// <summary>
 /// A position in one sort order of the list: the sort keys of the last movie of a page and its id.
-/// A page that starts <c>after</c> a cursor is found by seeking in the sort order's index (keyset
-/// pagination), so it costs the same at any depth, where <c>page=N</c> reads past every movie
-/// before it; and it needs no count of all matches, the largest cost of a deep page over a large
-/// collection (bench/RESULTS.md).
+/// A page that starts <c>after</c> a cursor is found by a seek, and needs no count of all matches, the
+/// largest cost of a deep page over a large collection (bench/RESULTS.md). Sorted by title or by
+/// creation time, the seek reads only the page's rows from the owner's index for that order, so a
+/// page costs the same at any depth; sorted by year, the index has no title, and MariaDB sorts the
+/// owner's movies from the cursor's year on (still without the count).
 /// </summary>
-/// <remarks>
-/// Clients treat it as opaque: base64url of a small JSON array, the sort first. It is not signed
-/// because it holds nothing to protect: only values of a movie the caller was shown, and the request's
-/// owner and filters still decide which movies are listed, so a made-up cursor is just another
-/// starting point. It is bound to its sort order: under another order its keys mean nothing.
-/// </remarks>
 public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, DateTime CreatedAt, Guid Id)
 {
-    /// <summary>The longest cursor this service gives out is under 1,000 characters (a 200-character title of quotes or CJK).</summary>
-    public const int MaxLength = 1024;
+    /// <summary>
+    /// Longer than any cursor this service gives out: the longest, a title of 200 characters outside the
+    /// Basic Multilingual Plane (each escaped in JSON as two <c>\uXXXX</c>), is about 3,300 characters.
+    /// </summary>
+    public const int MaxLength = 4096;
 
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -74,7 +72,8 @@ public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, 
                 return false;
         }
 
-        static bool IsTitle(string? title) => title is { Length: <= MovieRules.TitleMaxLength };
+        // The title rules of MovieRules: a cursor of any title the service stored is accepted.
+        static bool IsTitle(string? title) => title is not null && MovieRules.IsWellFormed(title) && MovieRules.Length(title) <= MovieRules.TitleMaxLength;
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ public sealed record MovieListQuery(
     [property: Description("1-based page number. Default 1"), Range(1, PagingRules.MaxPage)] int Page = 1,
     [property: Description("Default 20"), Range(1, PagingRules.MaxPageSize)] int PageSize = 20,
     [property: Description("Admins: a user id, or 'all'"), MaxLength(MovieListQuery.MaxOwnerLength)] string? Owner = null,
-    [property: Description("The 'next' of a page listed with the same sort: the page after it, found at the same cost at any depth. Not with 'page'; such pages have no page number or total count"), MaxLength(MovieCursor.MaxLength)] string? After = null)
+    [property: Description("The 'next' of a page listed with the same sort and filters: the page after it, found by a seek, without counting all matches. Not with 'page'; such pages have no page number or total count. Empty: the first page"), MaxLength(MovieCursor.MaxLength)] string? After = null)
 {
     public const string AllOwners = "all";
     public const int MaxSearchLength = 200;
@@ -27,7 +27,7 @@ public sealed record MovieListQuery(
         {
             errors["sort"] = ["Sort by title, year or created, optionally prefixed with '-' for descending order."];
         }
-        else if (After is not null)
+        else if (!string.IsNullOrEmpty(After))
         {
             if (!MovieCursor.TryParse(After, sort, out var cursor))
             {

@@ -27,7 +27,7 @@ public static class MoviesApi
         api.MapGet("/", ListMovies)
             .WithName("ListMovies")
             .WithSummary("List the caller's movies")
-            .WithDescription("Search (title contains, case-insensitive), filter by genre and year, sort by title, year or created (prefix '-' for descending), page. Admins may pass owner={userId} or owner=all.")
+            .WithDescription("Search (title contains, case-insensitive), filter by genre and year, sort by title, year or created (prefix '-' for descending), page by number or by cursor: each page's 'next', passed back as 'after', gives the following page without a total count. Admins may pass owner={userId} or owner=all.")
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
         api.MapGet("/{id:guid}", GetMovie)

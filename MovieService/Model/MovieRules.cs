@@ -99,7 +99,7 @@ public static class MovieRules
         (genres ?? []).Where(g => !string.IsNullOrWhiteSpace(g)).Select(g => g!.Trim()).Distinct(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Length in Unicode code points, which is what the database's character columns count.</summary>
-    private static int Length(string value)
+    public static int Length(string value)
     {
         var count = 0;
         foreach (var _ in value.EnumerateRunes())
@@ -111,7 +111,7 @@ public static class MovieRules
     }
 
     /// <summary>False for strings with unpaired surrogates, which no database column can store faithfully.</summary>
-    private static bool IsWellFormed(string value)
+    public static bool IsWellFormed(string value)
     {
         var span = value.AsSpan();
         while (!span.IsEmpty)

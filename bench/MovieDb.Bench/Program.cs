@@ -108,6 +108,11 @@ static async Task<int> Pages(Options options)
             break;
         }
 
+        if (page >= 100_000)
+        {
+            throw new InvalidOperationException("100,000 pages and still a next one: the cursor does not advance");
+        }
+
         numbers.Add($"{List}&page={page + 1}");
         cursors.Add($"{List}&after={Uri.EscapeDataString(next)}");
     }

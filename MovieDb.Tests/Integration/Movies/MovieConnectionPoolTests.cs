@@ -21,7 +21,7 @@ public sealed class MovieConnectionPoolTests(MovieServiceFixture service) : ICla
         // Fill the pool: many requests at once each hold a connection, and all of them go back to the pool.
         await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ => Assert.True((await client.GetAsync("/movies?pageSize=5", Ct)).IsSuccessStatusCode)));
         var killed = await KillServiceConnectionsAsync();
-        Assert.True(killed >= 2, $"only {killed} pooled connection(s) to drop");
+        Assert.True(killed >= 1, "no pooled connection to drop");
 
         // The fixture retries once (Database:MaxRetryCount): not enough to get through dead connections.
         for (var i = 0; i < 5; i++)

@@ -17,12 +17,16 @@ public sealed class MovieCursorPagingTests(MovieServiceFixture service) : IClass
     [InlineData("-created", 3)]
     public async Task Following_next_in_any_sort_returns_every_movie_once_in_list_order_even_among_titles_the_collation_calls_equal(string sort, int pageSize)
     {
-        using var client = service.ClientFor($"cursor-{Guid.NewGuid():N}");
+        var owner = $"cursor-{Guid.NewGuid():N}";
+        using var client = service.ClientFor(owner);
         string[] titles = ["Same", "same", "SÀME", "Sáme", "Other 1", "Other 2", "Zeta", "alpha", "Same"];
         for (var i = 0; i < titles.Length; i++)
         {
             await MovieHttp.CreateAsync(client, MovieHttp.NewMovie(titles[i], 1990 + (i % 2), [$"Genre {i}", "Shared"]));
         }
+
+        // Movies created in the same microsecond: by creation time, only the id orders them.
+        await service.Database.ExecuteAsync($"UPDATE movies SET CreatedAt = '2020-02-02 02:02:02.000002' WHERE OwnerId = '{owner}' AND Title LIKE 'S%'");
 
         var whole = (await client.GetFromJsonAsync<MoviePageJson>($"/movies?sort={sort}&pageSize=100", Ct))!;
         Assert.Null(whole.Next);
@@ -47,6 +51,39 @@ public sealed class MovieCursorPagingTests(MovieServiceFixture service) : IClass
         Assert.Equal(whole.Items.Select(m => string.Join('|', m.Genres)), walked.Select(m => string.Join('|', m.Genres)));
     }
 
+    [Theory]
+    [InlineData("title")]
+    [InlineData("-year")]
+    public async Task The_cursor_after_a_movie_with_the_longest_title_the_service_accepts_is_accepted_too(string sort)
+    {
+        using var client = service.ClientFor($"cursor-{Guid.NewGuid():N}");
+        string[] titles =
+        [
+            new string('A', 199) + "🎬",
+            string.Concat(Enumerable.Repeat("🎬", 200)),
+            string.Concat(Enumerable.Repeat("\"\\", 100)),
+            new string('\u0001', 200),
+            "Zzz",
+        ];
+        foreach (var title in titles)
+        {
+            await MovieHttp.CreateAsync(client, MovieHttp.NewMovie(title));
+        }
+
+        var walked = new List<string>();
+        var page = (await client.GetFromJsonAsync<MoviePageJson>($"/movies?sort={sort}&pageSize=1", Ct))!;
+        walked.AddRange(page.Items.Select(m => m.Title));
+        while (page.Next is { } next)
+        {
+            using var response = await client.GetAsync($"/movies?sort={sort}&pageSize=1&after={next}", Ct);
+            Assert.True(response.IsSuccessStatusCode, $"after a {next.Length}-character cursor: {(int)response.StatusCode}");
+            page = (await response.Content.ReadFromJsonAsync<MoviePageJson>(Ct))!;
+            walked.AddRange(page.Items.Select(m => m.Title));
+        }
+
+        Assert.Equal(titles.Order(StringComparer.Ordinal), walked.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public async Task The_last_page_has_no_next_whether_found_by_number_or_by_cursor_even_when_it_is_full()
     {
@@ -56,7 +93,7 @@ public sealed class MovieCursorPagingTests(MovieServiceFixture service) : IClass
             await MovieHttp.CreateAsync(client, MovieHttp.NewMovie(title));
         }
 
-        var second = (await client.GetFromJsonAsync<MoviePageJson>("/movies?pageSize=2&page=2", Ct))!;
+        var second = (await client.GetFromJsonAsync<MoviePageJson>("/movies?pageSize=2&page=2&after=", Ct))!;
         Assert.Equal(["C", "D"], second.Items.Select(m => m.Title));
         Assert.Null(second.Next);
 
