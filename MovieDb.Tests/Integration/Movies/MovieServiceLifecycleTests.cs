@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MovieDb.Messaging.Client;
@@ -50,7 +51,14 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
             await Wait.UntilAsync(async () => (await client.GetAsync("/health", Ct)).StatusCode == HttpStatusCode.OK, "both instances become ready");
         }
 
-        Assert.Equal(1L, await database.ScalarAsync<long>("SELECT COUNT(*) FROM __EFMigrationsHistory"));
+        // Every migration of the service applied, each once.
+        using (var scope = first.Services.CreateScope())
+        {
+            var migrations = scope.ServiceProvider.GetRequiredService<MovieService.Infrastructure.MovieDbContext>().Database.GetMigrations().Count();
+            Assert.Equal(migrations, await database.ScalarAsync<long>("SELECT COUNT(*) FROM __EFMigrationsHistory"));
+            Assert.Equal(migrations, await database.ScalarAsync<long>("SELECT COUNT(DISTINCT MigrationId) FROM __EFMigrationsHistory"));
+        }
+
         using var writer = first.CreateClient();
         MovieServiceFixture.ActAs(writer, "u1");
         Assert.Equal(HttpStatusCode.Created, (await writer.PostAsJsonAsync("/movies", MovieHttp.NewMovie(), Ct)).StatusCode);
