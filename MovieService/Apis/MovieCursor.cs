@@ -12,8 +12,9 @@ namespace MovieService.Apis;
 /// A position in one sort order of the list: the sort keys of the last movie of a page and its id.
 /// A page that starts <c>after</c> a cursor is found by a seek, and needs no count of all matches, the
 /// largest cost of a deep page over a large collection (bench/RESULTS.md). Each sort order has an
-/// index of the owner's movies in that order, so the seek reads only the page's rows and a page
-/// costs the same at any depth (MovieQueryPlanTests checks the plans).
+/// index of the owner's movies in that order, so for one owner's list the seek reads only the page's
+/// rows, at any depth (MovieQueryPlanTests checks the plans); filters read further, and an admin's
+/// <c>owner=all</c> has no such index.
 /// </summary>
 public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, DateTime CreatedAt, Guid Id)
 {

@@ -10,8 +10,9 @@ namespace MovieDb.Tests.Integration.Movies;
 
 /// <summary>
 /// A page of a user's list, in every sort order, by number and by cursor, is read from an index in
-/// order and never sorted whole: MariaDB's plan for the very SQL EF Core sends (a year-sorted page
-/// over 10,000 movies cost 30 ms with a filesort, 0.2 ms from the index: bench/RESULTS.md).
+/// order and the owner's movies are never sorted whole: MariaDB's plans for the queries the list
+/// handler sends, as EF Core prints them (a year-sorted page over 10,000 movies cost 30 ms with a
+/// filesort, 0.2 ms from the index: bench/RESULTS.md).
 /// </summary>
 public sealed class MovieQueryPlanTests(MovieServiceFixture service) : IClassFixture<MovieServiceFixture>
 {
@@ -23,24 +24,43 @@ public sealed class MovieQueryPlanTests(MovieServiceFixture service) : IClassFix
 
     [Theory]
     [MemberData(nameof(Sorts))]
-    public async Task A_page_in_any_sort_order_is_read_from_an_index_by_number_and_by_cursor_without_a_filesort(string sortText)
+    public async Task A_page_in_any_sort_order_is_read_from_an_index_by_number_and_by_cursor_without_sorting_the_owners_movies(string sortText)
     {
         var owner = await SeedAsync();
         Assert.True(MovieSort.TryParse(sortText, out var sort));
+        if (sort is { Field: "year", Descending: true } && await DescendingIndexesIgnoredAsync() is { } version)
+        {
+            Assert.Skip($"MariaDB {version} ignores descending index parts (10.8+ keeps them): sort=-year is sorted there");
+        }
+
         using var scope = service.Factory.Services.CreateScope();
         var movies = scope.ServiceProvider.GetRequiredService<MovieDbContext>().Movies.AsNoTracking().Where(m => m.OwnerId == owner);
         var middle = await sort.Apply(movies).Skip(Count / 2).FirstAsync(Ct);
         var cursor = new MovieCursor(sort, middle.Title, middle.ReleaseYear, middle.CreatedAt, middle.Id);
 
-        // The page's ids (the deferred join reads the rest by primary key), and the page after a cursor.
-        var byNumber = await ExplainAsync(sort.Apply(movies).Skip(100).Take(20).Select(m => m.Id).ToQueryString());
-        var byCursor = await ExplainAsync(sort.Apply(cursor.Following(movies)).Take(21).Select(m => m.Id).ToQueryString());
+        // As the handler asks (MoviesApi): by number, the page's ids (the deferred join then reads 20 rows
+        // by primary key); by cursor, the page after it with its genres. In both, the scan of the owner's
+        // movies (alias m) must come from an index in order; only the ≤ 21 rows of a page may be sorted.
+        var byNumber = await ExplainAsync(sort.Apply(movies).Skip(Count / 4).Take(20).Select(m => m.Id).ToQueryString());
+        var byCursor = await ExplainAsync(sort.Apply(cursor.Following(movies.WithOrderedGenres())).Take(21).ToQueryString());
 
         foreach (var plan in new[] { byNumber, byCursor })
         {
-            Assert.False(plan.Contains("filesort", StringComparison.OrdinalIgnoreCase), plan);
-            Assert.True(plan.Contains("key=IX_movies_OwnerId_", StringComparison.Ordinal), plan);
+            var scan = plan.Single(row => row["table"] == "m");
+            Assert.True(scan["key"].StartsWith("IX_movies_OwnerId_", StringComparison.Ordinal), Describe(plan));
+            Assert.False(scan["Extra"].Contains("filesort", StringComparison.OrdinalIgnoreCase), Describe(plan));
         }
+    }
+
+    private static string Describe(List<Dictionary<string, string>> plan) =>
+        string.Join(Environment.NewLine, plan.Select(row => string.Join(' ', row.Select(column => $"{column.Key}={column.Value}"))));
+
+    /// <summary>The server's version when it is a MariaDB before 10.8, which parses DESC in an index and ignores it.</summary>
+    private async Task<string?> DescendingIndexesIgnoredAsync()
+    {
+        var version = await service.Database.ScalarAsync<string>("SELECT VERSION()") ?? string.Empty;
+        var number = Version.TryParse(version.Split('-')[0], out var parsed) ? parsed : new Version(0, 0);
+        return version.Contains("MariaDB", StringComparison.OrdinalIgnoreCase) && number < new Version(10, 8) ? version : null;
     }
 
     /// <summary>
@@ -62,10 +82,10 @@ public sealed class MovieQueryPlanTests(MovieServiceFixture service) : IClassFix
     }
 
     /// <summary>
-    /// EXPLAIN of a query as EF Core prints it (<c>ToQueryString</c>: its parameters as <c>SET</c>
-    /// statements, then the query), on one connection; the plan's rows as text.
+    /// EXPLAIN of a query as EF Core prints it (<c>ToQueryString</c>: the parameters it does not inline
+    /// as <c>SET</c> statements, then the query), on one connection: the plan's rows, column by column.
     /// </summary>
-    private async Task<string> ExplainAsync(string sql)
+    private async Task<List<Dictionary<string, string>>> ExplainAsync(string sql)
     {
         await using var connection = new MySqlConnection(service.Database.ConnectionString + ";Allow User Variables=true");
         await connection.OpenAsync(Ct);
@@ -78,17 +98,15 @@ public sealed class MovieQueryPlanTests(MovieServiceFixture service) : IClassFix
 
         await using var explain = new MySqlCommand("EXPLAIN " + sql[select..], connection);
         await using var reader = await explain.ExecuteReaderAsync(Ct);
-        var plan = new StringBuilder();
+        var plan = new List<Dictionary<string, string>>();
         while (await reader.ReadAsync(Ct))
         {
-            for (var i = 0; i < reader.FieldCount; i++)
-            {
-                plan.Append(CultureInfo.InvariantCulture, $"{reader.GetName(i)}={(reader.IsDBNull(i) ? "" : reader.GetValue(i))} ");
-            }
-
-            plan.AppendLine();
+            plan.Add(Enumerable.Range(0, reader.FieldCount).ToDictionary(
+                reader.GetName,
+                i => reader.IsDBNull(i) ? string.Empty : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture)!,
+                StringComparer.Ordinal));
         }
 
-        return plan.ToString();
+        return plan;
     }
 }

@@ -30,6 +30,11 @@ namespace MovieService.Infrastructure.Migrations
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.CreateIndex(
+                name: "IX_movies_OwnerId_ReleaseYear",
+                table: "movies",
+                columns: new[] { "OwnerId", "ReleaseYear" });
+
             migrationBuilder.DropIndex(
                 name: "IX_movies_OwnerId_ReleaseYear_Title",
                 table: "movies");
@@ -37,11 +42,6 @@ namespace MovieService.Infrastructure.Migrations
             migrationBuilder.DropIndex(
                 name: "IX_movies_OwnerId_ReleaseYearDesc_Title",
                 table: "movies");
-
-            migrationBuilder.CreateIndex(
-                name: "IX_movies_OwnerId_ReleaseYear",
-                table: "movies",
-                columns: new[] { "OwnerId", "ReleaseYear" });
         }
     }
 }
