@@ -84,7 +84,7 @@ public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, 
 
     private Expression<Func<Movie, bool>> Predicate()
     {
-        // Locals, so that EF Core sends parameters rather than constants (one cached plan per shape).
+        // Locals: the expression captures the values, which EF Core sends as parameters (one cached query per sort).
         var title = Title;
         var year = ReleaseYear;
         var created = CreatedAt;
