@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -5,11 +6,13 @@ namespace MovieDb.Tests.Infrastructure;
 
 /// <summary>
 /// A TCP port that forwards to a real server once <see cref="Start"/> is called, and refuses
-/// connections before: a server that "comes up later" without stopping the shared one.
+/// connections before: a server that "comes up later" without stopping the shared one. It can also
+/// cut every connection it forwards (<see cref="CutAll"/>), as a crash or a network failure would.
 /// </summary>
 public sealed class TcpForwarder(int port, string targetHost, int targetPort) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<TcpClient, TcpClient> _open = new();
     private TcpListener? _listener;
     private Task? _accepting;
 
@@ -48,6 +51,7 @@ public sealed class TcpForwarder(int port, string targetHost, int targetPort) : 
             try
             {
                 await server.ConnectAsync(targetHost, targetPort, cancellationToken);
+                _open[client] = server;
                 var up = client.GetStream().CopyToAsync(server.GetStream(), cancellationToken);
                 var down = server.GetStream().CopyToAsync(client.GetStream(), cancellationToken);
                 await Task.WhenAny(up, down);
@@ -56,6 +60,24 @@ public sealed class TcpForwarder(int port, string targetHost, int targetPort) : 
             {
                 // Either side went away: the connection ends, as it would without the forwarder.
             }
+            finally
+            {
+                _open.TryRemove(client, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Cuts every connection open now with a reset, no goodbye on either side: the client sees its
+    /// connection fail in the middle of whatever it was doing. Later connections are forwarded again.
+    /// </summary>
+    public void CutAll()
+    {
+        foreach (var (client, server) in _open)
+        {
+            client.Client.LingerState = new LingerOption(true, 0);
+            client.Close();
+            server.Close();
         }
     }
 

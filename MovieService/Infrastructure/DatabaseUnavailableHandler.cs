@@ -21,9 +21,31 @@ internal sealed partial class DatabaseUnavailableHandler(ILogger<DatabaseUnavail
         }
 
         LogUnavailable(exception.GetBaseException().Message);
-        await ProblemResults.Unavailable(httpContext, "Database unavailable", "The movie database cannot be reached right now. Nothing was changed; try again shortly.")
-            .ExecuteAsync(httpContext);
+        var detail = IsConnectionLost(exception) && !HttpMethods.IsGet(httpContext.Request.Method) && !HttpMethods.IsHead(httpContext.Request.Method)
+            ? "The connection to the movie database broke while the change was being made, so it was not confirmed. GET the movie to see whether it was made before you repeat it."
+            : "The movie database cannot be reached right now. Nothing was changed; try again shortly.";
+        await ProblemResults.Unavailable(httpContext, "Database unavailable", detail).ExecuteAsync(httpContext);
         return true;
+    }
+
+    /// <summary>
+    /// The connection broke under a running command (a crash of the server or a network failure: the
+    /// stream ends or resets, no error comes from the server), so the server may or may not have run it.
+    /// </summary>
+    internal static bool IsConnectionLost(Exception? exception)
+    {
+        var fromMySqlConnector = false;
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            // An IOException only counts below MySqlConnector's own exception: Kestrel's bad requests are IOExceptions too.
+            fromMySqlConnector |= current is MySqlException;
+            if (current is MySqlEndOfStreamException || (fromMySqlConnector && current is IOException))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     internal static bool IsDatabaseUnavailable(Exception? exception)
@@ -41,7 +63,7 @@ internal sealed partial class DatabaseUnavailableHandler(ILogger<DatabaseUnavail
             }
         }
 
-        return false;
+        return IsConnectionLost(exception);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The movie database is unavailable: {Error}")]
