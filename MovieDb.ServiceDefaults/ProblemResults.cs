@@ -14,7 +14,7 @@ public static class ProblemResults
     /// <summary>How long a client waits before trying a 503 again.</summary>
     public static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(5);
 
-    /// <summary>503 with <c>Retry-After</c>: nothing was done, and the same request may be sent again shortly.</summary>
+    /// <summary>503 with <c>Retry-After</c>: try again shortly; <paramref name="detail"/> says whether anything was done.</summary>
     public static ProblemHttpResult Unavailable(HttpContext httpContext, string title, string detail) =>
         RetryLater(httpContext, StatusCodes.Status503ServiceUnavailable, UnavailableRetryAfter, title, detail);
 

@@ -68,16 +68,34 @@ public sealed class TcpForwarder(int port, string targetHost, int targetPort) : 
     }
 
     /// <summary>
-    /// Cuts every connection open now with a reset, no goodbye on either side: the client sees its
-    /// connection fail in the middle of whatever it was doing. Later connections are forwarded again.
+    /// Cuts every connection open now, on both sides: with a reset (<paramref name="reset"/>: no
+    /// goodbye, as when a machine or the network fails) or with an orderly close (as when a process
+    /// dies and its system closes its sockets). The client sees its connection fail in the middle of
+    /// whatever it was doing. Later connections are forwarded again.
     /// </summary>
-    public void CutAll()
+    public void CutAll(bool reset)
     {
         foreach (var (client, server) in _open)
         {
-            client.Client.LingerState = new LingerOption(true, 0);
-            client.Close();
-            server.Close();
+            foreach (var socket in new[] { client.Client, server.Client })
+            {
+                try
+                {
+                    if (reset)
+                    {
+                        socket.Close(0);
+                    }
+                    else
+                    {
+                        socket.Shutdown(SocketShutdown.Both);
+                        socket.Close();
+                    }
+                }
+                catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+                {
+                    // It closed by itself meanwhile.
+                }
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WebApp.Auth;
 using WebApp.Extensions;
@@ -111,5 +112,30 @@ public sealed class WebAppTests
             Request = request;
             return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK));
         }
+    }
+
+    [Fact]
+    public async Task A_save_whose_outcome_the_movie_service_could_not_confirm_is_explained_without_claiming_nothing_changed()
+    {
+        Assert.Equal(MovieService.Infrastructure.DatabaseUnavailableHandler.ChangeNotConfirmedTitle, ApiProblem.ChangeNotConfirmedTitle);
+        var unconfirmed = new ApiProblem(503, ApiProblem.ChangeNotConfirmedTitle, "detail", new Dictionary<string, string[]>(), "trace");
+        var outage = new ApiProblem(503, "Database unavailable", "detail", new Dictionary<string, string[]>(), "trace");
+
+        var unconfirmedHtml = await RenderProblemAsync(unconfirmed);
+        Assert.Contains("may not have been saved", unconfirmedHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("Nothing was changed", unconfirmedHtml, StringComparison.Ordinal);
+        Assert.Contains("Nothing was changed", await RenderProblemAsync(outage), StringComparison.Ordinal);
+    }
+
+    private static async Task<string> RenderProblemAsync(ApiProblem problem)
+    {
+        await using var services = new ServiceCollection().BuildServiceProvider();
+        await using var renderer = new Microsoft.AspNetCore.Components.Web.HtmlRenderer(services, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        return await renderer.Dispatcher.InvokeAsync(async () =>
+        {
+            var parameters = Microsoft.AspNetCore.Components.ParameterView.FromDictionary(new Dictionary<string, object?> { ["Problem"] = problem });
+            var output = await renderer.RenderComponentAsync<WebApp.Components.Shared.ProblemMessage>(parameters);
+            return output.ToHtmlString();
+        });
     }
 }

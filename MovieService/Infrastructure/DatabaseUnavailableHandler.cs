@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using MySqlConnector;
 
@@ -7,7 +8,8 @@ namespace MovieService.Infrastructure;
 /// <summary>
 /// Turns "the database cannot be reached" (after the execution strategy's retries) into 503 with
 /// <c>Retry-After</c> and problem details, instead of a 500: the request can simply be repeated, and
-/// nothing was written (each change is one transaction). An exception handler, so that it covers
+/// nothing was written (each change is one transaction) — except when the connection broke while a
+/// change was being saved: then whether it was committed is unknown, and the answer says so. An exception handler, so that it covers
 /// every place the database is first touched — including creating the DbContext while the request
 /// is bound, when the server version must still be read from the server.
 /// </summary>
@@ -21,25 +23,44 @@ internal sealed partial class DatabaseUnavailableHandler(ILogger<DatabaseUnavail
         }
 
         LogUnavailable(exception.GetBaseException().Message);
-        var detail = IsConnectionLost(exception) && !HttpMethods.IsGet(httpContext.Request.Method) && !HttpMethods.IsHead(httpContext.Request.Method)
-            ? "The connection to the movie database broke while the change was being made, so it was not confirmed. GET the movie to see whether it was made before you repeat it."
-            : "The movie database cannot be reached right now. Nothing was changed; try again shortly.";
-        await ProblemResults.Unavailable(httpContext, "Database unavailable", detail).ExecuteAsync(httpContext);
+        var result = IsConnectionLost(exception) && WhileSaving(exception)
+            ? ProblemResults.Unavailable(httpContext, ChangeNotConfirmedTitle, "The connection to the movie database broke while the change was being saved, so it was not confirmed. Look at the movie, or your list for a new one, before you repeat it.")
+            : ProblemResults.Unavailable(httpContext, "Database unavailable", "The movie database cannot be reached right now. Nothing was changed; try again shortly.");
+        await result.ExecuteAsync(httpContext);
         return true;
     }
 
+    /// <summary>The title of the 503 for a save whose outcome is unknown (the web app explains it apart).</summary>
+    public const string ChangeNotConfirmedTitle = "Change not confirmed";
+
     /// <summary>
     /// The connection broke under a running command (a crash of the server or a network failure: the
-    /// stream ends or resets, no error comes from the server), so the server may or may not have run it.
+    /// stream ends or resets, or the client library reports the server gone), so the server may or may
+    /// not have run it.
     /// </summary>
     internal static bool IsConnectionLost(Exception? exception)
     {
         var fromMySqlConnector = false;
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            // An IOException only counts below MySqlConnector's own exception: Kestrel's bad requests are IOExceptions too.
+            // IO and socket errors count only below MySqlConnector's own exception: Kestrel's bad requests are IOExceptions too.
             fromMySqlConnector |= current is MySqlException;
-            if (current is MySqlEndOfStreamException || (fromMySqlConnector && current is IOException))
+            if (current is MySqlEndOfStreamException or MySqlException { Number: 2006 or 2013 }
+                || (fromMySqlConnector && current is IOException or System.Net.Sockets.SocketException))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The failure came from SaveChanges (EF Core wraps it in a <see cref="DbUpdateException"/>), not from a read.</summary>
+    private static bool WhileSaving(Exception? exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is DbUpdateException)
             {
                 return true;
             }

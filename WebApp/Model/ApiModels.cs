@@ -67,6 +67,14 @@ public sealed record ApiProblem(int Status, string? Title, string? Detail, IRead
 
     /// <summary>The gateway, a service behind it or the broker is away: worth trying again later.</summary>
     public bool IsUnavailable => Status is 502 or 503 or 504;
+
+    /// <summary>
+    /// The movie service lost its database connection while saving a change: whether the change was
+    /// made is unknown (its 503 has this title; MovieService's DatabaseUnavailableHandler).
+    /// </summary>
+    public bool IsUnconfirmedChange => Status == 503 && Title == ChangeNotConfirmedTitle;
+
+    public const string ChangeNotConfirmedTitle = "Change not confirmed";
 }
 
 /// <summary>What a call to the gateway gave: a value (with its ETag or Location) or a problem.</summary>

@@ -7,16 +7,19 @@ using MySqlConnector;
 namespace MovieDb.Tests.Integration.Faults;
 
 /// <summary>
-/// The movie service's connection to MariaDB cut in the middle of a request (a crash or a network
-/// failure: a reset, no error from the server): the request is answered 503 with problem details,
-/// never a 500, and a change cut before its commit is not made.
+/// The movie service's connection to MariaDB cut in the middle of a request, with a reset (a machine or
+/// the network failing) or an orderly close (a crashed process's sockets), no error from the server:
+/// the request is answered 503 with problem details, never a 500; a change cut while it is being saved
+/// says that it was not confirmed, and one cut before its commit is not made.
 /// </summary>
 public sealed class DatabaseConnectionCutTests(TestServers servers)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task A_read_whose_connection_is_cut_while_it_waits_in_the_database_is_a_503()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_read_whose_connection_is_cut_while_it_waits_in_the_database_is_a_503(bool reset)
     {
         await using var setup = await CutSetup.StartAsync(servers);
 
@@ -24,15 +27,19 @@ public sealed class DatabaseConnectionCutTests(TestServers servers)
         await using var locker = await setup.OpenDirectAsync();
         await Execute(locker, "LOCK TABLES movies WRITE, movie_genres WRITE");
         var read = setup.Client.GetAsync($"/movies/{setup.MovieId}", Ct);
-        await setup.CutWhileWaitingAsync("SELECT");
+        await setup.CutWhileWaitingAsync("SELECT", reset);
         await Execute(locker, "UNLOCK TABLES");
 
         using var response = await read;
         await AssertUnavailableAsync(response);
+        var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Ct);
+        Assert.Contains("Nothing was changed", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_change_whose_connection_is_cut_before_its_commit_is_a_503_and_is_not_made()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_change_whose_connection_is_cut_before_its_commit_is_a_503_not_confirmed_and_is_not_made(bool reset)
     {
         await using var setup = await CutSetup.StartAsync(servers);
 
@@ -43,13 +50,14 @@ public sealed class DatabaseConnectionCutTests(TestServers servers)
         using var update = new HttpRequestMessage(HttpMethod.Put, $"/movies/{setup.MovieId}") { Content = JsonContent.Create(MovieHttp.NewMovie("Changed")) };
         update.Headers.IfMatch.Add(new System.Net.Http.Headers.EntityTagHeaderValue("\"1\""));
         var change = setup.Client.SendAsync(update, Ct);
-        await setup.CutWhileWaitingAsync("UPDATE");
+        await setup.CutWhileWaitingAsync("UPDATE", reset);
         await Execute(locker, "ROLLBACK");
 
         using var response = await change;
         await AssertUnavailableAsync(response);
         var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Ct);
-        Assert.Contains("GET", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Change not confirmed", problem.GetProperty("title").GetString());
+        Assert.DoesNotContain("Nothing was changed", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         using var after = await setup.Client.GetAsync($"/movies/{setup.MovieId}", Ct);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
@@ -97,11 +105,18 @@ public sealed class DatabaseConnectionCutTests(TestServers servers)
             var client = service.CreateClient();
             var setup = new CutSetup { Database = database, Link = link, Service = service, Client = client };
             setup._owned.AddRange([service, link, vhost, database]);
-
-            await Wait.UntilAsync(async () => (await client.GetAsync("/health", Ct)).IsSuccessStatusCode, "the movie service is ready");
-            MovieServiceFixture.ActAs(client, $"cut-{Guid.NewGuid():N}");
-            setup.MovieId = (await MovieHttp.CreateAsync(client, MovieHttp.NewMovie("Before the cut"))).Movie.Id;
-            return setup;
+            try
+            {
+                await Wait.UntilAsync(async () => (await client.GetAsync("/health", Ct)).IsSuccessStatusCode, "the movie service is ready");
+                MovieServiceFixture.ActAs(client, $"cut-{Guid.NewGuid():N}");
+                setup.MovieId = (await MovieHttp.CreateAsync(client, MovieHttp.NewMovie("Before the cut"))).Movie.Id;
+                return setup;
+            }
+            catch
+            {
+                await setup.DisposeAsync();
+                throw;
+            }
         }
 
         public async Task<MySqlConnection> OpenDirectAsync()
@@ -112,14 +127,14 @@ public sealed class DatabaseConnectionCutTests(TestServers servers)
         }
 
         /// <summary>Waits until the service's statement (<paramref name="verb"/> …) is waiting in MariaDB, then cuts its connections.</summary>
-        public async Task CutWhileWaitingAsync(string verb)
+        public async Task CutWhileWaitingAsync(string verb, bool reset)
         {
             await Wait.UntilAsync(
                 async () => await Database.ScalarAsync<long>(
                     "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = @db AND ID <> CONNECTION_ID() AND INFO LIKE @verb AND INFO NOT LIKE '%PROCESSLIST%'",
                     ("@db", Database.Name), ("@verb", verb + "%")) > 0,
                 $"the service's {verb} waits in MariaDB");
-            Link.CutAll();
+            Link.CutAll(reset);
         }
 
         public async ValueTask DisposeAsync()
