@@ -142,9 +142,14 @@ cpu_since() {
   echo "$out"
 }
 
-run_wrk() { # name url prefix mode reader writer seconds → prints the RESULT fields
-  wrk -t "$THREADS" -c "$CONNECTIONS" -d "${7}s" --latency -s bench/mix.lua "$2" -- "$3" "$4" "$5" "$6" "$STATE/ids.txt" \
+wrk_result() { # script url seconds script-args... → prints the fields of the script's RESULT line
+  local script=$1 url=$2 seconds=$3
+  shift 3
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "${seconds}s" --latency -s "$script" "$url" -- "$@" \
     | awk '/^RESULT/ { $1 = ""; print substr($0, 2) }'
+}
+run_wrk() { # name url prefix mode reader writer seconds → prints the RESULT fields
+  wrk_result bench/mix.lua "$2" "$7" "$3" "$4" "$5" "$6" "$STATE/ids.txt"
 }
 
 declare -A RPS P50 P99 ERR CPU
@@ -195,8 +200,7 @@ moviedb_log "deep pages: by number and by cursor"
 dotnet "$BENCH_TOOL" pages --movies "http://127.0.0.1:$MOVIESERVICE_PORT" --key "$GATEWAY_IDENTITY_KEY" --user "$USER_ID" \
   --numbers "$STATE/pages-numbers.txt" --cursors "$STATE/pages-cursors.txt" >/dev/null || fail "could not walk the list"
 run_pages() { # numbers|cursors seconds → prints the RESULT fields
-  wrk -t "$THREADS" -c "$CONNECTIONS" -d "${2}s" --latency -s bench/pages.lua "http://127.0.0.1:$MOVIESERVICE_PORT" -- /movies "$READER_IDENTITY" "$STATE/pages-$1.txt" \
-    | awk '/^RESULT/ { $1 = ""; print substr($0, 2) }'
+  wrk_result bench/pages.lua "http://127.0.0.1:$MOVIESERVICE_PORT" "$2" /movies "$READER_IDENTITY" "$STATE/pages-$1.txt"
 }
 declare -A DRPS DP50 DP99 DERR DMOVIE DDB
 for round in $(seq 1 "$ROUNDS"); do

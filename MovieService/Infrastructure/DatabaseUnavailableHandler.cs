@@ -38,53 +38,29 @@ internal sealed partial class DatabaseUnavailableHandler(ILogger<DatabaseUnavail
     /// stream ends or resets, or the client library reports the server gone), so the server may or may
     /// not have run it.
     /// </summary>
-    internal static bool IsConnectionLost(Exception? exception)
-    {
-        var fromMySqlConnector = false;
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            // IO and socket errors count only below MySqlConnector's own exception: Kestrel's bad requests are IOExceptions too.
-            fromMySqlConnector |= current is MySqlException;
-            if (current is MySqlEndOfStreamException or MySqlException { Number: 2006 or 2013 }
-                || (fromMySqlConnector && current is IOException or System.Net.Sockets.SocketException))
-            {
-                return true;
-            }
-        }
+    internal static bool IsConnectionLost(Exception? exception) =>
+        Chain(exception).Any(e => e is MySqlEndOfStreamException or MySqlException { Number: 2006 or 2013 })
+        // IO and socket errors count only below MySqlConnector's own exception: Kestrel's bad requests are IOExceptions too.
+        || Chain(exception).SkipWhile(e => e is not MySqlException).Any(e => e is IOException or System.Net.Sockets.SocketException);
 
-        return false;
-    }
+    internal static bool IsDatabaseUnavailable(Exception? exception) =>
+        Chain(exception).Any(e => e is RetryLimitExceededException
+            or MySqlException { IsTransient: true }
+            or MySqlException { ErrorCode: MySqlErrorCode.UnableToConnectToHost }
+            or MySqlException { Number: 1927 or 2006 or 2013 } // connection killed, server gone away, lost connection
+            or System.Net.Sockets.SocketException)
+        || IsConnectionLost(exception);
 
     /// <summary>The failure came from SaveChanges (EF Core wraps it in a <see cref="DbUpdateException"/>), not from a read.</summary>
-    private static bool WhileSaving(Exception? exception)
+    private static bool WhileSaving(Exception exception) => Chain(exception).Any(e => e is DbUpdateException);
+
+    /// <summary>The exception and the ones inside it, outermost first.</summary>
+    private static IEnumerable<Exception> Chain(Exception? exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            if (current is DbUpdateException)
-            {
-                return true;
-            }
+            yield return current;
         }
-
-        return false;
-    }
-
-    internal static bool IsDatabaseUnavailable(Exception? exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            switch (current)
-            {
-                case RetryLimitExceededException:
-                case MySqlException { IsTransient: true }:
-                case MySqlException { ErrorCode: MySqlErrorCode.UnableToConnectToHost }:
-                case MySqlException { Number: 1927 or 2006 or 2013 }: // connection killed, server gone away, lost connection
-                case System.Net.Sockets.SocketException:
-                    return true;
-            }
-        }
-
-        return IsConnectionLost(exception);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The movie database is unavailable: {Error}")]
