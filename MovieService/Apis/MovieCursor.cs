@@ -94,7 +94,7 @@ public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, 
             ("year", false) => m => m.ReleaseYear > year
                 || (m.ReleaseYear == year && (m.Title.CompareTo(title) > 0 || (m.Title == title && m.Id.CompareTo(id) > 0))),
             ("year", true) => m => m.ReleaseYear < year
-                || (m.ReleaseYear == year && (m.Title.CompareTo(title) > 0 || (m.Title == title && m.Id.CompareTo(id) > 0))),
+                || (m.ReleaseYear == year && (m.Title.CompareTo(title) < 0 || (m.Title == title && m.Id.CompareTo(id) < 0))),
             ("created", false) => m => m.CreatedAt > created || (m.CreatedAt == created && m.Id.CompareTo(id) > 0),
             ("created", true) => m => m.CreatedAt < created || (m.CreatedAt == created && m.Id.CompareTo(id) < 0),
             (_, false) => m => m.Title.CompareTo(title) > 0 || (m.Title == title && m.Id.CompareTo(id) > 0),

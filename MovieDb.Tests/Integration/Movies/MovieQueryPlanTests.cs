@@ -28,10 +28,6 @@ public sealed class MovieQueryPlanTests(MovieServiceFixture service) : IClassFix
     {
         var owner = await SeedAsync();
         Assert.True(MovieSort.TryParse(sortText, out var sort));
-        if (sort is { Field: "year", Descending: true } && await DescendingIndexesIgnoredAsync() is { } version)
-        {
-            Assert.Skip($"MariaDB {version} ignores descending index parts (10.8+ keeps them): sort=-year is sorted there");
-        }
 
         using var scope = service.Factory.Services.CreateScope();
         var movies = scope.ServiceProvider.GetRequiredService<MovieDbContext>().Movies.AsNoTracking().Where(m => m.OwnerId == owner);
@@ -54,14 +50,6 @@ public sealed class MovieQueryPlanTests(MovieServiceFixture service) : IClassFix
 
     private static string Describe(List<Dictionary<string, string>> plan) =>
         string.Join(Environment.NewLine, plan.Select(row => string.Join(' ', row.Select(column => $"{column.Key}={column.Value}"))));
-
-    /// <summary>The server's version when it is a MariaDB before 10.8, which parses DESC in an index and ignores it.</summary>
-    private async Task<string?> DescendingIndexesIgnoredAsync()
-    {
-        var version = await service.Database.ScalarAsync<string>("SELECT VERSION()") ?? string.Empty;
-        var number = Version.TryParse(version.Split('-')[0], out var parsed) ? parsed : new Version(0, 0);
-        return version.Contains("MariaDB", StringComparison.OrdinalIgnoreCase) && number < new Version(10, 8) ? version : null;
-    }
 
     /// <summary>
     /// Enough movies of one owner (one statement) that the optimizer weighs an index against a sort as it

@@ -67,9 +67,6 @@ namespace MovieService.Infrastructure.Migrations
 
                     b.HasIndex("OwnerId", "Title");
 
-                    b.HasIndex(new[] { "OwnerId", "ReleaseYear", "Title" }, "IX_movies_OwnerId_ReleaseYearDesc_Title")
-                        .IsDescending(false, true, false);
-
                     b.HasIndex(new[] { "OwnerId", "ReleaseYear", "Title" }, "IX_movies_OwnerId_ReleaseYear_Title");
 
                     b.ToTable("movies", (string)null);
