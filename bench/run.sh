@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# MovieDb's benchmarks (never run in CI). Starts the system the way scripts/run-local.sh does
-# (Release builds, Production environment, warnings-only logging, rate limits lifted), seeds 10,000
+# MovieDb's benchmarks (never run in CI). Starts the movie service, the user service and the gateway
+# as plain processes on this machine's MariaDB and RabbitMQ — no AppHost: neither DCP's proxies nor
+# the dashboard's telemetry intake should be measured — with the keys the AppHost gives them (Release
+# builds, Production environment, warnings-only logging, rate limits lifted), seeds 10,000
 # movies for one user, then measures on this machine, in one run:
 #   1. movie reads and writes with wrk — the same mix (45% list page, 45% get by id, 10% create)
 #      against the movie service directly, through nginx as a plain reverse proxy, and through the
@@ -37,16 +39,16 @@ REPORT="$OUT/results-$STAMP.md"
 BENCH_TOOL="$ROOT/bench/MovieDb.Bench/bin/Release/net10.0/MovieDb.Bench.dll"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-RUNLOCAL_PID=""
+SERVICE_PIDS=()
 SAMPLER=""
 cleanup() {
   trap - EXIT INT TERM
-  # Everything this script started goes: the memory sampler, nginx, run-local.sh (and its services).
+  # Everything this script started goes: the memory sampler, nginx, the services.
   [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
   [ -f "$STATE/nginx.pid" ] && kill "$(cat "$STATE/nginx.pid")" 2>/dev/null
-  if [ -n "$RUNLOCAL_PID" ]; then
-    kill -TERM "$RUNLOCAL_PID" 2>/dev/null
-    wait "$RUNLOCAL_PID" 2>/dev/null
+  if [ "${#SERVICE_PIDS[@]}" -gt 0 ]; then
+    kill -TERM "${SERVICE_PIDS[@]}" 2>/dev/null
+    wait "${SERVICE_PIDS[@]}" 2>/dev/null
   fi
   moviedb_stop_started_servers
 }
@@ -62,7 +64,7 @@ moviedb_start_servers || fail "MariaDB and RabbitMQ could not be started"
 
 rm -rf "$STATE" && mkdir -p "$STATE"
 moviedb_log "building (Release)"
-for project in MovieService UserService Gateway NotificationService WebApp bench/MovieDb.Bench; do
+for project in MovieService UserService Gateway bench/MovieDb.Bench; do
   dotnet build "$project" -c Release -nologo >"$STATE/build.log" 2>&1 || { tail -n 30 "$STATE/build.log"; fail "build of $project failed"; }
 done
 
@@ -71,24 +73,38 @@ moviedb_as_root mysql --protocol=socket -e "DROP DATABASE IF EXISTS moviedb_benc
 moviedb_as_root rabbitmqctl -q delete_vhost moviedb-bench >/dev/null 2>&1 || true
 
 # The load clients register and sign in at once: activation by mail is not what is measured.
-moviedb_log "starting MovieDb (scripts/run-local.sh, Release, Production)"
-env MOVIEDB_STATE_DIR="$STATE" MOVIEDB_GATEWAY_PORT=$GATEWAY_PORT MOVIEDB_MOVIESERVICE_PORT=$MOVIESERVICE_PORT \
-MOVIEDB_USERSERVICE_PORT=$USERSERVICE_PORT MOVIEDB_DATABASE=moviedb_bench MOVIEDB_VHOST=moviedb-bench \
-MOVIEDB_ACCOUNT=moviedb_bench MOVIEDB_CONFIGURATION=Release MOVIEDB_NO_BUILD=1 MOVIEDB_ENVIRONMENT=Production \
-Logging__LogLevel__Default=Warning "Logging__LogLevel__Microsoft.AspNetCore=Warning" \
-RateLimiting__SignIn__PermitLimit=100000000 RateLimiting__Registration__PermitLimit=100000000 RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 RateLimiting__PerAddress__TokenLimit=100000000 RateLimiting__PerAddress__TokensPerSecond=100000000 \
-Jwt__AccessTokenLifetime=01:00:00 \
-Accounts__RequireActivation=false \
-  bash scripts/run-local.sh >"$STATE/run-local.out" 2>&1 &
-RUNLOCAL_PID=$!
-for _ in $(seq 1 240); do
-  grep -q "MovieDb is running." "$STATE/run-local.out" && break
-  kill -0 "$RUNLOCAL_PID" 2>/dev/null || { cat "$STATE/run-local.out"; fail "run-local.sh stopped"; }
-  sleep 0.5
+moviedb_log "starting the movie service, the user service and the gateway (Release, Production)"
+DB_PASSWORD="$(moviedb_random_secret)" BROKER_PASSWORD="$(moviedb_random_secret)"
+ADMIN_PASSWORD="$(moviedb_random_secret | head -c 20)"
+JWT_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)" GATEWAY_IDENTITY_KEY="$(moviedb_random_secret)$(moviedb_random_secret)"
+{ moviedb_mariadb_database moviedb_bench && moviedb_mariadb_account moviedb_bench "$DB_PASSWORD" moviedb_bench; } \
+  || fail "could not create the bench database and its account"
+moviedb_rabbitmq_account moviedb_bench "$BROKER_PASSWORD" moviedb-bench || fail "could not create the bench broker account"
+export ASPNETCORE_ENVIRONMENT=Production ConnectionStrings__messaging="amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" \
+  Logging__LogLevel__Default=Warning
+start_service() {
+  local project="$1" port="$2"; shift 2
+  local dll="$ROOT/$project/bin/Release/net10.0/$project.dll"
+  (cd "$(dirname "$dll")" && exec env ASPNETCORE_URLS="http://127.0.0.1:$port" "$@" dotnet "$dll") >"$STATE/$project.log" 2>&1 &
+  SERVICE_PIDS+=($!)
+  echo "$project $!" >> "$STATE/pids"
+}
+start_service MovieService "$MOVIESERVICE_PORT" \
+  ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=moviedb_bench;Password=$DB_PASSWORD;Database=moviedb_bench" \
+  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
+start_service UserService "$USERSERVICE_PORT" \
+  ConnectionStrings__userdb="Filename=$STATE/users.db" Admin__Password="$ADMIN_PASSWORD" Accounts__RequireActivation=false
+start_service Gateway "$GATEWAY_PORT" \
+  services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
+  Jwt__SigningKey="$JWT_SIGNING_KEY" Jwt__AccessTokenLifetime=01:00:00 GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
+  RateLimiting__SignIn__PermitLimit=100000000 RateLimiting__Registration__PermitLimit=100000000 \
+  RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 \
+  RateLimiting__PerAddress__TokenLimit=100000000 RateLimiting__PerAddress__TokensPerSecond=100000000
+for service in "MovieService $MOVIESERVICE_PORT" "UserService $USERSERVICE_PORT" "Gateway $GATEWAY_PORT"; do
+  read -r name port <<<"$service"
+  MOVIEDB_SERVER_WAIT_SECONDS=120 moviedb_wait_for "$name" moviedb_http_ok "$port" /health \
+    || { tail -n 30 "$STATE/$name.log"; fail "$name did not become healthy"; }
 done
-grep -q "MovieDb is running." "$STATE/run-local.out" || fail "MovieDb did not start in 120 s"
-# shellcheck disable=SC1091
-source "$STATE/secrets.env"
 
 GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
 read -r USER_ID TOKEN < <(dotnet "$BENCH_TOOL" user --gateway "$GATEWAY" --user benchuser --password bench-passw0rd) || fail "could not create the bench user"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs MovieDb without containers: the no-Docker twin of `dotnet run --project MovieDb.AppHost`.
-# Installs MariaDB, RabbitMQ and an SMTP server (python3-aiosmtpd, in place of MailPit) from apt
-# when missing, starts them, creates the database and the accounts, builds the services once, starts
-# them as processes with the same configuration keys the AppHost injects (the user store on LiteDB) —
-# the four services and the web app — waits until each /health is ready and prints where everything
-# is, the web app first, and where activation mails land. Ctrl-C stops what it started. State (logs,
-# LiteDB file, mails, generated secrets, the web app's Data Protection keys) lives in .moviedb/ and is
-# reused by the next run.
+# Runs MovieDb without containers: the AppHost in its existing-servers mode, on this machine's own
+# servers. Installs MariaDB, RabbitMQ and an SMTP server (python3-aiosmtpd, in place of MailPit) from
+# apt when missing, starts them, creates the database and least-privilege accounts, builds the AppHost
+# (and with it the services), and runs it: DCP starts the four services and the web app, the Aspire
+# dashboard shows them (resources, console and structured logs, traces, metrics). Waits until each
+# service is healthy and prints where everything is — the web app first, then the dashboard — and
+# where activation mails land. Ctrl-C stops everything it started. State (the AppHost's log, the
+# LiteDB user store, mails, generated secrets) lives in .moviedb/ and is reused by the next run.
 #
 # Knobs (environment variables), all optional:
 #   MOVIEDB_STATE_DIR                state folder (default: .moviedb in the repository)
@@ -14,13 +14,14 @@
 #   MOVIEDB_GATEWAY_PORT             gateway port (default 5080); movie service 5081, user service 5082:
 #   MOVIEDB_MOVIESERVICE_PORT, MOVIEDB_USERSERVICE_PORT
 #   MOVIEDB_NOTIFICATIONSERVICE_PORT notification service port (default 5083)
+#   MOVIEDB_DASHBOARD_PORT           the Aspire dashboard (default 15180); it receives telemetry on
+#   MOVIEDB_OTLP_PORT, MOVIEDB_RESOURCE_SERVICE_PORT   19180 and serves the AppHost's resources on 20180
 #   MOVIEDB_SMTP_PORT                the local SMTP server's port (default 2525)
 #   MOVIEDB_DATABASE                 MariaDB database (default moviedb)
 #   MOVIEDB_VHOST                    RabbitMQ virtual host (default /)
 #   MOVIEDB_ACCOUNT                  MariaDB and RabbitMQ account the services use (default moviedb)
 #   MOVIEDB_CONFIGURATION            Release (default) or Debug
 #   MOVIEDB_NO_BUILD=1               use what is already built
-#   MOVIEDB_ENVIRONMENT              ASPNETCORE_ENVIRONMENT of the services (default Development: Scalar UI on)
 #   MOVIEDB_ADMIN_PASSWORD, MOVIEDB_JWT_SIGNING_KEY   instead of the generated ones
 set -uo pipefail
 
@@ -35,37 +36,71 @@ GATEWAY_PORT="${MOVIEDB_GATEWAY_PORT:-5080}"
 MOVIESERVICE_PORT="${MOVIEDB_MOVIESERVICE_PORT:-5081}"
 USERSERVICE_PORT="${MOVIEDB_USERSERVICE_PORT:-5082}"
 NOTIFICATIONSERVICE_PORT="${MOVIEDB_NOTIFICATIONSERVICE_PORT:-5083}"
+DASHBOARD_PORT="${MOVIEDB_DASHBOARD_PORT:-15180}"
+OTLP_PORT="${MOVIEDB_OTLP_PORT:-19180}"
+RESOURCE_SERVICE_PORT="${MOVIEDB_RESOURCE_SERVICE_PORT:-20180}"
 SMTP_PORT="${MOVIEDB_SMTP_PORT:-2525}"
 DATABASE="${MOVIEDB_DATABASE:-moviedb}"
 VHOST="${MOVIEDB_VHOST:-/}"
 ACCOUNT="${MOVIEDB_ACCOUNT:-moviedb}"
 CONFIGURATION="${MOVIEDB_CONFIGURATION:-Release}"
-ENVIRONMENT="${MOVIEDB_ENVIRONMENT:-Development}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 PIDS=()
+APPHOST_PID=""
 stop_all() {
   trap - EXIT INT TERM
-  if [ "${#PIDS[@]}" -gt 0 ]; then
-    moviedb_log "stopping the services"
-    kill -TERM "${PIDS[@]}" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "${PIDS[@]}" 2>/dev/null || break
-      sleep 0.1
+  # The AppHost stops DCP, which stops the services and the dashboard; it ignores SIGINT when it
+  # runs in the background, so it gets SIGTERM.
+  if [ -n "$APPHOST_PID" ] && kill -0 "$APPHOST_PID" 2>/dev/null; then
+    moviedb_log "stopping the AppHost (the services and the dashboard stop with it)"
+    # DCP outlives the AppHost by a few seconds while it stops the services: its API server watches
+    # the AppHost's process, its controllers watch the API server. Wait for both.
+    local dcp=() server
+    for server in $(pgrep -f -- "--monitor $APPHOST_PID( |\$)"); do
+      dcp+=("$server")
+      mapfile -t -O "${#dcp[@]}" dcp < <(pgrep -f -- "run-controllers .*--monitor $server( |\$)")
     done
-    kill -KILL "${PIDS[@]}" 2>/dev/null || true
+    kill -TERM "$APPHOST_PID" 2>/dev/null || true
+    wait_gone 60 "$APPHOST_PID" || kill -KILL "$APPHOST_PID" 2>/dev/null || true
+    if [ "${#dcp[@]}" -gt 0 ] && ! wait_gone 60 "${dcp[@]}"; then
+      moviedb_log "DCP did not stop within 60 s: stopping it"
+      kill -TERM "${dcp[@]}" 2>/dev/null || true
+    fi
+  fi
+  if [ "${#PIDS[@]}" -gt 0 ]; then
+    kill -TERM "${PIDS[@]}" 2>/dev/null || true
   fi
   moviedb_stop_started_servers
   moviedb_log "stopped"
+}
+# True once none of the processes "$@" (after the time-out in seconds, $1) runs any more.
+wait_gone() {
+  local seconds="$1"; shift
+  for _ in $(seq 1 $((seconds * 10))); do
+    ps -p "$(IFS=,; echo "$*")" >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+  return 1
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 fail() { moviedb_log "$1"; exit 1; }
 
+# A JSON string literal of $1 (for the settings file; the generated values need no escaping, the
+# knobs and paths might).
+json_string() {
+  local value="$1"
+  value="${value//\\/\\\\}"
+  value="${value//\"/\\\"}"
+  printf '"%s"' "$value"
+}
+
 command -v dotnet >/dev/null 2>&1 || fail "the .NET SDK 10 is not installed: see https://dot.net"
-for port in "$WEBAPP_PORT" "$GATEWAY_PORT" "$MOVIESERVICE_PORT" "$USERSERVICE_PORT" "$NOTIFICATIONSERVICE_PORT" "$SMTP_PORT"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+for port in "$WEBAPP_PORT" "$GATEWAY_PORT" "$MOVIESERVICE_PORT" "$USERSERVICE_PORT" "$NOTIFICATIONSERVICE_PORT" \
+  "$DASHBOARD_PORT" "$OTLP_PORT" "$RESOURCE_SERVICE_PORT" "$SMTP_PORT"; do
+  if moviedb_port_open "$port"; then
     fail "port $port is in use (is MovieDb already running?). Set MOVIEDB_*_PORT to use others."
   fi
 done
@@ -102,45 +137,19 @@ moviedb_mariadb_database "$DATABASE" || fail "could not create the database $DAT
 moviedb_mariadb_account "$ACCOUNT" "$DB_PASSWORD" "$DATABASE" || fail "could not create the MariaDB account"
 moviedb_rabbitmq_account "$ACCOUNT" "$BROKER_PASSWORD" "$VHOST" || fail "could not create the RabbitMQ account"
 
+APPHOST_DLL="$ROOT/MovieDb.AppHost/bin/$CONFIGURATION/net10.0/MovieDb.AppHost.dll"
 if [ "${MOVIEDB_NO_BUILD:-0}" != 1 ]; then
-  moviedb_log "building the services ($CONFIGURATION)"
-  for project in MovieService UserService Gateway NotificationService WebApp; do
-    if ! dotnet build "$project/$project.csproj" -c "$CONFIGURATION" -nologo >"$STATE/logs/build-$project.log" 2>&1; then
-      grep -E 'error|warning' "$STATE/logs/build-$project.log" | sort -u | head -n 20 >&2
-      fail "build of $project failed (full log: $STATE/logs/build-$project.log)"
-    fi
-  done
-fi
-
-# The same keys the AppHost injects (ConnectionStrings__*, services__*, Jwt__SigningKey,
-# GatewayIdentity__SigningKey, Admin__Password).
-VHOST_PATH=""
-[ "$VHOST" = "/" ] || VHOST_PATH="$(moviedb_uri_escape "$VHOST")"
-export ConnectionStrings__messaging="amqp://$ACCOUNT:$BROKER_PASSWORD@127.0.0.1:5672/$VHOST_PATH"
-export ASPNETCORE_ENVIRONMENT="$ENVIRONMENT"
-export Logging__Console__FormatterName=simple Logging__Console__FormatterOptions__SingleLine=true
-
-start_service() {
-  local project="$1" port="$2"; shift 2
-  local dll="$ROOT/$project/bin/$CONFIGURATION/net10.0/$project.dll"
-  [ -f "$dll" ] || fail "$dll is missing: build first (or drop MOVIEDB_NO_BUILD)"
-  (cd "$(dirname "$dll")" && exec env ASPNETCORE_URLS="http://127.0.0.1:$port" "$@" dotnet "$dll") \
-    >"$STATE/logs/$project.log" 2>&1 &
-  PIDS+=($!)
-  moviedb_log "started $project (pid $!, http://127.0.0.1:$port, log $STATE/logs/$project.log)"
-}
-
-wait_healthy() {
-  local project="$1" port="$2"
-  if ! moviedb_wait_for "$project" moviedb_http_ok "$port" /health; then
-    tail -n 30 "$STATE/logs/$project.log" >&2
-    fail "$project did not become healthy (log above)"
+  # The AppHost's build builds every project it runs; DCP starts them without building again.
+  moviedb_log "building the AppHost and the services ($CONFIGURATION)"
+  if ! dotnet build MovieDb.AppHost/MovieDb.AppHost.csproj -c "$CONFIGURATION" -nologo >"$STATE/logs/build.log" 2>&1; then
+    grep -E 'error|warning' "$STATE/logs/build.log" | sort -u | head -n 20 >&2
+    fail "the build failed (full log: $STATE/logs/build.log)"
   fi
-  moviedb_log "$project is healthy"
-}
+fi
+[ -f "$APPHOST_DLL" ] || fail "$APPHOST_DLL is missing: build first (or drop MOVIEDB_NO_BUILD)"
 
-# The SMTP server MailPit stands for under the AppHost: every mail becomes a file in $MAIL/new
-# (a Maildir; its three folders must exist, or it answers 500).
+# The SMTP server MailPit stands for under Docker: every mail becomes a file in $MAIL/new (a Maildir;
+# its three folders must exist, or it answers 500).
 MAIL="$STATE/mail"
 mkdir -p "$MAIL/tmp" "$MAIL/new" "$MAIL/cur"
 "$MOVIEDB_SMTP_PYTHON" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$MAIL" \
@@ -149,62 +158,93 @@ PIDS+=($!)
 moviedb_log "started the SMTP server (pid $!, smtp://127.0.0.1:$SMTP_PORT, mails in $MAIL/new)"
 moviedb_wait_for "the SMTP server" moviedb_port_open "$SMTP_PORT" || fail "the SMTP server did not start (log: $STATE/logs/smtp.log)"
 
-start_service MovieService "$MOVIESERVICE_PORT" \
-  ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=$ACCOUNT;Password=$DB_PASSWORD;Database=$DATABASE" \
-  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
-start_service UserService "$USERSERVICE_PORT" \
-  ConnectionStrings__userdb="Filename=$STATE/users.db" \
-  Admin__Password="$ADMIN_PASSWORD"
-# The web app calls from 127.0.0.1 and forwards each browser's address in X-Forwarded-For; the
-# gateway believes that header only from the proxies listed here.
-start_service Gateway "$GATEWAY_PORT" \
-  services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
-  Jwt__SigningKey="$JWT_SIGNING_KEY" \
-  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
-  ForwardedHeaders__KnownProxies__0=127.0.0.1
-# The links in the mails open the web UI's activation page.
-start_service NotificationService "$NOTIFICATIONSERVICE_PORT" \
-  ConnectionStrings__mail="smtp://127.0.0.1:$SMTP_PORT" \
-  Notifications__ActivationUrl="http://localhost:$WEBAPP_PORT/activate?token={token}" \
-  Notifications__SentMailStore="Filename=$STATE/sent-mail.db"
-# Its Data Protection keys (they encrypt the session cookie) stay in the state folder: a restart
-# does not sign anyone out.
-start_service WebApp "$WEBAPP_PORT" \
-  services__gateway__http__0="http://127.0.0.1:$GATEWAY_PORT" \
-  DataProtection__KeysDirectory="$STATE/webapp-keys"
+# What the AppHost needs in existing-servers mode, in a file only it reads (its environment reaches
+# every project it starts): the four servers' connection strings — the user store an embedded LiteDB
+# file —, the secrets, and the ports.
+VHOST_PATH=""
+[ "$VHOST" = "/" ] || VHOST_PATH="$(moviedb_uri_escape "$VHOST")"
+SETTINGS="$STATE/apphost.settings.json"
+(umask 077
+cat > "$SETTINGS" <<JSON
+{
+  "MovieDb": {
+    "Servers": "existing",
+    "Ports": {
+      "webapp": $WEBAPP_PORT, "gateway": $GATEWAY_PORT, "movieservice": $MOVIESERVICE_PORT,
+      "userservice": $USERSERVICE_PORT, "notificationservice": $NOTIFICATIONSERVICE_PORT
+    }
+  },
+  "ConnectionStrings": {
+    "moviedb": $(json_string "Server=127.0.0.1;Port=3306;User ID=$ACCOUNT;Password=$DB_PASSWORD;Database=$DATABASE"),
+    "userdb": $(json_string "Filename=$STATE/users.db"),
+    "messaging": $(json_string "amqp://$ACCOUNT:$BROKER_PASSWORD@127.0.0.1:5672/$VHOST_PATH"),
+    "mail": $(json_string "smtp://127.0.0.1:$SMTP_PORT")
+  },
+  "Parameters": {
+    "admin-password": $(json_string "$ADMIN_PASSWORD"),
+    "jwt-signing-key": $(json_string "$JWT_SIGNING_KEY"),
+    "gateway-identity-key": $(json_string "$GATEWAY_IDENTITY_KEY")
+  }
+}
+JSON
+)
 
-# For tools that watch the services (bench/run.sh samples their memory). PIDS[0] is the SMTP server.
-printf 'MovieService %s\nUserService %s\nGateway %s\nNotificationService %s\nWebApp %s\n' "${PIDS[1]}" "${PIDS[2]}" "${PIDS[3]}" "${PIDS[4]}" "${PIDS[5]}" > "$STATE/pids"
+APPHOST_LOG="$STATE/logs/apphost.log"
+moviedb_log "starting the AppHost (log: $APPHOST_LOG)"
+(cd "$ROOT/MovieDb.AppHost" && exec env \
+  DOTNET_ENVIRONMENT=Development \
+  ASPNETCORE_URLS="http://localhost:$DASHBOARD_PORT" \
+  ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://localhost:$OTLP_PORT" \
+  ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://localhost:$RESOURCE_SERVICE_PORT" \
+  ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
+  MovieDb__SettingsFile="$SETTINGS" \
+  dotnet "$APPHOST_DLL") >"$APPHOST_LOG" 2>&1 &
+APPHOST_PID=$!
 
+wait_healthy() {
+  local name="$1" port="$2"
+  if ! moviedb_wait_for "$name" apphost_and_service_up "$port"; then
+    kill -0 "$APPHOST_PID" 2>/dev/null || { tail -n 30 "$APPHOST_LOG" >&2; fail "the AppHost exited (log above)"; }
+    fail "$name did not become healthy: see its console log on the dashboard"
+  fi
+  moviedb_log "$name is healthy"
+}
+apphost_and_service_up() { kill -0 "$APPHOST_PID" 2>/dev/null && moviedb_http_ok "$1" /health; }
+
+MOVIEDB_SERVER_WAIT_SECONDS="${MOVIEDB_SERVER_WAIT_SECONDS:-180}"
 wait_healthy MovieService "$MOVIESERVICE_PORT"
 wait_healthy UserService "$USERSERVICE_PORT"
 wait_healthy Gateway "$GATEWAY_PORT"
 wait_healthy NotificationService "$NOTIFICATIONSERVICE_PORT"
 wait_healthy WebApp "$WEBAPP_PORT"
 
+# The AppHost makes a new dashboard token on every start and logs the login URL.
+DASHBOARD_LOGIN="$(grep -o 'Login to the dashboard at [^[:space:]]*' "$APPHOST_LOG" | head -n 1 | cut -d' ' -f6)"
+[ -n "$DASHBOARD_LOGIN" ] || DASHBOARD_LOGIN="http://localhost:$DASHBOARD_PORT (the login link is in $APPHOST_LOG)"
+
 cat <<INFO
 
   MovieDb is running.
     Web app:   http://localhost:$WEBAPP_PORT   (open it in a browser)
+    Dashboard: $DASHBOARD_LOGIN
+               (resources, console and structured logs, traces, metrics)
     Gateway:   http://localhost:$GATEWAY_PORT   (the API; try Gateway/Gateway.http)
-    API docs:  http://localhost:$GATEWAY_PORT/scalar   (Development only; OpenAPI at /openapi/v1.json)
+    API docs:  http://localhost:$GATEWAY_PORT/scalar   (OpenAPI at /openapi/v1.json)
     Admin:     user "admin", password "$ADMIN_PASSWORD"
     Mail:      activation mails land in $MAIL/new/ (one file per mail). A new account signs in
                once activated: open the link in its mail (the web UI, http://localhost:$WEBAPP_PORT),
                or POST its token to http://localhost:$GATEWAY_PORT/api/auth/activate
-    Logs:      $STATE/logs/
+    Logs:      the dashboard's console logs; the AppHost's own in $APPHOST_LOG
     RabbitMQ:  http://localhost:15672   (user "$ACCOUNT", password in $SECRETS)
   Ctrl-C stops it.
 
 INFO
 
-# Stays up while the services do; if one dies, say so and stop the rest.
+# Stays up while the AppHost does; if it exits, say so and stop the rest.
 while true; do
-  for pid in "${PIDS[@]}"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      moviedb_log "a service (pid $pid) exited; see $STATE/logs/"
-      exit 1
-    fi
-  done
+  if ! kill -0 "$APPHOST_PID" 2>/dev/null; then
+    moviedb_log "the AppHost exited; see $APPHOST_LOG"
+    exit 1
+  fi
   sleep 1
 done

@@ -77,7 +77,7 @@ export MOVIEDB_TEST_SERVERCTL="$ROOT/scripts/serverctl.sh"
 
 moviedb_log "building MovieDb.sln ($CONFIGURATION)"
 dotnet restore MovieDb.sln -v quiet \
-  || fail_before_tests "restore failed: the Aspire 13.5.2 packages come from nuget.org (on the build machines, .ci/run adds their package source)"
+  || fail_before_tests "restore failed: every package comes from nuget.org (on the build machines, .ci/run adds a package source for the few their registry lacks)"
 dotnet build MovieDb.sln -c "$CONFIGURATION" --no-restore -v quiet -clp:ErrorsOnly \
   || fail_before_tests "build failed"
 

@@ -25,36 +25,60 @@ public sealed class AppHostModelTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task The_model_holds_the_resources_and_each_project_waits_for_exactly_what_it_uses()
+    [Theory]
+    [InlineData("containers")]
+    [InlineData("existing")]
+    public async Task The_model_holds_the_resources_and_each_project_waits_for_exactly_what_it_uses(string servers)
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(Ct).WaitAsync(Timeout, Ct);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>([$"MovieDb:Servers={servers}"], Ct).WaitAsync(Timeout, Ct);
         builder.Configuration["Parameters:jwt-signing-key"] = new string('k', 64);
         builder.Configuration["Parameters:admin-password"] = "admin-password-for-tests";
         await using var app = await builder.BuildAsync(Ct).WaitAsync(Timeout, Ct);
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
         var resources = model.Resources.ToDictionary(r => r.Name);
 
-        foreach (var name in new[] { "mysql", "moviedb", "mongo", "userdb", "messaging", "mailpit", "mail", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password" })
+        // The same names in both modes: the services cannot tell them apart.
+        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password", "gateway-identity-key" })
         {
             Assert.True(resources.ContainsKey(name), $"missing resource {name}");
         }
 
+        string[] containers = ["mysql", "mongo", "mailpit"];
+        if (servers == "existing")
+        {
+            // Nothing runs in a container; each server is the connection string of the same name, given by the user.
+            Assert.Empty(model.Resources.OfType<ContainerResource>());
+            Assert.DoesNotContain(resources.Keys, containers.Contains);
+            foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail" })
+            {
+                Assert.True(resources[name] is ParameterResource { Secret: true } and IResourceWithConnectionString, $"{name} is {resources[name].GetType().Name}, not a secret connection string");
+            }
+
+            containers = [];
+        }
+        else
+        {
+            Assert.All(containers, name => Assert.IsAssignableFrom<ContainerResource>(resources[name]));
+            Assert.IsAssignableFrom<ContainerResource>(resources["messaging"]);
+
+            // The mail connection string is MailPit's SMTP endpoint.
+            var mail = Assert.IsType<global::Aspire.Hosting.ConnectionStringResource>(resources["mail"]);
+            Assert.Contains(mail.ConnectionStringExpression.ValueProviders.OfType<EndpointReferenceExpression>(),
+                e => e.Endpoint.Resource.Name == "mailpit" && e.Endpoint.EndpointName == "smtp");
+            var smtp = resources["mailpit"].Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "smtp");
+            var ui = resources["mailpit"].Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "http");
+            Assert.Equal((1025, 8025), (smtp.TargetPort, ui.TargetPort));
+            Assert.False(smtp.IsExternal || ui.IsExternal);
+        }
+
         // WaitFor on a database also waits for its server; nothing else may creep in.
-        AssertWaits(resources["movieservice"], required: ["moviedb", "messaging"], allowed: ["mysql"]);
-        AssertWaits(resources["userservice"], required: ["userdb", "messaging"], allowed: ["mongo"]);
+        AssertWaits(resources["movieservice"], required: ["moviedb", "messaging"], allowed: containers);
+        AssertWaits(resources["userservice"], required: ["userdb", "messaging"], allowed: containers);
         AssertWaits(resources["gateway"], required: ["movieservice", "messaging"], allowed: []);
         AssertWaits(resources["webapp"], required: ["gateway"], allowed: []);
-        AssertWaits(resources["notificationservice"], required: ["messaging", "mail"], allowed: ["mailpit"]);
+        AssertWaits(resources["notificationservice"], required: ["messaging", "mail"], allowed: containers);
 
-        // The mail connection string is MailPit's SMTP endpoint, and only the notification service gets it.
-        var mail = Assert.IsType<global::Aspire.Hosting.ConnectionStringResource>(resources["mail"]);
-        Assert.Contains(mail.ConnectionStringExpression.ValueProviders.OfType<EndpointReferenceExpression>(),
-            e => e.Endpoint.Resource.Name == "mailpit" && e.Endpoint.EndpointName == "smtp");
-        var smtp = resources["mailpit"].Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "smtp");
-        var ui = resources["mailpit"].Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "http");
-        Assert.Equal((1025, 8025), (smtp.TargetPort, ui.TargetPort));
-        Assert.False(smtp.IsExternal || ui.IsExternal);
+        // Only the notification service gets the mail server.
         foreach (var project in new[] { "movieservice", "userservice", "gateway", "webapp" })
         {
             Assert.DoesNotContain(resources[project].Annotations.OfType<ResourceRelationshipAnnotation>(), r => r.Resource.Name is "mail" or "mailpit");
@@ -73,6 +97,40 @@ public sealed class AppHostModelTests
             var waits = resource.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).ToHashSet(StringComparer.Ordinal);
             Assert.Superset(new HashSet<string>(required, StringComparer.Ordinal), waits);
             Assert.Subset(new HashSet<string>(required.Concat(allowed), StringComparer.Ordinal), waits);
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_server_mode_stops_the_AppHost_naming_the_setting_and_its_values()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(["MovieDb:Servers=docker"], Ct).WaitAsync(Timeout, Ct);
+            await using var app = await builder.BuildAsync(Ct).WaitAsync(Timeout, Ct);
+        });
+        var message = error.ToString();
+        Assert.Contains("MovieDb:Servers is 'docker'", message, StringComparison.Ordinal);
+        Assert.Contains("'existing'", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task In_existing_servers_mode_the_manifest_asks_for_each_servers_connection_string_and_wires_it_as_in_containers_mode()
+    {
+        var existing = await PublishedManifest.GetResourcesAsync("existing").WaitAsync(Timeout, Ct);
+        var containers = await PublishedManifest.GetResourcesAsync().WaitAsync(Timeout, Ct);
+
+        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail" })
+        {
+            var server = existing.GetProperty(name);
+            Assert.Equal("parameter.v0", server.GetProperty("type").GetString());
+            Assert.Equal($"{{{name}.value}}", server.GetProperty("connectionString").GetString());
+            Assert.True(server.GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean(), $"{name} is not secret");
+        }
+
+        Assert.DoesNotContain(existing.EnumerateObject(), r => r.Value.GetProperty("type").GetString()!.StartsWith("container", StringComparison.Ordinal));
+        foreach (var project in Projects)
+        {
+            Assert.Equal(containers.Environment(project), existing.Environment(project));
         }
     }
 

@@ -1,6 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MovieDb.Tests.EndToEnd;
@@ -9,26 +10,43 @@ using MovieDb.Tests.Infrastructure;
 namespace MovieDb.Tests.Aspire;
 
 /// <summary>
-/// MovieDb started by its AppHost with Aspire.Hosting.Testing (run mode: DCP starts containers for
-/// MySQL, MongoDB and RabbitMQ). As a class fixture it starts nothing by itself: each test calls
-/// <see cref="StartAsync"/>, which skips that test, with the reason, where run mode is impossible —
-/// a skip decided inside a fixture's InitializeAsync would be reported as a failure.
+/// MovieDb started by its real AppHost with Aspire.Hosting.Testing in run mode: DCP starts the five
+/// projects, the dashboard runs and receives their telemetry. The servers are the test run's own, in
+/// the AppHost's existing-servers mode (<c>MovieDb:Servers=existing</c>): a MariaDB database and a
+/// RabbitMQ virtual host of this system's, a LiteDB user store, an SMTP server (aiosmtpd) whose
+/// mails activate new accounts. As a class fixture it starts nothing by itself: each test calls
+/// <see cref="StartAsync"/> — a skip or failure decided inside a fixture's InitializeAsync would be
+/// reported against every test of the class with no reason.
 /// </summary>
-public sealed class AspireSystem : MovieDbSystem
+public sealed class AspireSystem(TestServers servers) : MovieDbSystem
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5);
+    public const string DashboardBrowserToken = "moviedb-tests-dashboard-token";
+
+    public static readonly string[] Projects = ["movieservice", "userservice", "gateway", "webapp", "notificationservice"];
+
+    public static readonly string[] Servers = ["moviedb", "userdb", "messaging", "mail"];
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", "apphost-" + Guid.NewGuid().ToString("N")[..8]);
     private Task? _starting;
     private DistributedApplication? _app;
+    private TestMailServer? _smtp;
+    private TestVirtualHost? _virtualHost;
 
-    public override HttpClient CreateClient() => (_app ?? throw new InvalidOperationException("not started")).CreateHttpClient("gateway");
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("not started");
+
+    public TestDatabase Database { get; private set; } = null!;
+
+    public override Maildir? Mailbox => _smtp?.Mailbox;
+
+    public override HttpClient CreateClient() => App.CreateHttpClient("gateway");
 
     public override ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>Skips the calling test when run mode cannot work here; otherwise starts the AppHost once.</summary>
+    /// <summary>Starts the AppHost once (the first caller waits for it); fails the calling test if it does not come up.</summary>
     public async Task StartAsync()
     {
-        Assert.SkipWhen(RunModeUnavailableReason() is not null, RunModeUnavailableReason() ?? string.Empty);
         await _gate.WaitAsync(TestContext.Current.CancellationToken);
         try
         {
@@ -39,64 +57,114 @@ public sealed class AspireSystem : MovieDbSystem
             _gate.Release();
         }
 
-        await _starting;
-    }
-
-    /// <summary>
-    /// Why the AppHost cannot run here, or null. Run mode needs a container runtime and DCP, the
-    /// orchestrator, which the AppHost build records in its assembly metadata (from the Aspire CLI
-    /// bundle or the DcpDir property).
-    /// </summary>
-    public static string? RunModeUnavailableReason()
-    {
-        if (!TestServers.DockerLooksReachable())
-        {
-            return "No container runtime is reachable (DOCKER_HOST unset, no docker.sock): the AppHost runs MySQL, MongoDB and RabbitMQ as containers.";
-        }
-
-        var dcp = typeof(Projects.MovieDb_AppHost).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), inherit: false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "dcpclipath")?.Value;
-        return string.IsNullOrEmpty(dcp) || !File.Exists(dcp)
-            ? $"DCP, the Aspire orchestrator, is not installed (the AppHost was built with dcpclipath '{dcp}'): install the Aspire CLI (https://get.aspire.dev) and build again."
-            : null;
+        await _starting.WaitAsync(StartTimeout + StartTimeout, TestContext.Current.CancellationToken);
     }
 
     private async Task StartAppAsync()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(ct).WaitAsync(StartTimeout, ct);
-        builder.Configuration["Parameters:admin-password"] = AdminPassword;
-        builder.Configuration["Parameters:jwt-signing-key"] = InProcessSystem.SigningKey;
+        // Not the test's token: the start is shared by every test of the class.
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        var ct = timeout.Token;
+        Database = await servers.MariaDb.CreateDatabaseAsync();
+        _virtualHost = await servers.RabbitMq.CreateVirtualHostAsync();
+        _smtp = await servers.Smtp.StartAsync();
+        Directory.CreateDirectory(_directory);
 
-        // The scenarios sign in right after registering. (The mailed activation is proven on the
-        // in-process and process launchers and run-local, with a real SMTP server.)
-        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "userservice"))
-            .WithEnvironment("Accounts__RequireActivation", "false");
+        // The switch and the connection strings are read while the AppHost builds its model, so they are
+        // arguments, as `dotnet run --project MovieDb.AppHost -- --MovieDb:Servers existing …` would pass them.
+        string[] args =
+        [
+            "MovieDb:Servers=existing",
+            $"ConnectionStrings:moviedb={Database.ConnectionString}",
+            $"ConnectionStrings:userdb=Filename={Path.Combine(_directory, "users.db")};Connection=shared",
+            $"ConnectionStrings:messaging={_virtualHost.ConnectionString}",
+            $"ConnectionStrings:mail={_smtp.ConnectionString}",
+            $"Parameters:admin-password={AdminPassword}",
+            $"Parameters:jwt-signing-key={InProcessSystem.SigningKey}",
+            $"Parameters:gateway-identity-key={InProcessSystem.IdentityKey}",
+        ];
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(
+            new DistributedApplicationTestingBuilderOptions { EnableDashboard = true }, args, ct);
+        builder.Configuration["AppHost:BrowserToken"] = DashboardBrowserToken;
+
+        // The scenarios sign in more often than the default 10 per minute per address allows.
+        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "gateway"))
+            .WithEnvironment("RateLimiting__SignIn__PermitLimit", "1000")
+            .WithEnvironment("RateLimiting__Registration__PermitLimit", "1000");
 
         // Resource logs go to the test output, so a failing start explains itself.
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Information)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning)
+            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
             .AddProvider(new TestOutputLoggerProvider()));
 
-        _app = await builder.BuildAsync(ct).WaitAsync(StartTimeout, ct);
-        await _app.StartAsync(ct).WaitAsync(StartTimeout, ct);
-        foreach (var resource in new[] { "movieservice", "userservice", "gateway" })
+        _app = await builder.BuildAsync(ct);
+        await _app.StartAsync(ct);
+        foreach (var resource in Projects)
         {
-            await _app.ResourceNotifications.WaitForResourceHealthyAsync(resource, ct).WaitAsync(StartTimeout, ct);
+            await _app.ResourceNotifications.WaitForResourceHealthyAsync(resource, ct);
         }
     }
 
+    /// <summary>The dashboard's login URL (<c>…/login?t=token</c>).</summary>
+    public Task<Uri> GetDashboardLoginUrlAsync() => App.GetDashboardUrlAsync(TestContext.Current.CancellationToken).WaitAsync(Wait.DefaultTimeout, TestContext.Current.CancellationToken);
+
+    /// <summary>The key of the dashboard's telemetry API (<c>x-api-key</c>), as the AppHost gave it to the dashboard.</summary>
+    public string DashboardApiKey => App.Services.GetRequiredService<IConfiguration>()["AppHost:DashboardApiKey"]
+        ?? throw new InvalidOperationException("the AppHost has no dashboard API key");
+
     public override async ValueTask DisposeAsync()
     {
+        if (_starting is not null)
+        {
+            try
+            {
+                await _starting.WaitAsync(StartTimeout);
+            }
+            catch (Exception)
+            {
+                // Reported by the test that started it.
+            }
+        }
+
         if (_app is not null)
         {
             await _app.DisposeAsync();
         }
 
+        if (_smtp is not null)
+        {
+            await _smtp.DisposeAsync();
+        }
+
+        if (_virtualHost is not null)
+        {
+            await _virtualHost.DisposeAsync();
+        }
+
+        if (Database is not null)
+        {
+            await Database.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+
         _gate.Dispose();
     }
+
+    /// <summary>The resources' state as the AppHost reports it: name → state text (e.g. <c>Running</c>).</summary>
+    public Dictionary<string, string?> ResourceStates() =>
+        Projects.Concat(Servers).ToDictionary(
+            name => name,
+            name => App.ResourceNotifications.TryGetCurrentState(name, out var state) ? state.Snapshot.State?.Text : null,
+            StringComparer.Ordinal);
 
     private sealed class TestOutputLoggerProvider : ILoggerProvider
     {

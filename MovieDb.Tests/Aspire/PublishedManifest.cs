@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -11,12 +12,13 @@ namespace MovieDb.Tests.Aspire;
 /// </summary>
 public static partial class PublishedManifest
 {
-    private static readonly Lazy<Task<JsonElement>> Manifest = new(PublishAsync);
+    private static readonly ConcurrentDictionary<string, Lazy<Task<JsonElement>>> Manifests = new(StringComparer.Ordinal);
 
-    /// <summary>The <c>resources</c> object of the published manifest.</summary>
-    public static Task<JsonElement> GetResourcesAsync() => Manifest.Value;
+    /// <summary>The <c>resources</c> object of the manifest published with <c>MovieDb:Servers</c> = <paramref name="servers"/>.</summary>
+    public static Task<JsonElement> GetResourcesAsync(string servers = "containers") =>
+        Manifests.GetOrAdd(servers, mode => new Lazy<Task<JsonElement>>(() => PublishAsync(mode))).Value;
 
-    private static async Task<JsonElement> PublishAsync()
+    private static async Task<JsonElement> PublishAsync(string servers)
     {
         var output = Directory.CreateTempSubdirectory("moviedb-manifest-");
         try
@@ -28,7 +30,7 @@ public static partial class PublishedManifest
                 {
                     "run", "--no-build", "--no-launch-profile", "-c", RepositoryPaths.Configuration,
                     "--project", Path.Combine(RepositoryPaths.Root, "MovieDb.AppHost", "MovieDb.AppHost.csproj"),
-                    "--", "--publisher", "manifest", "--output-path", output.FullName,
+                    "--", "--publisher", "manifest", "--output-path", output.FullName, "--MovieDb:Servers", servers,
                 },
                 WorkingDirectory = Path.Combine(RepositoryPaths.Root, "MovieDb.AppHost"),
                 RedirectStandardOutput = true,

@@ -14,5 +14,8 @@ public sealed class InProcessScenarioTests(InProcessScenarioTests.System system)
     public Task Users_see_only_their_own_movies_and_an_admin_sees_all() => Scenarios.UsersSeeOnlyTheirOwnMoviesAsync(system);
 
     [Fact]
+    public Task An_admin_deletes_a_user_and_their_movies_go() => Scenarios.AnAdminDeletesAUserAndTheirMoviesGoAsync(system);
+
+    [Fact]
     public Task Spoofed_identity_headers_gain_nothing() => Scenarios.SpoofedIdentityHeadersGainNothingAsync(system);
 }

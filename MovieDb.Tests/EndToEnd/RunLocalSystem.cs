@@ -1,17 +1,19 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using MovieDb.Tests.Infrastructure;
 using MySqlConnector;
 
 namespace MovieDb.Tests.EndToEnd;
 
 /// <summary>
-/// MovieDb started by <c>scripts/run-local.sh</c> itself — the README's no-container command — on
-/// its own ports, database, virtual host, account and state folder, so it can run beside anything.
-/// Stopped with SIGTERM, as Ctrl-C would, which must stop every service it started.
+/// MovieDb started by <c>scripts/run-local.sh</c> itself — the README's no-container command, which
+/// runs the AppHost in its existing-servers mode — on its own ports (services, dashboard, SMTP),
+/// database, virtual host, account and state folder, so it can run beside anything. Stopped with
+/// SIGTERM, as Ctrl-C would, which must stop everything it started.
 /// </summary>
-public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
+public sealed partial class RunLocalSystem(TestServers servers) : MovieDbSystem
 {
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
     private readonly ConcurrentQueue<string> _output = new();
@@ -28,6 +30,15 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
     public int NotificationServicePort { get; } = ServiceProcess.FreePort();
 
     public int SmtpPort { get; } = ServiceProcess.FreePort();
+
+    public int DashboardPort { get; } = ServiceProcess.FreePort();
+
+    public int OtlpPort { get; } = ServiceProcess.FreePort();
+
+    public int ResourceServicePort { get; } = ServiceProcess.FreePort();
+
+    /// <summary>Every port the system listens on while it runs.</summary>
+    public IEnumerable<int> Ports => [WebAppPort, GatewayPort, MovieServicePort, UserServicePort, NotificationServicePort, SmtpPort, DashboardPort, OtlpPort, ResourceServicePort];
 
     public string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), "moviedb-tests", "run-local-" + Guid.NewGuid().ToString("N")[..8]);
 
@@ -68,16 +79,18 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
         start.Environment["MOVIEDB_USERSERVICE_PORT"] = UserServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_NOTIFICATIONSERVICE_PORT"] = NotificationServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_SMTP_PORT"] = SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["MOVIEDB_DASHBOARD_PORT"] = DashboardPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["MOVIEDB_OTLP_PORT"] = OtlpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["MOVIEDB_RESOURCE_SERVICE_PORT"] = ResourceServicePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["MOVIEDB_DATABASE"] = "moviedb_rl_" + _suffix;
         start.Environment["MOVIEDB_VHOST"] = "moviedb-rl-" + _suffix;
         start.Environment["MOVIEDB_ACCOUNT"] = "moviedb_rl_" + _suffix;
         start.Environment["MOVIEDB_CONFIGURATION"] = RepositoryPaths.Configuration;
         start.Environment["MOVIEDB_NO_BUILD"] = "1";
-        start.Environment["MOVIEDB_ENVIRONMENT"] = "Production";
         start.Environment["MOVIEDB_ADMIN_PASSWORD"] = AdminPassword;
 
-        // The services inherit the script's environment: the scenarios sign in more often than the
-        // default 10 per minute per address allows.
+        // The services inherit the script's environment (through the AppHost and DCP): the scenarios
+        // sign in more often than the default 10 per minute per address allows.
         start.Environment["RateLimiting__SignIn__PermitLimit"] = "1000";
         start.Environment["RateLimiting__Registration__PermitLimit"] = "1000";
 
@@ -91,7 +104,7 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
         var watch = Stopwatch.StartNew();
         while (!Output.Contains("MovieDb is running.", StringComparison.Ordinal))
         {
-            if (_script.HasExited || watch.Elapsed > TimeSpan.FromSeconds(120))
+            if (_script.HasExited || watch.Elapsed > TimeSpan.FromSeconds(240))
             {
                 Assert.Fail($"scripts/run-local.sh did not bring MovieDb up (exit: {(_script.HasExited ? _script.ExitCode : "still running")}). Output:\n{Output}");
             }
@@ -107,6 +120,10 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
             _output.Enqueue(line);
         }
     }
+
+    /// <summary>The dashboard login URL run-local.sh prints.</summary>
+    [GeneratedRegex(@"http://localhost:\d+/login\?t=[0-9a-f]+")]
+    public static partial Regex DashboardLoginPattern();
 
     /// <summary>True while something listens on the port.</summary>
     public static bool IsListening(int port)
@@ -136,7 +153,7 @@ public sealed class RunLocalSystem(TestServers servers) : MovieDbSystem
             await signal.WaitForExitAsync();
         }
 
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(150));
         try
         {
             await _script.WaitForExitAsync(wait.Token);

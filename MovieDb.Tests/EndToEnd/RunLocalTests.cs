@@ -3,10 +3,10 @@ using MovieDb.Tests.Infrastructure;
 namespace MovieDb.Tests.EndToEnd;
 
 /// <summary>
-/// The no-container route of the README, proven: scripts/run-local.sh brings MovieDb up as real
-/// processes on the real servers (user store on LiteDB, a local SMTP server), the shared scenarios
-/// pass through its gateway — new accounts activated through the mails it says where to find — and
-/// Ctrl-C (SIGTERM) stops every service it started.
+/// The no-container route of the README, proven: scripts/run-local.sh brings MovieDb up under the
+/// AppHost on the real servers (user store on LiteDB, a local SMTP server), with the dashboard; the
+/// shared scenarios pass through its gateway — new accounts activated through the mails it says where
+/// to find — and Ctrl-C (SIGTERM) stops everything it started.
 /// </summary>
 public sealed class RunLocalTests(TestServers servers)
 {
@@ -22,6 +22,7 @@ public sealed class RunLocalTests(TestServers servers)
             await Scenarios.UserJourneyAsync(system);
             await Scenarios.UsersSeeOnlyTheirOwnMoviesAsync(system);
             await Scenarios.SpoofedIdentityHeadersGainNothingAsync(system);
+            await Scenarios.AnAdminDeletesAUserAndTheirMoviesGoAsync(system);
 
             // The internal services listen only on loopback ports of their own, and nothing in the
             // gateway's answers points at them.
@@ -31,21 +32,31 @@ public sealed class RunLocalTests(TestServers servers)
             Assert.Contains("MovieDb is running.", system.Output, StringComparison.Ordinal);
             Assert.Contains($"password \"{MovieDbSystem.AdminPassword}\"", system.Output, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(system.StateDirectory, "users.db")), "the LiteDB user store is in the state folder");
-            Assert.True(File.Exists(Path.Combine(system.StateDirectory, "logs", "Gateway.log")), "one log file per service");
+            Assert.True(File.Exists(Path.Combine(system.StateDirectory, "logs", "apphost.log")), "the AppHost's log is in the state folder");
 
-            // The web app comes up too, its address printed first, its keys kept in the state folder.
+            // The web app's address comes first, then the dashboard's login URL, then the gateway's.
             var output = system.Output;
-            Assert.True(
-                output.IndexOf($"Web app:   http://localhost:{system.WebAppPort}", StringComparison.Ordinal) is var webApp and >= 0
-                && webApp < output.IndexOf("Gateway:", StringComparison.Ordinal),
-                "run-local.sh prints the web app's URL first");
+            var webApp = output.IndexOf($"Web app:   http://localhost:{system.WebAppPort}", StringComparison.Ordinal);
+            var dashboard = output.IndexOf($"Dashboard: http://localhost:{system.DashboardPort}/login?t=", StringComparison.Ordinal);
+            Assert.True(webApp >= 0 && dashboard > webApp && output.IndexOf("Gateway:", StringComparison.Ordinal) > dashboard, "run-local.sh prints the web app's URL, then the dashboard's login URL, then the gateway's");
             using (var browser = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{system.WebAppPort}/"), Timeout = TimeSpan.FromSeconds(30) })
             {
                 var signIn = await browser.GetStringAsync("/signin", TestContext.Current.CancellationToken);
                 Assert.Contains("<h1>Sign in</h1>", signIn, StringComparison.Ordinal);
             }
 
-            Assert.NotEmpty(Directory.GetFiles(Path.Combine(system.StateDirectory, "webapp-keys"), "key-*.xml"));
+            // The printed login URL signs a browser in to the dashboard (its token in a cookie), which
+            // then serves its resources page; without it, the dashboard sends the browser to log in.
+            var login = new Uri(RunLocalSystem.DashboardLoginPattern().Match(output).Value);
+            using (var handler = new HttpClientHandler { AllowAutoRedirect = false })
+            using (var browser = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) })
+            {
+                using var anonymous = await browser.GetAsync(new Uri(login, "/"), TestContext.Current.CancellationToken);
+                Assert.Contains("/login", anonymous.Headers.Location?.ToString(), StringComparison.Ordinal);
+                using var signedIn = await browser.GetAsync(login, TestContext.Current.CancellationToken);
+                Assert.Equal(System.Net.HttpStatusCode.Found, signedIn.StatusCode);
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await browser.GetAsync(new Uri(login, "/"), TestContext.Current.CancellationToken)).StatusCode);
+            }
 
             // A newcomer is told where the activation mails land, and that is where they are, with
             // links to the web app's activation page.
@@ -56,7 +67,7 @@ public sealed class RunLocalTests(TestServers servers)
 
             await system.StopAsync();
 
-            foreach (var port in new[] { system.WebAppPort, system.GatewayPort, system.MovieServicePort, system.UserServicePort, system.NotificationServicePort, system.SmtpPort })
+            foreach (var port in system.Ports)
             {
                 Assert.False(RunLocalSystem.IsListening(port), $"port {port} still listens after stopping run-local.sh");
             }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using MovieDb.Tests.Infrastructure;
 using MovieDb.Tests.Integration.Movies;
 
 namespace MovieDb.Tests.EndToEnd;
@@ -118,6 +119,33 @@ public static class Scenarios
         Assert.Equal(HttpStatusCode.OK, (await adminClient.GetAsync($"/api/movies/{aliceMovie.Id}", Ct)).StatusCode);
         var users = await adminClient.GetFromJsonAsync<UserPageJson>("/api/users?pageSize=100", Ct);
         Assert.Contains(users!.Items, u => u.Id == alice.Id);
+    }
+
+    /// <summary>
+    /// An admin deletes an account: it can no longer sign in, and its movies go too (the user service's
+    /// user.deleted event, consumed by the movie service), as an admin listing that owner sees.
+    /// </summary>
+    public static async Task AnAdminDeletesAUserAndTheirMoviesGoAsync(MovieDbSystem system)
+    {
+        var leaver = await system.NewUserAsync("leaver");
+        using (var leaverClient = leaver.CreateClient())
+        {
+            await MovieHttp.CreateAsync(leaverClient, MovieHttp.NewMovie("Left behind 1"), "/api/movies");
+            await MovieHttp.CreateAsync(leaverClient, MovieHttp.NewMovie("Left behind 2"), "/api/movies");
+        }
+
+        var admin = await system.SignInAsAdminAsync();
+        using var adminClient = admin.CreateClient();
+        Assert.Equal(2, (await adminClient.GetFromJsonAsync<MoviePageJson>($"/api/movies?owner={leaver.Id}", Ct))!.TotalCount);
+        Assert.Equal(HttpStatusCode.NoContent, (await adminClient.DeleteAsync($"/api/users/{leaver.Id}", Ct)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await adminClient.GetAsync($"/api/users/{leaver.Id}", Ct)).StatusCode);
+        using var anonymous = system.CreateClient();
+        using var signIn = await anonymous.PostAsJsonAsync("/api/auth/login", new { userName = leaver.UserName, password = leaver.Password }, Ct);
+        await ProblemAssert.IsProblemAsync(signIn, HttpStatusCode.Unauthorized);
+        await Wait.UntilAsync(
+            async () => (await adminClient.GetFromJsonAsync<MoviePageJson>($"/api/movies?owner={leaver.Id}", Ct))!.TotalCount == 0,
+            "the deleted user's movies are gone");
     }
 
     /// <summary>Identity headers sent by a client are thrown away: they gain nothing.</summary>
