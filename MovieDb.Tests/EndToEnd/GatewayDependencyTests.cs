@@ -30,7 +30,8 @@ public sealed class GatewayDependencyTests(TestServers servers)
         using var me = await client.GetAsync("/api/users/me", Ct);
         watch.Stop();
         await ProblemAssert.IsProblemAsync(me, HttpStatusCode.GatewayTimeout);
-        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(3));
+        // The time-out (1 s), not a hang; the margin is for a loaded 2-core machine.
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(4));
 
         using var anonymous = system.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/register")
@@ -117,7 +118,8 @@ public sealed class GatewayDependencyTests(TestServers servers)
         await ProblemAssert.IsProblemAsync(register, HttpStatusCode.ServiceUnavailable);
         await ProblemAssert.IsProblemAsync(login, HttpStatusCode.ServiceUnavailable);
         Assert.NotNull(me.Headers.RetryAfter);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed}");
+        // At once, not after a request time-out (5 s) each; the margin is for a loaded 2-core machine.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"took {watch.Elapsed}");
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/movies", Ct)).StatusCode);
     }
 

@@ -146,6 +146,22 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// SIGSTOP: the process stops where it is, holding its connections and the messages it has taken,
+    /// as a machine that stalls would — slow by a known amount whatever the machine's speed.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>SIGCONT: a paused process goes on.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.True(kill.ExitCode == 0, $"kill {signal} {Name} failed");
+    }
+
     /// <summary>SIGTERM, then waits for a graceful exit (SIGKILL after <paramref name="timeout"/>).</summary>
     public async Task StopAsync(TimeSpan? timeout = null)
     {
@@ -156,8 +172,9 @@ public sealed class ServiceProcess : IAsyncDisposable
 
         if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
         {
-            using var signal = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            await signal.WaitForExitAsync(TestContext.Current.CancellationToken);
+            // A paused process would not act on SIGTERM until it is continued.
+            await SignalAsync("-CONT");
+            await SignalAsync("-TERM");
         }
         else
         {

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using MovieDb.Tests.Infrastructure;
 
 namespace MovieDb.Tests.Unit;
 
@@ -103,11 +104,12 @@ public sealed class CachingJsonWebTokenHandlerTests
     {
         var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
         var parameters = Parameters(Key);
-        var token = Token("alice", TimeSpan.FromSeconds(1));
+        // JWT times are whole seconds (the expiry is rounded down): three seconds leave two at least.
+        var token = Token("alice", TimeSpan.FromSeconds(3));
         Assert.True((await handler.ValidateTokenAsync(token, parameters)).IsValid);
 
-        // JWT times are whole seconds: two seconds are past the expiry whatever the rounding.
-        await Task.Delay(TimeSpan.FromSeconds(2.1), TestContext.Current.CancellationToken);
+        var expiry = new JsonWebToken(token).ValidTo;
+        await Wait.UntilAsync(() => Task.FromResult(DateTime.UtcNow > expiry.AddSeconds(1)), "the token's expiry is past", interval: TimeSpan.FromMilliseconds(100));
 
         var again = await handler.ValidateTokenAsync(token, parameters);
         Assert.False(again.IsValid);

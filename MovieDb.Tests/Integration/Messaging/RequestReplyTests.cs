@@ -130,7 +130,8 @@ public sealed class RequestReplyTests(TestServers servers)
         var result = await client.Services.GetRequiredService<IRequestClient>().SendAsync(new GetUser(new Actor("tests", "stamp"), "1"), cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(RequestOutcome.BrokerUnavailable, result.Outcome);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"took {watch.Elapsed}");
+        // At once, not after the request time-out (5 s); the margin is for a loaded 2-core machine.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}");
     }
 
     [Fact]
