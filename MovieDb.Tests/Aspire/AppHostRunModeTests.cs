@@ -115,6 +115,8 @@ public sealed class AppHostRunModeTests(AspireSystem system) : IClassFixture<Asp
             spans => spans.Any(s => s.Resource == "webapp" && s.Kind == "client")
                 && spans.Any(s => s.Resource == "gateway" && s.Kind == "producer")
                 && spans.Any(s => s.Resource == "userservice" && s.Kind == "consumer"));
+        var trace = (await telemetry.GetSpansAsync()).Where(s => s.TraceId == traceId).ToList();
+        Assert.DoesNotContain(trace, s => s.Error);
 
         var dashboard = await chromium.NewPageAsync(new Uri(login.GetLeftPart(UriPartial.Authority)));
         await dashboard.GotoAsync(login.PathAndQuery);

@@ -3,8 +3,8 @@ using MovieDb.Tests.Infrastructure;
 
 namespace MovieDb.Tests.Aspire;
 
-/// <summary>One span as the dashboard received it: the resource (service) that sent it, and its kind (server, client, producer, consumer, internal).</summary>
-public sealed record TelemetrySpan(string TraceId, string Resource, string Name, string Kind);
+/// <summary>One span as the dashboard received it: the resource (service) that sent it, its kind (server, client, producer, consumer, internal), and whether its status is an error.</summary>
+public sealed record TelemetrySpan(string TraceId, string Resource, string Name, string Kind, bool Error);
 
 /// <summary>
 /// The Aspire dashboard's telemetry API (<c>/api/telemetry/*</c>, authenticated with <c>x-api-key</c>):
@@ -49,7 +49,7 @@ public sealed class DashboardTelemetry(Uri dashboard, string apiKey)
             {
                 foreach (var span in scope.GetProperty("spans").EnumerateArray())
                 {
-                    spans.Add(new TelemetrySpan(span.GetProperty("traceId").GetString()!, resource, span.GetProperty("name").GetString()!, Kind(span)));
+                    spans.Add(new TelemetrySpan(span.GetProperty("traceId").GetString()!, resource, span.GetProperty("name").GetString()!, Kind(span), IsError(span)));
                 }
             }
         }
@@ -62,6 +62,11 @@ public sealed class DashboardTelemetry(Uri dashboard, string apiKey)
             .Where(a => a.GetProperty("key").GetString() == "service.name")
             .Select(a => a.GetProperty("value").GetProperty("stringValue").GetString())
             .FirstOrDefault() ?? string.Empty;
+
+    // OTLP's status code 2 is ERROR, as a number or as its name (STATUS_CODE_ERROR).
+    private static bool IsError(JsonElement span) =>
+        span.TryGetProperty("status", out var status) && status.TryGetProperty("code", out var code)
+        && (code.ValueKind == JsonValueKind.Number ? code.GetInt32() == 2 : code.ToString().EndsWith("ERROR", StringComparison.OrdinalIgnoreCase));
 
     // OTLP's JSON gives the kind as its number (1–5) or as the enum's name (SPAN_KIND_SERVER).
     private static string Kind(JsonElement span) => span.TryGetProperty("kind", out var kind)
