@@ -25,10 +25,10 @@ var gatewayIdentityKey = builder.AddParameter(
     secret: true,
     persist: true);
 
-// The servers: containers (the default), or servers that already run (MovieDb:Servers=existing, for
+// The servers (MySQL, MongoDB, RabbitMQ, mail, Redis): containers (the default), or servers that already run (MovieDb:Servers=existing, for
 // machines without Docker and for managed services; ServerResources.cs). Same names either way.
 var servers = builder.AddServers();
-var (moviedb, userdb, messaging, mail) = (servers.MovieDb, servers.UserDb, servers.Messaging, servers.Mail);
+var (moviedb, userdb, messaging, mail, cache) = (servers.MovieDb, servers.UserDb, servers.Messaging, servers.Mail, servers.Cache);
 
 // Each project gets ConnectionStrings__* and services__* for what it references, not the extra
 // MOVIEDB_HOST/…_PASSWORD variables Aspire would add too: the services read nothing else.
@@ -51,20 +51,24 @@ builder.AddProject<Projects.UserService>("userservice")
 
 // The gateway reaches the movie service by service discovery (services__movieservice__http__0)
 // and the user service only through the broker, so it references the first and not the second.
+// Its instances share their rate limits and the sign-in throttle through the cache.
 var gateway = builder.AddProject<Projects.Gateway>("gateway")
     .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(movieService.GetEndpoint("http")).WaitFor(movieService)
     .WithReference(messaging).WaitFor(messaging)
+    .WithReference(cache).WaitFor(cache)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("GatewayIdentity__SigningKey", gatewayIdentityKey)
     .WithForwardedHeadersFromProxies(builder.ExecutionContext.IsRunMode)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 
-// The browser UI: a client of the gateway's public API only (services__gateway__http__0).
+// The browser UI: a client of the gateway's public API only (services__gateway__http__0); its
+// instances share their keys and sessions through the cache.
 var webApp = builder.AddProject<Projects.WebApp>("webapp")
     .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(gateway.GetEndpoint("http")).WaitFor(gateway)
+    .WithReference(cache).WaitFor(cache)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 

@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Configuration;
 
-/// <summary>The four servers' resources the services reference, by the names they read.</summary>
+/// <summary>The servers' resources the services reference, by the names they read.</summary>
 internal sealed record MovieDbServers(
     IResourceBuilder<IResourceWithConnectionString> MovieDb,
     IResourceBuilder<IResourceWithConnectionString> UserDb,
     IResourceBuilder<IResourceWithConnectionString> Messaging,
-    IResourceBuilder<IResourceWithConnectionString> Mail);
+    IResourceBuilder<IResourceWithConnectionString> Mail,
+    IResourceBuilder<IResourceWithConnectionString> Cache);
 
 internal static class ServerResources
 {
@@ -29,7 +30,7 @@ internal static class ServerResources
     }
 
     /// <summary>
-    /// Databases, broker and mail catcher as containers. Named volumes and the persistent lifetime keep
+    /// Databases, broker, cache and mail catcher as containers. Named volumes and the persistent lifetime keep
     /// their data (and their generated passwords' meaning) across AppHost restarts.
     /// </summary>
     private static MovieDbServers AddContainers(this IDistributedApplicationBuilder builder)
@@ -62,17 +63,26 @@ internal static class ServerResources
             "mail",
             ReferenceExpression.Create($"smtp://{smtp.Property(EndpointProperty.Host)}:{smtp.Property(EndpointProperty.Port)}"));
 
-        return new MovieDbServers(mysql.AddDatabase("moviedb"), mongo.AddDatabase("userdb"), messaging, mail);
+        // The cache and coordination store of the gateway and the web app (rate limits, the sign-in
+        // throttle, the web app's keys and sessions): shared by all their instances, never a system of
+        // record. The volume keeps the web app's keys across restarts (nobody is signed out).
+        var cache = builder.AddRedis("cache")
+            .WithDataVolume()
+            .WithLifetime(ContainerLifetime.Persistent);
+
+        return new MovieDbServers(mysql.AddDatabase("moviedb"), mongo.AddDatabase("userdb"), messaging, mail, cache);
     }
 
     /// <summary>
     /// Servers that already run: each resource is the connection string of the same name
-    /// (<c>ConnectionStrings:moviedb</c>, <c>…:userdb</c>, <c>…:messaging</c>, <c>…:mail</c>), which
-    /// the services receive unchanged. <c>userdb</c> may be a LiteDB file (<c>Filename=…</c>).
+    /// (<c>ConnectionStrings:moviedb</c>, <c>…:userdb</c>, <c>…:messaging</c>, <c>…:mail</c>,
+    /// <c>…:cache</c>), which the services receive unchanged. <c>userdb</c> may be a LiteDB file
+    /// (<c>Filename=…</c>).
     /// </summary>
     private static MovieDbServers AddExistingServers(this IDistributedApplicationBuilder builder) => new(
         builder.AddConnectionString("moviedb"),
         builder.AddConnectionString("userdb"),
         builder.AddConnectionString("messaging"),
-        builder.AddConnectionString("mail"));
+        builder.AddConnectionString("mail"),
+        builder.AddConnectionString("cache"));
 }

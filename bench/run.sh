@@ -16,7 +16,7 @@
 #      MariaDB, RabbitMQ, nginx), read from /proc before and after each measured run.
 # Writes bench/results/results-<UTC time>.md (and prints it). Knobs: BENCH_DURATION (15 s),
 # BENCH_WARMUP (5 s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-# BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10).
+# BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10), BENCH_CACHE (1: the gateway's limits in Redis; 0: in memory).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -60,7 +60,7 @@ missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 [ "${#missing[@]}" -eq 0 ] || moviedb_apt_install "${missing[@]}" || fail "could not install ${missing[*]}"
-moviedb_start_servers || fail "MariaDB and RabbitMQ could not be started"
+moviedb_start_servers || fail "MariaDB, RabbitMQ and Redis could not be started"
 
 rm -rf "$STATE" && mkdir -p "$STATE"
 moviedb_log "building (Release)"
@@ -94,7 +94,10 @@ start_service MovieService "$MOVIESERVICE_PORT" \
   GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
 start_service UserService "$USERSERVICE_PORT" \
   ConnectionStrings__userdb="Filename=$STATE/users.db" Admin__Password="$ADMIN_PASSWORD" Accounts__RequireActivation=false
-start_service Gateway "$GATEWAY_PORT" \
+# The gateway's rate limits and sign-in throttle in Redis, as deployed (BENCH_CACHE=0: in its memory).
+CACHE=()
+[ "${BENCH_CACHE:-1}" = 1 ] && CACHE=(ConnectionStrings__cache="127.0.0.1:$MOVIEDB_REDIS_PORT" Cache__KeyPrefix=moviedb-bench:)
+start_service Gateway "$GATEWAY_PORT" "${CACHE[@]}" \
   services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
   Jwt__SigningKey="$JWT_SIGNING_KEY" Jwt__AccessTokenLifetime=01:00:00 GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
   RateLimiting__SignIn__PermitLimit=100000000 RateLimiting__Registration__PermitLimit=100000000 \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs MovieDb without containers: the AppHost in its existing-servers mode, on this machine's own
-# servers. Installs MariaDB, RabbitMQ and an SMTP server (python3-aiosmtpd, in place of MailPit) from
-# apt when missing, starts them, creates the database and least-privilege accounts, builds the AppHost
+# servers. Installs MariaDB, RabbitMQ, Redis and an SMTP server (python3-aiosmtpd, in place of
+# MailPit) from apt when missing, starts them, creates the database and least-privilege accounts, builds the AppHost
 # (and with it the services), and runs it: DCP starts the four services and the web app, the Aspire
 # dashboard shows them (resources, console and structured logs, traces, metrics). Waits until each
 # service is healthy and prints where everything is — the web app first, then the dashboard — and
@@ -17,6 +17,7 @@
 #   MOVIEDB_DASHBOARD_PORT           the Aspire dashboard (default 15180); it receives telemetry on
 #   MOVIEDB_OTLP_PORT, MOVIEDB_RESOURCE_SERVICE_PORT   19180 and serves the AppHost's resources on 20180
 #   MOVIEDB_SMTP_PORT                the local SMTP server's port (default 2525)
+#   MOVIEDB_REDIS_PORT               Redis's port (default 6379; started with its data in the state folder)
 #   MOVIEDB_DATABASE                 MariaDB database (default moviedb)
 #   MOVIEDB_VHOST                    RabbitMQ virtual host (default /)
 #   MOVIEDB_ACCOUNT                  MariaDB and RabbitMQ account the services use (default moviedb)
@@ -129,7 +130,7 @@ source "$SECRETS"
 ADMIN_PASSWORD="${MOVIEDB_ADMIN_PASSWORD:-$ADMIN_PASSWORD}"
 JWT_SIGNING_KEY="${MOVIEDB_JWT_SIGNING_KEY:-$JWT_SIGNING_KEY}"
 
-moviedb_start_servers || fail "MariaDB and RabbitMQ could not be started (see above)"
+MOVIEDB_REDIS_DIR="$STATE/redis" moviedb_start_servers || fail "MariaDB, RabbitMQ and Redis could not be started (see above)"
 moviedb_install_aiosmtpd || fail "the local SMTP server (python3-aiosmtpd) could not be installed (see above)"
 # Least privilege: the account has every right on its database and none elsewhere, and the broker
 # user rights on its virtual host only, without a tag (no management UI, no administration).
@@ -178,7 +179,8 @@ cat > "$SETTINGS" <<JSON
     "moviedb": $(json_string "Server=127.0.0.1;Port=3306;User ID=$ACCOUNT;Password=$DB_PASSWORD;Database=$DATABASE"),
     "userdb": $(json_string "Filename=$STATE/users.db"),
     "messaging": $(json_string "amqp://$ACCOUNT:$BROKER_PASSWORD@127.0.0.1:5672/$VHOST_PATH"),
-    "mail": $(json_string "smtp://127.0.0.1:$SMTP_PORT")
+    "mail": $(json_string "smtp://127.0.0.1:$SMTP_PORT"),
+    "cache": $(json_string "127.0.0.1:$MOVIEDB_REDIS_PORT")
   },
   "Parameters": {
     "admin-password": $(json_string "$ADMIN_PASSWORD"),
@@ -211,7 +213,8 @@ wait_healthy() {
 }
 apphost_and_service_up() { kill -0 "$APPHOST_PID" 2>/dev/null && moviedb_http_ok "$1" /health; }
 
-MOVIEDB_SERVER_WAIT_SECONDS="${MOVIEDB_SERVER_WAIT_SECONDS:-180}"
+# DCP starts five services at once: on a busy 2-core machine that takes a while.
+MOVIEDB_SERVER_WAIT_SECONDS="${MOVIEDB_SERVICE_WAIT_SECONDS:-300}"
 wait_healthy MovieService "$MOVIESERVICE_PORT"
 wait_healthy UserService "$USERSERVICE_PORT"
 wait_healthy Gateway "$GATEWAY_PORT"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command. On a Debian-like machine without Docker it installs MariaDB, RabbitMQ,
+# The one test command. On a Debian-like machine without Docker it installs MariaDB, RabbitMQ, Redis,
 # python3-aiosmtpd (the SMTP server of the mail tests) and Chromium (for the web app's browser tests)
 # from apt when they are missing, starts the servers when they are not running, creates a test
 # account on each, builds the whole MovieDb.sln (the Aspire AppHost included, warnings as errors) and
@@ -54,7 +54,7 @@ fi
 trap 'moviedb_stop_started_servers' EXIT
 trap 'exit 130' INT TERM
 
-moviedb_start_servers || fail_before_tests "MariaDB and RabbitMQ are needed for the tests and could not be started (see above)"
+moviedb_start_servers || fail_before_tests "MariaDB, RabbitMQ and Redis are needed for the tests and could not be started (see above)"
 # Not fatal: without a browser, the browser tests report themselves skipped with the reason.
 moviedb_install_chromium || true
 moviedb_install_shellcheck || true
@@ -72,6 +72,8 @@ moviedb_rabbitmq_account moviedb_test "$TEST_PASSWORD" / administrator || fail_b
 export MOVIEDB_TEST_MYSQL="Server=127.0.0.1;Port=3306;User ID=moviedb_test;Password=$TEST_PASSWORD"
 export MOVIEDB_TEST_RABBITMQ="amqp://moviedb_test:$TEST_PASSWORD@127.0.0.1:5672/"
 export MOVIEDB_TEST_RABBITMQ_MANAGEMENT="http://127.0.0.1:15672/"
+# Each test system keeps its keys under a prefix of its own in this Redis.
+export MOVIEDB_TEST_REDIS="127.0.0.1:$MOVIEDB_REDIS_PORT"
 # Lets the fault tests stop and start the servers (scripts/serverctl.sh).
 export MOVIEDB_TEST_SERVERCTL="$ROOT/scripts/serverctl.sh"
 

@@ -75,7 +75,7 @@ public static partial class AuthApi
             .WithName("Login")
             .AllowAnonymous()
             .WithSummary("Sign in: an access token (15 minutes) and a refresh token")
-            .WithDescription("Limited per client address, and per account: after repeated failures each further attempt on that account must wait (429 with Retry-After), except from addresses the account recently signed in from. 401 for a wrong user name or password (one answer for both); 403 for an account not activated yet.")
+            .WithDescription("Limited per client address, and per account: after repeated failures each further attempt on that account must wait (429 with Retry-After). A successful sign-in answers with a Device-Token header; a client that sends it back (Device-Token request header) on its next sign-ins to that account is counted on its own, so nobody else's failures make it wait. 401 for a wrong user name or password (one answer for both); 403 for an account not activated yet.")
             .ProducesProblems(400, 401, 403, 503, 504)
             .RequireRateLimiting(RateLimiting.SignInPolicy);
 
@@ -177,6 +177,7 @@ public static partial class AuthApi
 
     public static async Task<Results<Ok<TokenPair>, ProblemHttpResult>> Login(
         LoginRequest body,
+        [FromHeader(Name = DeviceTokens.Header)] string? deviceToken,
         [AsParameters] GatewayServices services,
         CancellationToken cancellationToken)
     {
@@ -191,8 +192,8 @@ public static partial class AuthApi
             return SignInFailed();
         }
 
-        var address = RateLimiting.ClientAddress(services.HttpContext);
-        if (services.SignIns.TryStart(body.UserName, address) is { } wait)
+        var attempt = await services.SignIns.StartAsync(body.UserName, deviceToken, cancellationToken);
+        if (attempt.Wait is { } wait)
         {
             return RateLimiting.TooManyRequests(services.HttpContext, wait);
         }
@@ -202,11 +203,14 @@ public static partial class AuthApi
         var result = await services.Requests.SendAsync(new AuthenticateUser(body.UserName, body.Password), cancellationToken: cancellationToken);
         if (result is { Outcome: RequestOutcome.Replied, Reply.IsOk: true })
         {
-            services.SignIns.Succeeded(body.UserName, address);
+            await services.SignIns.SucceededAsync(attempt, cancellationToken);
+
+            // This client has now proved it knows the password: its next attempts count apart from everyone else's.
+            services.HttpContext.Response.Headers[DeviceTokens.Header] = services.Devices.Issue(body.UserName);
         }
         else if (result.Outcome != RequestOutcome.Replied)
         {
-            services.SignIns.Unanswered(body.UserName);
+            await services.SignIns.UnansweredAsync(attempt, cancellationToken);
         }
 
         return SessionResult(result, services);

@@ -4,7 +4,7 @@ using MovieDb.Messaging.Client;
 namespace Gateway.Apis;
 
 /// <summary>What the gateway's handlers need, bound with <c>[AsParameters]</c>.</summary>
-public sealed class GatewayServices(IRequestClient requests, AccessTokens tokens, UserSecurityCache security, SignInThrottle signIns, HttpContext httpContext)
+public sealed class GatewayServices(IRequestClient requests, AccessTokens tokens, UserSecurityCache security, SignInThrottle signIns, DeviceTokens devices, HttpContext httpContext)
 {
     public IRequestClient Requests { get; } = requests;
 
@@ -13,6 +13,8 @@ public sealed class GatewayServices(IRequestClient requests, AccessTokens tokens
     public UserSecurityCache Security { get; } = security;
 
     public SignInThrottle SignIns { get; } = signIns;
+
+    public DeviceTokens Devices { get; } = devices;
 
     public HttpContext HttpContext { get; } = httpContext;
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Gateway.Auth;
+using Gateway.Limits;
 using Gateway.Settings;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,8 @@ namespace Gateway.Apis;
 
 /// <summary>
 /// The ASP.NET Core rate limiter, configured for the gateway: a per-address floor for every request,
-/// and a policy for each kind of route. 429 with <c>Retry-After</c> and problem details (the
+/// and a policy for each kind of route; the counts are shared by every gateway instance through the
+/// cache (<see cref="SharedLimiters"/>). 429 with <c>Retry-After</c> and problem details (the
 /// middleware's own default is an empty 503).
 /// </summary>
 internal static class RateLimiting
@@ -25,6 +27,8 @@ internal static class RateLimiting
     {
         services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SignInThrottle>();
+        services.AddSingleton<DeviceTokens>();
+        services.AddSingleton<SharedLimiters>();
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -33,14 +37,15 @@ internal static class RateLimiting
                 context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1)).ExecuteAsync(context.HttpContext);
 
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                Bucket(context, "address:" + ClientAddress(context), limits => limits.PerAddress));
+                Bucket(context, "address", "address:" + ClientAddress(context), limits => limits.PerAddress));
 
-            options.AddPolicy(SignInPolicy, context => Window(context, ClientAddress(context), limits => limits.SignIn));
-            options.AddPolicy(RegistrationPolicy, context => Window(context, ClientAddress(context), limits => limits.Registration));
-            options.AddPolicy(SessionsPolicy, context => Window(context, ClientAddress(context), limits => limits.Sessions));
-            options.AddPolicy(AnonymousPolicy, context => Bucket(context, ClientAddress(context), limits => limits.Anonymous));
+            options.AddPolicy(SignInPolicy, context => Window(context, SignInPolicy, ClientAddress(context), limits => limits.SignIn));
+            options.AddPolicy(RegistrationPolicy, context => Window(context, RegistrationPolicy, ClientAddress(context), limits => limits.Registration));
+            options.AddPolicy(SessionsPolicy, context => Window(context, SessionsPolicy, ClientAddress(context), limits => limits.Sessions));
+            options.AddPolicy(AnonymousPolicy, context => Bucket(context, AnonymousPolicy, ClientAddress(context), limits => limits.Anonymous));
             options.AddPolicy(ApiPolicy, context => Bucket(
                 context,
+                ApiPolicy,
                 context.User.Identity?.IsAuthenticated == true ? "user:" + context.User.UserId() : "address:" + ClientAddress(context),
                 limits => limits.Api));
         });
@@ -69,28 +74,18 @@ internal static class RateLimiting
         return new IPAddress(bytes).ToString() + "/64";
     }
 
-    private static RateLimitPartition<string> Window(HttpContext context, string partition, Func<RateLimitingOptions, RateLimitingOptions.WindowLimit> select)
+    private static RateLimitPartition<string> Window(HttpContext context, string policy, string partition, Func<RateLimitingOptions, RateLimitingOptions.WindowLimit> select)
     {
         var limit = select(context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value);
-        return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = limit.PermitLimit,
-            Window = limit.Window,
-            QueueLimit = 0,
-        });
+        var limiters = context.RequestServices.GetRequiredService<SharedLimiters>();
+        return RateLimitPartition.Get(partition, key => limiters.FixedWindow(policy, key, limit));
     }
 
-    private static RateLimitPartition<string> Bucket(HttpContext context, string partition, Func<RateLimitingOptions, RateLimitingOptions.BucketLimit> select)
+    private static RateLimitPartition<string> Bucket(HttpContext context, string policy, string partition, Func<RateLimitingOptions, RateLimitingOptions.BucketLimit> select)
     {
         var limit = select(context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value);
-        return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = limit.TokenLimit,
-            TokensPerPeriod = limit.TokensPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        });
+        var limiters = context.RequestServices.GetRequiredService<SharedLimiters>();
+        return RateLimitPartition.Get(partition, key => limiters.TokenBucket(policy, key, limit));
     }
 
     /// <summary>429 with <c>Retry-After</c> (whole seconds, at least 1) and problem details.</summary>

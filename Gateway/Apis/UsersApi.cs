@@ -2,6 +2,7 @@ using Gateway.Auth;
 using Gateway.Model;
 using Gateway.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using MovieDb.Messaging.Client;
 using UserService.Contracts;
 
@@ -78,6 +79,7 @@ public static class UsersApi
     public static async Task<Results<Ok<UserDto>, Accepted<CommandAccepted>, ProblemHttpResult>> UpdateUser(
         Guid id,
         UpdateUserRequest body,
+        [FromHeader(Name = DeviceTokens.Header)] string? deviceToken,
         [AsParameters] GatewayServices services,
         CancellationToken cancellationToken)
     {
@@ -92,10 +94,44 @@ public static class UsersApi
             return UserServiceResults.Invalid(errors, "Invalid update");
         }
 
+        // A change that checks the caller's password is a guess as much as a sign-in is: the same throttle
+        // counts it, so a stolen access token is no way around the sign-in's waits.
+        SignInAttempt? attempt = null;
+        if (body.CurrentPassword is not null && caller.UserId() == id.ToString())
+        {
+            attempt = await services.SignIns.StartAsync(caller.UserName(), deviceToken, cancellationToken);
+            if (attempt.Wait is { } wait)
+            {
+                return RateLimiting.TooManyRequests(services.HttpContext, wait);
+            }
+        }
+
         var result = await services.Requests.SendAsync(
             new UpdateUser(caller.ToActor(), id.ToString(), body.Email, body.Password, body.CurrentPassword, body.Roles),
             cancellationToken: cancellationToken);
+        if (attempt is not null)
+        {
+            await CountPasswordCheckAsync(attempt, result, services, cancellationToken);
+        }
+
         return UserServiceResults.Command(result, services.HttpContext, TypedResults.Ok);
+    }
+
+    /// <summary>
+    /// A change made (the password was right) clears the count; a wrong password, or a change still
+    /// queued, stays counted; any other answer, or nothing queued, gives this attempt back — it tested
+    /// no password, and clearing the count for it would hand a guesser fresh attempts.
+    /// </summary>
+    private static async ValueTask CountPasswordCheckAsync(SignInAttempt attempt, RequestResult<UserDto> result, GatewayServices services, CancellationToken cancellationToken)
+    {
+        if (result is { Outcome: RequestOutcome.Replied, Reply.IsOk: true })
+        {
+            await services.SignIns.SucceededAsync(attempt, cancellationToken);
+        }
+        else if (result.Outcome != RequestOutcome.TimedOut && result.Reply?.Error?.Errors?.ContainsKey("currentPassword") != true)
+        {
+            await services.SignIns.UnansweredAsync(attempt, cancellationToken);
+        }
     }
 
     public static async Task<Results<NoContent, Accepted<CommandAccepted>, ProblemHttpResult>> DeleteUser(

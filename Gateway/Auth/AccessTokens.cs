@@ -71,6 +71,9 @@ internal static class ClaimsPrincipalExtensions
     public static string UserId(this ClaimsPrincipal user) =>
         user.FindFirstValue(TokenClaims.Subject) ?? throw new InvalidOperationException("The request is not authenticated.");
 
+    public static string UserName(this ClaimsPrincipal user) =>
+        user.FindFirstValue(TokenClaims.UniqueName) ?? throw new InvalidOperationException("The request is not authenticated.");
+
     /// <summary>An admin now: the role claims are the account's current roles (see <see cref="UserSecurityCache"/>).</summary>
     public static bool IsAdmin(this ClaimsPrincipal user) => user.IsInRole("admin");
 

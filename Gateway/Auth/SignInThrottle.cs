@@ -1,138 +1,87 @@
-using System.Collections.Concurrent;
 using Gateway.Settings;
 using Microsoft.Extensions.Options;
+using MovieDb.ServiceDefaults;
 using UserService.Contracts;
 
 namespace Gateway.Auth;
 
 /// <summary>
-/// Slows down password guessing against one account, wherever the guesses come from: after
+/// Slows down password guessing against one account, wherever the guesses come from — at sign-in and
+/// at every other check of a password (an account change with the current password): after
 /// <c>FreeAttempts</c> attempts without a success each further attempt must wait twice as long as the
-/// one before, up to <c>MaxDelay</c>. Addresses the account recently signed in from successfully are
-/// exempt, so an attacker cannot lock its owner out; everyone else waits at most <c>MaxDelay</c>.
+/// one before, up to <c>MaxDelay</c>. A client that presents a device token of the account
+/// (<see cref="DeviceTokens"/>: it signed in successfully before) is counted on its own, so an attacker
+/// cannot make the owner wait; everyone else waits at most <c>MaxDelay</c>.
 /// </summary>
 /// <remarks>
 /// An attempt is counted as a failure when it starts, not when its answer arrives, so a burst of
 /// parallel guesses gets the same allowance as the same guesses one after another. A success clears
-/// the count; an attempt that got no answer at all is given back.
-/// Per gateway instance and in memory (bounded): with several instances an attacker gets each
-/// instance's allowance. The per-address limits still apply on top.
+/// the count it was made on; an attempt that got no answer at all is given back. The counts live in the
+/// cache, shared by every gateway instance and kept across restarts; while Redis is unreachable each
+/// instance counts alone (<see cref="MemoryAttemptCounter"/>), so guessing is still slowed down.
 /// </remarks>
-public sealed class SignInThrottle(IOptions<RateLimitingOptions> options, TimeProvider time)
+public sealed partial class SignInThrottle(
+    IOptions<RateLimitingOptions> options,
+    TimeProvider time,
+    SharedCache cache,
+    DeviceTokens devices,
+    ILogger<SignInThrottle> logger)
 {
-    internal const int MaxAccounts = 100_000;
-    private const int TrustedAddressesPerAccount = 5;
-
-    private readonly ConcurrentDictionary<string, Account> _accounts = new(StringComparer.Ordinal);
-
-    private sealed class Account
-    {
-        public int Attempts;
-        public DateTimeOffset LastSeen;
-        public DateTimeOffset BlockedUntil;
-        public readonly List<string> Trusted = [];
-    }
+    private readonly MemoryAttemptCounter _memory = new();
+    private readonly RedisAttemptCounter? _redis = cache.IsConfigured ? new RedisAttemptCounter(cache) : null;
 
     /// <summary>
-    /// Starts a sign-in to <paramref name="userName"/> from <paramref name="address"/>: null when it may
-    /// go ahead (and it is then counted), otherwise how long it must wait.
+    /// Starts an attempt on the account <paramref name="userName"/> names, by a client holding
+    /// <paramref name="deviceToken"/> (or none). When <see cref="SignInAttempt.Wait"/> is null it may go
+    /// ahead and is counted; otherwise it must wait that long.
     /// </summary>
-    public TimeSpan? TryStart(string userName, string address)
+    public async ValueTask<SignInAttempt> StartAsync(string userName, string? deviceToken, CancellationToken cancellationToken = default)
     {
+        var account = Key(userName);
+        var bucket = devices.Validate(deviceToken, userName) is { } device ? "device:" + device : "account:" + account;
         var limits = options.Value.SignInFailures;
-        var now = time.GetUtcNow();
-        var account = Get(userName, now);
-        lock (account)
-        {
-            Forget(account, now);
-            if (account.BlockedUntil > now && !account.Trusted.Contains(address))
-            {
-                return account.BlockedUntil - now;
-            }
-
-            account.Attempts++;
-            account.LastSeen = now;
-            var beyond = account.Attempts - limits.FreeAttempts;
-            if (beyond > 0)
-            {
-                var delay = TimeSpan.FromSeconds(Math.Pow(2, Math.Min(beyond - 1, 30)));
-                account.BlockedUntil = now + (delay < limits.MaxDelay ? delay : limits.MaxDelay);
-            }
-
-            return null;
-        }
+        var wait = await CountAsync(counter => counter.TryCountAsync(bucket, limits, time.GetUtcNow(), cancellationToken));
+        return new SignInAttempt(bucket, wait);
     }
+
+    /// <summary>The attempt succeeded: its count is cleared.</summary>
+    public ValueTask SucceededAsync(SignInAttempt attempt, CancellationToken cancellationToken = default) =>
+        DoAsync(counter => counter.ClearAsync(attempt.Bucket, cancellationToken));
 
     /// <summary>The attempt got no answer (the user service was unavailable): it does not count.</summary>
-    public void Unanswered(string userName)
-    {
-        if (_accounts.TryGetValue(Key(userName), out var account))
-        {
-            lock (account)
-            {
-                account.Attempts = Math.Max(0, account.Attempts - 1);
-            }
-        }
-    }
-
-    public void Succeeded(string userName, string address)
-    {
-        var account = Get(userName, time.GetUtcNow());
-        lock (account)
-        {
-            account.Attempts = 0;
-            account.BlockedUntil = default;
-            account.LastSeen = time.GetUtcNow();
-            account.Trusted.Remove(address);
-            account.Trusted.Add(address);
-            if (account.Trusted.Count > TrustedAddressesPerAccount)
-            {
-                account.Trusted.RemoveAt(0);
-            }
-        }
-    }
-
-    private void Forget(Account account, DateTimeOffset now)
-    {
-        if (account.Attempts > 0 && now - account.LastSeen > options.Value.SignInFailures.ForgetAfter)
-        {
-            account.Attempts = 0;
-            account.BlockedUntil = default;
-        }
-    }
-
-    private Account Get(string userName, DateTimeOffset now)
-    {
-        var key = Key(userName);
-        if (_accounts.TryGetValue(key, out var existing))
-        {
-            return existing;
-        }
-
-        if (_accounts.Count >= MaxAccounts)
-        {
-            Evict(now);
-        }
-
-        return _accounts.GetOrAdd(key, _ => new Account());
-    }
-
-    // Bounded without forgetting the accounts under attack: entries that are neither blocked nor
-    // recently seen go first, oldest first, until a tenth of the room is free again.
-    private void Evict(DateTimeOffset now)
-    {
-        var idle = _accounts
-            .Where(entry => entry.Value.BlockedUntil <= now)
-            .OrderBy(entry => entry.Value.LastSeen)
-            .Take(MaxAccounts / 10)
-            .Select(entry => entry.Key)
-            .ToList();
-        foreach (var key in idle)
-        {
-            _accounts.TryRemove(key, out _);
-        }
-    }
+    public ValueTask UnansweredAsync(SignInAttempt attempt, CancellationToken cancellationToken = default) =>
+        DoAsync(counter => counter.GiveBackAsync(attempt.Bucket, cancellationToken));
 
     // The same account whatever the spelling the guesser tries ("ADMIN", " admin").
-    private static string Key(string userName) => UserRules.NormalizeUserName(userName.Length > UserRules.UserNameMaxLength ? userName[..UserRules.UserNameMaxLength] : userName);
+    internal static string Key(string userName) => UserRules.NormalizeUserName(userName.Length > UserRules.UserNameMaxLength ? userName[..UserRules.UserNameMaxLength] : userName);
+
+    private async ValueTask<TimeSpan?> CountAsync(Func<IAttemptCounter, ValueTask<TimeSpan?>> count)
+    {
+        if (_redis is not null)
+        {
+            try
+            {
+                return await count(_redis);
+            }
+            catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is StackExchange.Redis.RedisException)
+            {
+                LogUnavailable(logger, ex);
+            }
+        }
+
+        return await count(_memory);
+    }
+
+    private async ValueTask DoAsync(Func<IAttemptCounter, ValueTask> action) =>
+        await CountAsync(async counter =>
+        {
+            await action(counter);
+            return null;
+        });
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable: this gateway instance counts sign-in failures alone until it answers again")]
+    private static partial void LogUnavailable(ILogger logger, Exception exception);
 }
+
+/// <summary>An attempt started by <see cref="SignInThrottle.StartAsync"/>: the count it is made on, and how long it must wait (null: it may go ahead).</summary>
+public sealed record SignInAttempt(string Bucket, TimeSpan? Wait);

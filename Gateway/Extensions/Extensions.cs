@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using MovieDb.ServiceDefaults;
 using Scalar.AspNetCore;
 using UserService.Contracts;
 
@@ -25,6 +26,7 @@ internal static class Extensions
         // The user service, over RabbitMQ. Without the broker the gateway still proxies movies,
         // so broker trouble makes it Degraded, not unready.
         builder.AddRabbitMQClient("messaging");
+        builder.AddSharedCache();
         builder.AddRequestClient(UserServiceQueues.Requests);
         builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, UserSecurityChangedConsumer>();
         builder.Services.SetHealthCheckFailureStatus(

@@ -28,7 +28,7 @@ public sealed class RateLimitingOptions
     /// <summary>Every request, per client address, before any other limit: bursts of 1000, 500 a second.</summary>
     public BucketLimit PerAddress { get; set; } = new() { TokenLimit = 1000, TokensPerSecond = 500 };
 
-    /// <summary>Failed sign-ins to one account, from any address (<see cref="Auth.SignInThrottle"/>).</summary>
+    /// <summary>Failed sign-ins (and other password checks) of one account, from any address (<see cref="Auth.SignInThrottle"/>).</summary>
     public FailureLimit SignInFailures { get; set; } = new();
 
     public sealed class WindowLimit
@@ -62,5 +62,9 @@ public sealed class RateLimitingOptions
         /// <summary>Failures are forgotten after this long without one. Default 15 minutes.</summary>
         [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
         public TimeSpan ForgetAfter { get; set; } = TimeSpan.FromMinutes(15);
+
+        /// <summary>How long a device token (<see cref="Auth.DeviceTokens"/>) keeps its client's attempts apart from everyone else's. Default 90 days.</summary>
+        [Range(typeof(TimeSpan), "00:01:00", "400.00:00:00")]
+        public TimeSpan DeviceTokenLifetime { get; set; } = TimeSpan.FromDays(90);
     }
 }

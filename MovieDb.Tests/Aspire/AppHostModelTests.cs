@@ -38,7 +38,7 @@ public sealed class AppHostModelTests
         var resources = model.Resources.ToDictionary(r => r.Name);
 
         // The same names in both modes: the services cannot tell them apart.
-        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password", "gateway-identity-key" })
+        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "cache", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password", "gateway-identity-key" })
         {
             Assert.True(resources.ContainsKey(name), $"missing resource {name}");
         }
@@ -49,7 +49,7 @@ public sealed class AppHostModelTests
             // Nothing runs in a container; each server is the connection string of the same name, given by the user.
             Assert.Empty(model.Resources.OfType<ContainerResource>());
             Assert.DoesNotContain(resources.Keys, containers.Contains);
-            foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail" })
+            foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "cache" })
             {
                 Assert.True(resources[name] is ParameterResource { Secret: true } and IResourceWithConnectionString, $"{name} is {resources[name].GetType().Name}, not a secret connection string");
             }
@@ -60,6 +60,7 @@ public sealed class AppHostModelTests
         {
             Assert.All(containers, name => Assert.IsAssignableFrom<ContainerResource>(resources[name]));
             Assert.IsAssignableFrom<ContainerResource>(resources["messaging"]);
+            Assert.IsAssignableFrom<ContainerResource>(resources["cache"]);
 
             // The mail connection string is MailPit's SMTP endpoint.
             var mail = Assert.IsType<global::Aspire.Hosting.ConnectionStringResource>(resources["mail"]);
@@ -74,8 +75,8 @@ public sealed class AppHostModelTests
         // WaitFor on a database also waits for its server; nothing else may creep in.
         AssertWaits(resources["movieservice"], required: ["moviedb", "messaging"], allowed: containers);
         AssertWaits(resources["userservice"], required: ["userdb", "messaging"], allowed: containers);
-        AssertWaits(resources["gateway"], required: ["movieservice", "messaging"], allowed: []);
-        AssertWaits(resources["webapp"], required: ["gateway"], allowed: []);
+        AssertWaits(resources["gateway"], required: ["movieservice", "messaging", "cache"], allowed: []);
+        AssertWaits(resources["webapp"], required: ["gateway", "cache"], allowed: []);
         AssertWaits(resources["notificationservice"], required: ["messaging", "mail"], allowed: containers);
 
         // Only the notification service gets the mail server.
@@ -119,7 +120,7 @@ public sealed class AppHostModelTests
         var existing = await PublishedManifest.GetResourcesAsync("existing").WaitAsync(Timeout, Ct);
         var containers = await PublishedManifest.GetResourcesAsync().WaitAsync(Timeout, Ct);
 
-        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail" })
+        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "cache" })
         {
             var server = existing.GetProperty(name);
             Assert.Equal("parameter.v0", server.GetProperty("type").GetString());
@@ -159,13 +160,15 @@ public sealed class AppHostModelTests
 
         var gateway = resources.Environment("gateway");
         Assert.Equal("{messaging.connectionString}", gateway["ConnectionStrings__messaging"]);
+        Assert.Equal("{cache.connectionString}", gateway["ConnectionStrings__cache"]);
         Assert.Equal("{movieservice.bindings.http.url}", gateway["services__movieservice__http__0"]);
         Assert.Equal("{jwt-signing-key.value}", gateway["Jwt__SigningKey"]);
 
-        // The web app knows the gateway's address and nothing else: no database, broker or internal service.
+        // The web app knows the gateway's address and the cache, nothing else: no database, broker or internal service.
         var webApp = resources.Environment("webapp");
         Assert.Equal("{gateway.bindings.http.url}", webApp["services__gateway__http__0"]);
-        Assert.DoesNotContain(webApp.Keys, key => key.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || key.Contains("movieservice", StringComparison.Ordinal));
+        Assert.Equal("{cache.connectionString}", webApp["ConnectionStrings__cache"]);
+        Assert.DoesNotContain(webApp.Keys, key => (key.StartsWith("ConnectionStrings__", StringComparison.Ordinal) && key != "ConnectionStrings__cache") || key.Contains("movieservice", StringComparison.Ordinal));
 
         var external = resources.EnumerateObject()
             .Where(r => r.Value.TryGetProperty("bindings", out var bindings)

@@ -24,7 +24,7 @@ public sealed class AspireSystem(TestServers servers) : MovieDbSystem
 
     public static readonly string[] Projects = ["movieservice", "userservice", "gateway", "webapp", "notificationservice"];
 
-    public static readonly string[] Servers = ["moviedb", "userdb", "messaging", "mail"];
+    public static readonly string[] Servers = ["moviedb", "userdb", "messaging", "mail", "cache"];
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -79,6 +79,7 @@ public sealed class AspireSystem(TestServers servers) : MovieDbSystem
             $"ConnectionStrings:userdb=Filename={Path.Combine(_directory, "users.db")};Connection=shared",
             $"ConnectionStrings:messaging={_virtualHost.ConnectionString}",
             $"ConnectionStrings:mail={_smtp.ConnectionString}",
+            $"ConnectionStrings:cache={servers.Redis.Address}",
             $"Parameters:admin-password={AdminPassword}",
             $"Parameters:jwt-signing-key={InProcessSystem.SigningKey}",
             $"Parameters:gateway-identity-key={InProcessSystem.IdentityKey}",
@@ -87,10 +88,16 @@ public sealed class AspireSystem(TestServers servers) : MovieDbSystem
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = true }, args, ct);
         builder.Configuration["AppHost:BrowserToken"] = DashboardBrowserToken;
 
-        // The scenarios sign in more often than the default 10 per minute per address allows.
+        // The scenarios sign in more often than the default 10 per minute per address allows. The
+        // gateway's and the web app's keys in the test run's Redis are this system's own.
+        var prefix = RedisServer.NewKeyPrefix();
         builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "gateway"))
             .WithEnvironment("RateLimiting__SignIn__PermitLimit", "1000")
-            .WithEnvironment("RateLimiting__Registration__PermitLimit", "1000");
+            .WithEnvironment("RateLimiting__Registration__PermitLimit", "1000")
+            .WithEnvironment("Cache__KeyPrefix", prefix)
+            .WithEnvironment("Messaging__RequestTimeout", "00:00:30");
+        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "webapp"))
+            .WithEnvironment("Cache__KeyPrefix", prefix);
 
         // Resource logs go to the test output, so a failing start explains itself.
         builder.Services.AddLogging(logging => logging

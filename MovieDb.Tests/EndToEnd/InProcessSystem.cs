@@ -27,8 +27,18 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
     private bool _requireActivation;
+    private Dictionary<string, string?> _gatewaySettings = [];
 
     public TestDatabase Database { get; private set; } = null!;
+
+    /// <summary>The gateway's and the web app's keys in the shared Redis: this system's own.</summary>
+    public string CacheKeyPrefix { get; } = RedisServer.NewKeyPrefix();
+
+    /// <summary>The test run's servers.</summary>
+    public TestServers Servers => servers;
+
+    /// <summary>Where the gateway and the web app find Redis (<c>host:port</c>); a subclass may put a forwarder in between.</summary>
+    protected virtual string CacheAddress => servers.Redis.Address;
 
     public TestVirtualHost VirtualHost { get; private set; } = null!;
 
@@ -90,6 +100,8 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["RateLimiting:Api:TokenLimit"] = "100000",
             ["RateLimiting:Api:TokensPerSecond"] = "100000",
             ["Messaging:RequestTimeout"] = "00:00:05",
+            ["ConnectionStrings:cache"] = CacheAddress,
+            ["Cache:KeyPrefix"] = CacheKeyPrefix,
         };
         if (StartsWebApp)
         {
@@ -102,6 +114,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             gatewaySettings[key] = value;
         }
 
+        _gatewaySettings = gatewaySettings;
         Gateway = new ServiceFactory<GatewayApp>(gatewaySettings);
         if (StartsWebApp)
         {
@@ -125,19 +138,45 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
         await StartWebAppAsync(gatewayAddress);
     }
 
-    private async Task StartWebAppAsync(Uri gatewayAddress)
+    /// <summary>Starts another gateway instance with the same settings on a port of its own (for a browser or another web app), ready.</summary>
+    public async Task<ServiceFactory<GatewayApp>> StartAnotherGatewayAsync()
+    {
+        var gateway = new ServiceFactory<GatewayApp>(_gatewaySettings);
+        gateway.StartOnLoopback();
+        using var client = gateway.CreateClient();
+        await Wait.UntilHealthAsync(client, "the other gateway is ready");
+        return gateway;
+    }
+
+    /// <summary>Starts another web app instance with the same settings, in front of <paramref name="gatewayAddress"/>, ready.</summary>
+    public async Task<ServiceFactory<WebAppApp>> StartAnotherWebAppAsync(Uri gatewayAddress)
+    {
+        var webApp = new ServiceFactory<WebAppApp>(WebAppConfiguration(gatewayAddress));
+        webApp.StartOnLoopback();
+        using var client = webApp.CreateClient();
+        await Wait.UntilHealthAsync(client, "the other web app is ready");
+        return webApp;
+    }
+
+    private Dictionary<string, string?> WebAppConfiguration(Uri gatewayAddress)
     {
         var settings = new Dictionary<string, string?>
         {
             ["services:gateway:http:0"] = gatewayAddress.ToString().TrimEnd('/'),
-            ["DataProtection:KeysDirectory"] = Path.Combine(_directory, "webapp-keys"),
+            ["ConnectionStrings:cache"] = CacheAddress,
+            ["Cache:KeyPrefix"] = CacheKeyPrefix,
         };
         foreach (var (key, value) in WebAppSettings)
         {
             settings[key] = value;
         }
 
-        WebApp = new ServiceFactory<WebAppApp>(settings);
+        return settings;
+    }
+
+    private async Task StartWebAppAsync(Uri gatewayAddress)
+    {
+        WebApp = new ServiceFactory<WebAppApp>(WebAppConfiguration(gatewayAddress));
         WebApp.StartOnLoopback();
         using var client = WebApp.CreateClient();
         WebAppAddress = client.BaseAddress!;

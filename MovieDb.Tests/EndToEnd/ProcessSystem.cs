@@ -93,6 +93,16 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
         await Wait.UntilHealthAsync(client, "the gateway is fully ready");
     }
 
+    /// <summary>Stops the gateway and starts a new one (on another port): a restart, or a new revision.</summary>
+    public async Task RestartGatewayAsync()
+    {
+        await Gateway.DisposeAsync();
+        Gateway = StartGatewayProcess();
+        await Gateway.WaitUntilHealthyAsync();
+        using var client = CreateClient();
+        await Wait.UntilHealthAsync(client, "the restarted gateway is fully ready");
+    }
+
     /// <summary>Starts one more gateway instance in front of the same services and waits until it is ready.</summary>
     public async Task<ServiceProcess> StartAnotherGatewayAsync()
     {
@@ -108,7 +118,15 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
     {
         ["services__movieservice__http__0"] = MovieService.BaseAddress.ToString().TrimEnd('/'),
         ["Jwt__SigningKey"] = SigningKey,
+        ["ConnectionStrings__cache"] = CacheAddress,
+        ["Cache__KeyPrefix"] = CacheKeyPrefix,
     }));
+
+    /// <summary>The gateways' keys in the shared Redis: this system's own.</summary>
+    public string CacheKeyPrefix { get; } = RedisServer.NewKeyPrefix();
+
+    /// <summary>Where the gateways find Redis (<c>host:port</c>); a subclass may put a forwarder in between.</summary>
+    protected virtual string CacheAddress => servers.Redis.Address;
 
     /// <summary>Starts one more user service instance on the same store and broker (not waiting for it).</summary>
     public ServiceProcess StartUserService()

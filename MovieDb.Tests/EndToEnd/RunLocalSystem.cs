@@ -92,6 +92,11 @@ public sealed partial class RunLocalSystem(TestServers servers) : MovieDbSystem
         // The services inherit the script's environment (through the AppHost and DCP): the scenarios
         // sign in more often than the default 10 per minute per address allows.
         start.Environment["RateLimiting__SignIn__PermitLimit"] = "1000";
+        start.Environment["Cache__KeyPrefix"] = RedisServer.NewKeyPrefix();
+
+        // The scenarios expect answers, not 202s: a first request on a busy 2-core machine (cold
+        // services, tests running beside) may take longer than the default 5 s.
+        start.Environment["Messaging__RequestTimeout"] = "00:00:30";
         start.Environment["RateLimiting__Registration__PermitLimit"] = "1000";
 
         _script = new Process { StartInfo = start };

@@ -16,6 +16,8 @@ public sealed class TcpForwarder(int port, string targetHost, int targetPort) : 
     private TcpListener? _listener;
     private Task? _accepting;
 
+    private int _disposed;
+
     public int Port { get; } = port;
 
     public void Start()
@@ -101,6 +103,11 @@ public sealed class TcpForwarder(int port, string targetHost, int targetPort) : 
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         _listener?.Stop();
         if (_accepting is not null)

@@ -6,7 +6,8 @@ namespace MovieDb.Tests.Infrastructure;
 
 /// <summary>
 /// The real servers the tests run against, found once per test run: MariaDB/MySQL from
-/// <c>MOVIEDB_TEST_MYSQL</c>, RabbitMQ from <c>MOVIEDB_TEST_RABBITMQ</c>, MongoDB from
+/// <c>MOVIEDB_TEST_MYSQL</c>, RabbitMQ from <c>MOVIEDB_TEST_RABBITMQ</c>, Redis from
+/// <c>MOVIEDB_TEST_REDIS</c>, MongoDB from
 /// <c>MOVIEDB_TEST_MONGODB</c>; where a variable is missing and Docker is reachable, a Testcontainers
 /// container; otherwise the tests that need the server skip with the reason — except under
 /// <c>CI=true</c>, where a missing MariaDB or RabbitMQ fails them. SMTP servers (aiosmtpd) are
@@ -20,6 +21,8 @@ public sealed class TestServers : IAsyncLifetime
 
     public MongoDbServer MongoDb { get; } = new();
 
+    public RedisServer Redis { get; } = new();
+
     public SmtpServers Smtp { get; } = new();
 
     /// <summary>True when the run is a CI run (<c>CI=true</c>).</summary>
@@ -32,6 +35,7 @@ public sealed class TestServers : IAsyncLifetime
         await MariaDb.DisposeAsync();
         await RabbitMq.DisposeAsync();
         await MongoDb.DisposeAsync();
+        await Redis.DisposeAsync();
     }
 
     /// <summary>Ends the current test: a failure in CI for required servers, a skip elsewhere.</summary>

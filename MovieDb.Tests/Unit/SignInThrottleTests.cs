@@ -3,103 +3,207 @@ using Gateway.Apis;
 using Gateway.Auth;
 using Gateway.Settings;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Microsoft.IdentityModel.Tokens;
+using MovieDb.ServiceDefaults;
+using MovieDb.Tests.Infrastructure;
+using StackExchange.Redis;
 
 namespace MovieDb.Tests.Unit;
 
-/// <summary>The per-account sign-in throttle and the client address it and the rate limits key on.</summary>
-public sealed class SignInThrottleTests
+/// <summary>
+/// The per-account sign-in throttle — its counts in this process, and in Redis as the gateway keeps
+/// them (the same rules, shared by every instance) — its device tokens, and the client address it
+/// and the rate limits key on.
+/// </summary>
+public sealed class SignInThrottleTests(TestServers servers) : IAsyncDisposable
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-23T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly string _prefix = RedisServer.NewKeyPrefix();
+    private readonly List<IConnectionMultiplexer> _connections = [];
 
-    private SignInThrottle NewThrottle(int freeAttempts = 3) =>
-        new(Options.Create(new RateLimitingOptions { SignInFailures = new() { FreeAttempts = freeAttempts, MaxDelay = TimeSpan.FromSeconds(60) } }), _time);
+    public static TheoryData<string> Stores => ["memory", "redis"];
 
-    [Fact]
-    public void A_burst_of_parallel_guesses_gets_no_more_attempts_than_the_same_guesses_one_by_one()
+    private static readonly SigningKeyring Keys = new(
+        new SymmetricSecurityKey("sign-in-throttle-tests-key-0123456789-abcdefghijklmnopqrstuvwxyz"u8.ToArray()),
+        new SymmetricSecurityKey("sign-in-throttle-tests-identity-0123456789-abcdefghijklmnopqrstuv"u8.ToArray()));
+
+    private async Task<SignInThrottle> NewThrottleAsync(string store, int freeAttempts = 3, string? redisAddress = null)
     {
-        var throttle = NewThrottle(freeAttempts: 3);
-
-        // Fifty guesses start before any answer arrives.
-        var started = 0;
-        Parallel.For(0, 50, i =>
+        var options = Options.Create(new RateLimitingOptions { SignInFailures = new() { FreeAttempts = freeAttempts, MaxDelay = TimeSpan.FromSeconds(60) } });
+        IConnectionMultiplexer? connection = null;
+        if (store == "redis")
         {
-            if (throttle.TryStart("victim", $"10.0.{i / 250}.{i % 250}") is null)
+            connection = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
             {
-                Interlocked.Increment(ref started);
+                EndPoints = { redisAddress ?? servers.Redis.Address },
+                AbortOnConnectFail = false,
+                BacklogPolicy = BacklogPolicy.FailFast,
+                AsyncTimeout = 500,
+                ConnectTimeout = 1000,
+            });
+            _connections.Add(connection);
+        }
+
+        var cache = new SharedCache(connection, Options.Create(new SharedCacheOptions { KeyPrefix = _prefix }));
+        return new SignInThrottle(options, _time, cache, Devices(), NullLogger<SignInThrottle>.Instance);
+    }
+
+    private DeviceTokens Devices() => new(Keys, Options.Create(new RateLimitingOptions()), _time);
+
+    private static async Task<TimeSpan?> TryAsync(SignInThrottle throttle, string userName, string? deviceToken = null) =>
+        (await throttle.StartAsync(userName, deviceToken, TestContext.Current.CancellationToken)).Wait;
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_burst_of_parallel_guesses_gets_no_more_attempts_than_the_same_guesses_one_by_one(string store)
+    {
+        var throttle = await NewThrottleAsync(store);
+        var allowed = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1000), async (_, _) =>
+        {
+            if (await TryAsync(throttle, "victim") is null)
+            {
+                Interlocked.Increment(ref allowed);
             }
         });
 
-        // The free attempts and the one after them (which sets the first delay), no more.
-        Assert.Equal(4, started);
-        Assert.Equal(TimeSpan.FromSeconds(1), throttle.TryStart("VICTIM", "10.9.9.9"));
+        // Three free attempts and the fourth (which sets the first wait): nothing more got through.
+        Assert.Equal(4, allowed);
+        Assert.Equal(TimeSpan.FromSeconds(1), await TryAsync(throttle, "VICTIM"));
     }
 
-    [Fact]
-    public void Each_attempt_beyond_the_free_ones_waits_twice_as_long_up_to_the_maximum()
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Each_attempt_beyond_the_free_ones_waits_twice_as_long_up_to_the_maximum(string store)
     {
-        var throttle = NewThrottle(freeAttempts: 1);
-        Assert.Null(throttle.TryStart("victim", "10.0.0.1"));
-        var waits = new List<TimeSpan>();
+        var throttle = await NewThrottleAsync(store, freeAttempts: 1);
+        Assert.Null(await TryAsync(throttle, "victim"));
+        var expected = TimeSpan.FromSeconds(1);
         for (var i = 0; i < 8; i++)
         {
-            // Each attempt that goes ahead sets the wait for the next one.
-            Assert.Null(throttle.TryStart("victim", "10.0.0.1"));
-            var wait = throttle.TryStart("victim", "10.0.0.1")!.Value;
-            waits.Add(wait);
+            Assert.Null(await TryAsync(throttle, "victim"));
+            var wait = (await TryAsync(throttle, " Victim "))!.Value;
+            Assert.Equal(expected, wait);
             _time.Advance(wait);
+            expected = expected * 2 < TimeSpan.FromSeconds(60) ? expected * 2 : TimeSpan.FromSeconds(60);
         }
-
-        Assert.Equal([1, 2, 4, 8, 16, 32, 60, 60], waits.Select(w => w.TotalSeconds));
     }
 
-    [Fact]
-    public void The_owners_address_is_not_held_up_and_a_success_clears_the_count()
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_client_with_the_accounts_device_token_is_never_held_up_by_others_guesses_and_its_success_clears_only_its_own_count(string store)
     {
-        var throttle = NewThrottle(freeAttempts: 1);
-        Assert.Null(throttle.TryStart("owner", "192.0.2.1"));
-        throttle.Succeeded("owner", "192.0.2.1");
-        for (var i = 0; i < 5; i++)
-        {
-            throttle.TryStart("owner", "203.0.113.66");
-        }
+        var throttle = await NewThrottleAsync(store);
+        var device = Devices().Issue("owner");
 
-        Assert.NotNull(throttle.TryStart("owner", "203.0.113.66"));
-        Assert.Null(throttle.TryStart("owner", "192.0.2.1"));
-
-        throttle.Succeeded("owner", "192.0.2.1");
-        Assert.Null(throttle.TryStart("owner", "203.0.113.66"));
-    }
-
-    [Fact]
-    public void An_unanswered_attempt_is_given_back()
-    {
-        var throttle = NewThrottle(freeAttempts: 2);
         for (var i = 0; i < 10; i++)
         {
-            Assert.Null(throttle.TryStart("patient", "10.0.0.1"));
-            throttle.Unanswered("patient");
+            await TryAsync(throttle, "owner");
         }
 
-        Assert.Null(throttle.TryStart("patient", "10.0.0.1"));
-        Assert.Null(throttle.TryStart("patient", "10.0.0.1"));
+        Assert.NotNull(await TryAsync(throttle, "owner"));
+        var owner = await throttle.StartAsync("OWNER", device, TestContext.Current.CancellationToken);
+        Assert.Null(owner.Wait);
+        await throttle.SucceededAsync(owner, TestContext.Current.CancellationToken);
+
+        // The guessers are still held up: the owner's success cleared only the owner's count.
+        Assert.NotNull(await TryAsync(throttle, "owner"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_device_token_of_another_account_a_forged_one_or_an_expired_one_counts_as_none(string store)
+    {
+        var throttle = await NewThrottleAsync(store);
+        var devices = Devices();
+        var other = devices.Issue("someone-else");
+        var genuine = devices.Issue("owner");
+        var forged = genuine[..^2] + (genuine[^2] == 'A' ? "BA" : "AA");
+        for (var i = 0; i < 4; i++)
+        {
+            await TryAsync(throttle, "owner");
+        }
+
+        Assert.NotNull(await TryAsync(throttle, "owner", other));
+        Assert.NotNull(await TryAsync(throttle, "owner", forged));
+        Assert.NotNull(await TryAsync(throttle, "owner", new string('x', DeviceTokens.MaxLength + 1)));
+        Assert.Null(devices.Validate(genuine, "someone-else"));
+        Assert.NotNull(devices.Validate(genuine, " OWNER "));
+
+        _time.Advance(new RateLimitingOptions().SignInFailures.DeviceTokenLifetime + TimeSpan.FromSeconds(1));
+        Assert.Null(devices.Validate(genuine, "owner"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task An_unanswered_attempt_is_given_back(string store)
+    {
+        var throttle = await NewThrottleAsync(store, freeAttempts: 2);
+        for (var i = 0; i < 5; i++)
+        {
+            var attempt = await throttle.StartAsync("patient", null, TestContext.Current.CancellationToken);
+            Assert.Null(attempt.Wait);
+            await throttle.UnansweredAsync(attempt, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Null(await TryAsync(throttle, "patient"));
+        Assert.Null(await TryAsync(throttle, "patient"));
     }
 
     [Fact]
-    public void Filling_the_table_with_other_names_does_not_lift_a_block()
+    public async Task Every_gateway_instance_sees_the_same_counts_in_Redis_and_a_restarted_one_still_does()
     {
-        var throttle = NewThrottle(freeAttempts: 1);
-        throttle.TryStart("victim", "10.0.0.1");
-        throttle.TryStart("victim", "10.0.0.1");
-        Assert.NotNull(throttle.TryStart("victim", "10.0.0.1"));
+        var first = await NewThrottleAsync("redis");
+        var second = await NewThrottleAsync("redis");
+        Assert.Null(await TryAsync(first, "victim"));
+        Assert.Null(await TryAsync(second, "victim"));
+        Assert.Null(await TryAsync(first, "victim"));
+        Assert.Null(await TryAsync(second, "victim"));
+        Assert.NotNull(await TryAsync(first, "victim"));
 
-        for (var i = 0; i < SignInThrottle.MaxAccounts + 10; i++)
+        var restarted = await NewThrottleAsync("redis");
+        Assert.Equal(TimeSpan.FromSeconds(1), await TryAsync(restarted, "victim"));
+        Assert.Contains("sign-in:account:VICTIM", await servers.Redis.KeysAsync(_prefix));
+    }
+
+    [Fact]
+    public async Task While_Redis_is_unreachable_each_instance_still_throttles_on_its_own_and_answers_at_once()
+    {
+        await using var forwarder = new TcpForwarder(ServiceProcess.FreePort(), servers.Redis.Host, servers.Redis.Port);
+        forwarder.Start();
+        var throttle = await NewThrottleAsync("redis", redisAddress: $"127.0.0.1:{forwarder.Port}");
+        Assert.Null(await TryAsync(throttle, "victim"));
+        forwarder.CutAll(reset: true);
+        await forwarder.DisposeAsync();
+
+        // The count in Redis is out of reach: this instance starts its own, with the same rules.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 4; i++)
         {
-            throttle.TryStart($"filler{i}", "10.0.0.2");
+            Assert.Null(await TryAsync(throttle, "victim"));
         }
 
-        Assert.NotNull(throttle.TryStart("victim", "10.0.0.1"));
+        Assert.NotNull(await TryAsync(throttle, "victim"));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed} without Redis");
+    }
+
+    [Fact]
+    public async Task Filling_the_table_with_other_names_does_not_lift_a_block()
+    {
+        var throttle = await NewThrottleAsync("memory", freeAttempts: 1);
+        await TryAsync(throttle, "victim");
+        await TryAsync(throttle, "victim");
+        Assert.NotNull(await TryAsync(throttle, "victim"));
+
+        for (var i = 0; i < MemoryAttemptCounter.MaxBuckets + 10; i++)
+        {
+            await TryAsync(throttle, $"filler{i}");
+        }
+
+        Assert.NotNull(await TryAsync(throttle, "victim"));
     }
 
     [Theory]
@@ -114,5 +218,13 @@ public sealed class SignInThrottleTests
         context.Connection.RemoteIpAddress = IPAddress.Parse(address);
 
         Assert.Equal(expected, RateLimiting.ClientAddress(context));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var connection in _connections)
+        {
+            await connection.DisposeAsync();
+        }
     }
 }

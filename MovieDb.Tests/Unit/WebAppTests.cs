@@ -1,7 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using WebApp.Auth;
 using WebApp.Extensions;
 using WebApp.Model;
@@ -25,45 +24,6 @@ public sealed class WebAppTests
     [InlineData(null, "/movies")]
     public void A_return_url_is_followed_only_to_a_local_path(string? returnUrl, string expected) =>
         Assert.Equal(expected, SessionSignIn.LocalUrlOr(returnUrl, "/movies"));
-
-    [Fact]
-    public async Task Concurrent_refreshes_of_one_refresh_token_reach_the_gateway_once()
-    {
-        var coordinator = new RefreshCoordinator(new FakeTimeProvider());
-        var calls = 0;
-        var release = new TaskCompletionSource();
-        async Task<ApiResult<TokenPair>> Refresh()
-        {
-            Interlocked.Increment(ref calls);
-            await release.Task;
-            return new ApiResult<TokenPair>(200, new TokenPair("access", "Bearer", 900, "next"), null);
-        }
-
-        var first = coordinator.RefreshAsync("spent-once", Refresh);
-        var second = coordinator.RefreshAsync("spent-once", Refresh);
-        release.SetResult();
-        var results = await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-
-        Assert.Equal(1, calls);
-        Assert.All(results, r => Assert.Equal("next", r.Value!.RefreshToken));
-    }
-
-    [Fact]
-    public async Task A_refresh_that_found_the_gateway_away_is_tried_again_next_time()
-    {
-        var coordinator = new RefreshCoordinator(new FakeTimeProvider());
-        var calls = 0;
-        Task<ApiResult<TokenPair>> Refresh()
-        {
-            Interlocked.Increment(ref calls);
-            return Task.FromResult(ApiResult.Failed<TokenPair>(ApiProblem.Unreachable));
-        }
-
-        await coordinator.RefreshAsync("token", Refresh).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        await coordinator.RefreshAsync("token", Refresh).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-
-        Assert.Equal(2, calls);
-    }
 
     [Fact]
     public async Task Calls_to_the_gateway_carry_the_browsers_address_and_only_that()

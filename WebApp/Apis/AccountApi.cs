@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using WebApp.Auth;
+using WebApp.Settings;
 
 namespace WebApp.Apis;
 
@@ -20,13 +22,17 @@ internal static class AccountApi
     }
 
     /// <summary>
-    /// Revokes the session at the gateway (its refresh token stops working) and deletes the cookie.
-    /// The cookie goes even when the gateway cannot be told: the person asked to be signed out here.
+    /// Revokes the session at the gateway (its refresh token stops working), marks it signed out for
+    /// every instance (a copy of the cookie stops working at once), and deletes the cookie. The cookie
+    /// goes whatever happens — the person asked to be signed out here —, and when either of the other
+    /// two could not be done the sign-in page says so (fails closed: never a silent "signed out").
     /// </summary>
     public static async Task<Results<RedirectHttpResult, ProblemHttpResult>> SignOut(
         HttpContext context,
         GatewayApi api,
         SignedOutSessions signedOut,
+        IOptions<CookieSessionOptions> options,
+        TimeProvider time,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
@@ -39,25 +45,24 @@ internal static class AccountApi
         }
 
         var session = await context.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-        if (session.Properties is { } properties
-            && properties.Items.TryGetValue(SessionSignIn.SessionIdItem, out var sessionId) && sessionId is not null
-            && SessionTokens.GetExpiry(properties) is { } expiry)
-        {
-            signedOut.Add(sessionId, expiry);
-        }
-
+        var revoked = true;
         var accessToken = session.Properties?.GetTokenValue(SessionTokens.AccessToken);
         var refreshToken = session.Properties?.GetTokenValue(SessionTokens.RefreshToken);
         if (accessToken is not null && refreshToken is not null)
         {
+            // 401: the session was over at the gateway already.
             var result = await api.LogoutAsync(accessToken, refreshToken, cancellationToken);
-            if (!result.IsOk)
+            if (!result.IsOk && result.Status != StatusCodes.Status401Unauthorized)
             {
                 loggers.CreateLogger(typeof(AccountApi)).LogWarning("The gateway did not revoke the session on sign-out (status {Status})", result.Status);
+                revoked = false;
             }
         }
 
-        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-        return TypedResults.LocalRedirect("/signin?reason=signed-out");
+        var everywhere = await SessionSignIn.SignOutAsync(context, signedOut, options.Value, time) && revoked;
+        return TypedResults.LocalRedirect(everywhere ? "/signin?reason=signed-out" : "/signin?reason=" + NotSignedOutEverywhereReason);
     }
+
+    /// <summary>The sign-in page's reason when sign-out could not make sure the session ended everywhere.</summary>
+    public const string NotSignedOutEverywhereReason = "signed-out-here";
 }

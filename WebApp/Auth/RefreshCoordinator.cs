@@ -1,20 +1,38 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
+using MovieDb.ServiceDefaults;
+using StackExchange.Redis;
 
 namespace WebApp.Auth;
 
 /// <summary>
-/// Makes one refresh per refresh token. A refresh token works once and reusing a spent one revokes
-/// the whole session (DESIGN.md), while a browser often sends several requests at once with the
-/// same cookie (a page and an enhanced navigation, two tabs): they all get the outcome of the first
-/// refresh instead of racing each other into a revoked session. Outcomes are kept for a short while
-/// only — long enough for the requests already in flight with the old cookie.
+/// Makes one refresh per refresh token, on every web app instance together. A refresh token works
+/// once and reusing a spent one revokes the whole session (DESIGN.md), while a browser often sends
+/// several requests at once with the same cookie (a page and an enhanced navigation, two tabs) — and
+/// with no session affinity they land on different instances. The first to ask takes a short lock in
+/// the cache, refreshes, and leaves the outcome there (encrypted) for a minute; the others wait for it
+/// and use it, instead of racing each other into a revoked session.
 /// </summary>
-/// <remarks>Per process: with several web app instances, keep a browser on one (session affinity) or share this state.</remarks>
-internal sealed class RefreshCoordinator(TimeProvider time)
+/// <remarks>
+/// RFC 9700 (§4.14.2) allows either this or a grace period in which the authorization server accepts
+/// a just-rotated token again; MovieDb keeps the strict reuse detection at the gateway and coordinates
+/// here. While Redis is unreachable, each instance coordinates only its own requests (the race across
+/// instances is back for that time only). A refresh that found the gateway or the broker away leaves
+/// no outcome: the next request tries again.
+/// </remarks>
+internal sealed partial class RefreshCoordinator(SharedCache cache, IDataProtectionProvider protection, TimeProvider time, ILogger<RefreshCoordinator> logger)
 {
     private static readonly TimeSpan Keep = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan Lock = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan WaitAtMost = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 
     private readonly ConcurrentDictionary<string, Entry> _refreshes = new(StringComparer.Ordinal);
+    private readonly IDataProtector _protector = protection.CreateProtector("MovieDb.WebApp.RefreshOutcome.v1");
+    private readonly string _instance = Guid.NewGuid().ToString("N");
 
     public Task<ApiResult<TokenPair>> RefreshAsync(string refreshToken, Func<Task<ApiResult<TokenPair>>> refresh)
     {
@@ -27,7 +45,8 @@ internal sealed class RefreshCoordinator(TimeProvider time)
             }
         }
 
-        var entry = _refreshes.GetOrAdd(refreshToken, _ => new Entry(now, new Lazy<Task<ApiResult<TokenPair>>>(refresh)));
+        // Within this process: one task per refresh token, whatever the cache does.
+        var entry = _refreshes.GetOrAdd(refreshToken, _ => new Entry(now, new Lazy<Task<ApiResult<TokenPair>>>(() => SharedRefreshAsync(refreshToken, refresh))));
         var outcome = entry.Refresh.Value;
 
         // An outcome that may change on a retry (the gateway or the broker was away) is not kept.
@@ -45,5 +64,96 @@ internal sealed class RefreshCoordinator(TimeProvider time)
         return outcome;
     }
 
+    private async Task<ApiResult<TokenPair>> SharedRefreshAsync(string refreshToken, Func<Task<ApiResult<TokenPair>>> refresh)
+    {
+        if (!cache.IsConfigured)
+        {
+            return await refresh();
+        }
+
+        var id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(refreshToken)));
+        RedisKey outcomeKey = $"refresh:{id}:outcome", lockKey = $"refresh:{id}:lock";
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            bool locked;
+            try
+            {
+                if (await cache.Database.StringGetAsync(outcomeKey) is { HasValue: true } stored && Read(stored) is { } shared)
+                {
+                    return shared;
+                }
+
+                locked = await cache.Database.StringSetAsync(lockKey, _instance, Lock, When.NotExists);
+            }
+            catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is RedisException)
+            {
+                LogUnavailable(logger, ex);
+                return await refresh();
+            }
+
+            if (locked)
+            {
+                var result = await refresh();
+                await ShareAsync(outcomeKey, lockKey, result);
+                return result;
+            }
+
+            if (time.GetElapsedTime(started) > WaitAtMost)
+            {
+                // The instance that holds the lock is slow or gone: the session is kept and the next
+                // request looks again (its outcome, or the lock's expiry).
+                return ApiResult.Failed<TokenPair>(ApiProblem.Unreachable);
+            }
+
+            await Task.Delay(Poll, time);
+        }
+    }
+
+    /// <summary>Leaves a final outcome for the other instances (never one that a retry could change) and gives the lock back.</summary>
+    private async Task ShareAsync(RedisKey outcomeKey, RedisKey lockKey, ApiResult<TokenPair> result)
+    {
+        try
+        {
+            if (result.Problem is not { IsUnavailable: true })
+            {
+                var outcome = result is { IsOk: true, Value: { } tokens }
+                    ? new StoredOutcome(result.Status, tokens)
+                    : new StoredOutcome(result.Status, null);
+                await cache.Database.StringSetAsync(outcomeKey, _protector.Protect(JsonSerializer.Serialize(outcome)), Keep);
+            }
+
+            await cache.Database.KeyDeleteAsync(lockKey);
+        }
+        catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is RedisException)
+        {
+            // The others wait out the lock and then find the refresh token spent: those sessions end.
+            LogUnavailable(logger, ex);
+        }
+    }
+
+    private ApiResult<TokenPair>? Read(RedisValue stored)
+    {
+        try
+        {
+            var outcome = JsonSerializer.Deserialize<StoredOutcome>(_protector.Unprotect(stored.ToString()));
+            return outcome switch
+            {
+                { Tokens: { } tokens } => new ApiResult<TokenPair>(outcome.Status, tokens, null),
+                { } refused => ApiResult.Failed<TokenPair>(new ApiProblem(refused.Status, "Session ended", "The refresh token was refused.", new Dictionary<string, string[]>(), null)),
+                null => null,
+            };
+        }
+        catch (Exception ex) when (ex is CryptographicException or JsonException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable: token refreshes are coordinated within this instance only until it answers again")]
+    private static partial void LogUnavailable(ILogger logger, Exception exception);
+
     private sealed record Entry(DateTimeOffset Started, Lazy<Task<ApiResult<TokenPair>>> Refresh);
+
+    private sealed record StoredOutcome(int Status, TokenPair? Tokens);
 }

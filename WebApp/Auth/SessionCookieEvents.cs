@@ -28,7 +28,7 @@ internal sealed class SessionCookieEvents(
         var refreshToken = context.Properties.GetTokenValue(SessionTokens.RefreshToken);
         if (expiresAt is null || refreshToken is null
             || !context.Properties.Items.TryGetValue(SessionSignIn.SessionIdItem, out var sessionId) || sessionId is null
-            || signedOut.Contains(sessionId))
+            || await signedOut.ContainsAsync(sessionId))
         {
             await EndAsync(context);
             return;

@@ -18,6 +18,23 @@ internal static class SessionSignIn
     }
 
     /// <summary>
+    /// Ends the cookie session: marks it signed out for every instance (until the last copy of the
+    /// cookie could have expired) and deletes the cookie. False when the mark could not be shared.
+    /// </summary>
+    public static async Task<bool> SignOutAsync(HttpContext context, SignedOutSessions signedOut, Settings.CookieSessionOptions options, TimeProvider time)
+    {
+        var session = await context.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        var everywhere = true;
+        if (session.Properties is { } properties && properties.Items.TryGetValue(SessionIdItem, out var sessionId) && sessionId is not null)
+        {
+            everywhere = await signedOut.AddAsync(sessionId, properties.ExpiresUtc ?? time.GetUtcNow() + options.Lifetime);
+        }
+
+        await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        return everywhere;
+    }
+
+    /// <summary>
     /// Only paths of this app: a sign-in link cannot send anyone elsewhere. Backslashes, spaces and
     /// control characters are refused too: browsers drop or turn them into slashes, so "/\t/evil"
     /// would become "//evil", another site.

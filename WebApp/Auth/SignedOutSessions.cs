@@ -1,30 +1,82 @@
 using System.Collections.Concurrent;
+using MovieDb.ServiceDefaults;
+using StackExchange.Redis;
 
 namespace WebApp.Auth;
 
 /// <summary>
-/// Sessions signed out here, so that a copy of their cookie stops working at once. The cookie is
-/// self-contained; what makes an old copy useless for good is the gateway: sign-out revoked its
-/// refresh token, so once its access token expires (15 minutes at most) it cannot be renewed.
-/// This list only has to cover that window, which is why memory is enough.
+/// Sessions signed out, so that a copy of their cookie stops working at once — on every instance and
+/// after restarts: the mark is kept in the cache until the last copy of the cookie could have expired.
+/// The cookie is self-contained, and sign-out also revokes its refresh token at the gateway; the mark
+/// is what makes a copy useless even when that revocation could not be made.
 /// </summary>
-internal sealed class SignedOutSessions(TimeProvider time)
+/// <remarks>
+/// While Redis is unreachable, a mark made here holds on this instance only, and a session signed out
+/// elsewhere is still accepted here until its access token expires (15 minutes at most) and the gateway
+/// refuses its revoked refresh token — sign-out then tells the person it could not make sure.
+/// </remarks>
+internal sealed partial class SignedOutSessions(SharedCache cache, TimeProvider time, ILogger<SignedOutSessions> logger)
 {
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _local = new(StringComparer.Ordinal);
 
-    public void Add(string sessionId, DateTimeOffset accessTokenExpiry)
+    /// <summary>
+    /// Marks the session signed out until <paramref name="until"/>; true when every instance will refuse
+    /// it (the mark is in the cache, or there is no cache and so only this one instance).
+    /// </summary>
+    public async Task<bool> AddAsync(string sessionId, DateTimeOffset until)
     {
         var now = time.GetUtcNow();
-        foreach (var (id, until) in _sessions)
+        foreach (var (id, expiry) in _local)
         {
-            if (until < now)
+            if (expiry < now)
             {
-                _sessions.TryRemove(id, out _);
+                _local.TryRemove(id, out _);
             }
         }
 
-        _sessions[sessionId] = accessTokenExpiry;
+        _local[sessionId] = until;
+        if (!cache.IsConfigured)
+        {
+            return true;
+        }
+
+        try
+        {
+            return await cache.Database.StringSetAsync(Key(sessionId), "1", until - now > TimeSpan.Zero ? until - now : TimeSpan.FromSeconds(1));
+        }
+        catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is RedisException)
+        {
+            LogUnavailable(logger, ex);
+            return false;
+        }
     }
 
-    public bool Contains(string sessionId) => _sessions.ContainsKey(sessionId);
+    /// <summary>True when the session was signed out (here, or on any instance while the cache answers).</summary>
+    public async ValueTask<bool> ContainsAsync(string sessionId)
+    {
+        if (_local.ContainsKey(sessionId))
+        {
+            return true;
+        }
+
+        if (!cache.IsConfigured)
+        {
+            return false;
+        }
+
+        try
+        {
+            return await cache.Database.KeyExistsAsync(Key(sessionId));
+        }
+        catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is RedisException)
+        {
+            LogUnavailable(logger, ex);
+            return false;
+        }
+    }
+
+    private static RedisKey Key(string sessionId) => "signed-out:" + sessionId;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable: signed-out sessions are known to this instance only until it answers again")]
+    private static partial void LogUnavailable(ILogger logger, Exception exception);
 }

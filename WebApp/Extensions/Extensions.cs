@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Http.Resilience;
+using MovieDb.ServiceDefaults;
 using WebApp.Auth;
 using WebApp.Settings;
 
@@ -23,6 +25,7 @@ internal static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.Configure<KestrelServerOptions>(options => options.AddServerHeader = false);
 
+        builder.AddSharedCache();
         builder.AddSessionAuthentication();
         builder.AddDataProtectionKeys();
         builder.AddGatewayClient();
@@ -52,6 +55,7 @@ internal static class Extensions
         builder.Services.AddOptions<CookieSessionOptions>().BindConfiguration(CookieSessionOptions.SectionName);
         builder.Services.AddSingleton<RefreshCoordinator>();
         builder.Services.AddSingleton<SignedOutSessions>();
+        builder.Services.AddSingleton<DeviceCookies>();
         builder.Services.AddScoped<SessionCookieEvents>();
         var lifetime = builder.Configuration.GetSection(CookieSessionOptions.SectionName).Get<CookieSessionOptions>()?.Lifetime ?? new CookieSessionOptions().Lifetime;
 
@@ -75,14 +79,20 @@ internal static class Extensions
     }
 
     /// <summary>
-    /// The keys that encrypt the cookie (and the antiforgery tokens) live in
-    /// <c>DataProtection:KeysDirectory</c> when set, so that a restart — or a second instance
-    /// sharing the folder — does not sign everyone out.
+    /// The keys that encrypt the cookies (and the antiforgery tokens) live in the cache, shared by
+    /// every instance and kept across restarts (<see cref="SharedKeyRepository"/>); without a cache, in
+    /// <c>DataProtection:KeysDirectory</c> when set (or ASP.NET Core's default, the user profile), so
+    /// that a restart does not sign everyone out.
     /// </summary>
     private static void AddDataProtectionKeys(this IHostApplicationBuilder builder)
     {
         var dataProtection = builder.Services.AddDataProtection().SetApplicationName("MovieDb.WebApp");
-        if (builder.Configuration["DataProtection:KeysDirectory"] is { Length: > 0 } directory)
+        if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(SharedCacheExtensions.ConnectionName)))
+        {
+            builder.Services.AddSingleton<SharedKeyRepository>();
+            builder.Services.AddOptions<KeyManagementOptions>().Configure<SharedKeyRepository>((options, keys) => options.XmlRepository = keys);
+        }
+        else if (builder.Configuration["DataProtection:KeysDirectory"] is { Length: > 0 } directory)
         {
             dataProtection.PersistKeysToFileSystem(new DirectoryInfo(directory));
         }

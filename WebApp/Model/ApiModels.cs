@@ -77,8 +77,8 @@ public sealed record ApiProblem(int Status, string? Title, string? Detail, IRead
     public const string ChangeNotConfirmedTitle = "Change not confirmed";
 }
 
-/// <summary>What a call to the gateway gave: a value (with its ETag or Location) or a problem.</summary>
-public sealed record ApiResult<T>(int Status, T? Value, ApiProblem? Problem, string? ETag = null, string? Location = null)
+/// <summary>What a call to the gateway gave: a value (with its ETag, Location or device token) or a problem.</summary>
+public sealed record ApiResult<T>(int Status, T? Value, ApiProblem? Problem, string? ETag = null, string? Location = null, string? DeviceToken = null)
 {
     public bool IsOk => Problem is null;
 }

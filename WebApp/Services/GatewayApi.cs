@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
+using WebApp.Auth;
 
 namespace WebApp.Services;
 
@@ -13,8 +14,11 @@ namespace WebApp.Services;
 /// so pages explain failures instead of throwing. The access token and the browser's address are
 /// added by message handlers (<c>Auth/AccessTokenHandler</c>, <c>Extensions/ForwardedForHandler</c>).
 /// </summary>
-public sealed class GatewayApi(HttpClient http, ILogger<GatewayApi> logger)
+public sealed class GatewayApi(HttpClient http, DeviceCookies devices, IHttpContextAccessor accessor, ILogger<GatewayApi> logger)
 {
+    /// <summary>The gateway's device token header (its <c>DeviceTokens.Header</c>).</summary>
+    public const string DeviceTokenHeader = "Device-Token";
+
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -46,8 +50,18 @@ public sealed class GatewayApi(HttpClient http, ILogger<GatewayApi> logger)
     public Task<ApiResult<RegistrationStatus>> GetRegistrationAsync(string requestId, CancellationToken cancellationToken) =>
         SendAsync<RegistrationStatus>(new HttpRequestMessage(HttpMethod.Get, $"/api/auth/registrations/{Uri.EscapeDataString(requestId)}"), cancellationToken);
 
-    public Task<ApiResult<TokenPair>> LoginAsync(string userName, string password, CancellationToken cancellationToken) =>
-        SendAsync<TokenPair>(Post("/api/auth/login", new { userName, password }), cancellationToken);
+    /// <summary>Signs in with this browser's device token for the account, and keeps the new one the gateway gives.</summary>
+    public async Task<ApiResult<TokenPair>> LoginAsync(string userName, string password, CancellationToken cancellationToken)
+    {
+        var request = WithDeviceToken(Post("/api/auth/login", new { userName, password }), userName);
+        var result = await SendAsync<TokenPair>(request, cancellationToken);
+        if (result is { IsOk: true, DeviceToken: { } token })
+        {
+            devices.Remember(userName, token);
+        }
+
+        return result;
+    }
 
     public Task<ApiResult<TokenPair>> RefreshAsync(string refreshToken, CancellationToken cancellationToken) =>
         SendAsync<TokenPair>(Post("/api/auth/refresh", new { refreshToken }), cancellationToken);
@@ -82,8 +96,21 @@ public sealed class GatewayApi(HttpClient http, ILogger<GatewayApi> logger)
     public Task<ApiResult<PagedResult<UserDto>>> ListUsersAsync(int page, int pageSize, CancellationToken cancellationToken) =>
         SendAsync<PagedResult<UserDto>>(new HttpRequestMessage(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"/api/users?page={page}&pageSize={pageSize}")), cancellationToken);
 
-    public Task<ApiResult<UserDto>> UpdateUserAsync(string id, UpdateUserRequest body, CancellationToken cancellationToken) =>
-        SendAsync<UserDto>(new HttpRequestMessage(HttpMethod.Put, $"/api/users/{Uri.EscapeDataString(id)}") { Content = JsonContent.Create(body, options: Json) }, cancellationToken);
+    /// <summary>A change with the current password is checked like a sign-in: it carries this browser's device token.</summary>
+    public Task<ApiResult<UserDto>> UpdateUserAsync(string id, UpdateUserRequest body, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/api/users/{Uri.EscapeDataString(id)}") { Content = JsonContent.Create(body, options: Json) };
+        if (body.CurrentPassword is not null && accessor.HttpContext?.User.Identity?.Name is { } userName)
+        {
+            WithDeviceToken(request, userName);
+        }
+
+        return SendAsync<UserDto>(request, cancellationToken);
+    }
+
+    /// <summary>Ends every session and access token of the account (200/204, or 202 when queued).</summary>
+    public Task<ApiResult<bool>> RevokeAllSessionsAsync(string id, CancellationToken cancellationToken) =>
+        SendAsync<bool>(new HttpRequestMessage(HttpMethod.Delete, $"/api/users/{Uri.EscapeDataString(id)}/sessions"), cancellationToken);
 
     public Task<ApiResult<bool>> DeleteUserAsync(string id, CancellationToken cancellationToken) =>
         SendAsync<bool>(new HttpRequestMessage(HttpMethod.Delete, $"/api/users/{Uri.EscapeDataString(id)}"), cancellationToken);
@@ -113,6 +140,16 @@ public sealed class GatewayApi(HttpClient http, ILogger<GatewayApi> logger)
     private static HttpRequestMessage Post<TBody>(string path, TBody body) =>
         new(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: Json) };
 
+    private HttpRequestMessage WithDeviceToken(HttpRequestMessage request, string userName)
+    {
+        if (devices.Get(userName) is { } token)
+        {
+            request.Headers.TryAddWithoutValidation(DeviceTokenHeader, token);
+        }
+
+        return request;
+    }
+
     private async Task<ApiResult<T>> SendAsync<T>(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         using (request)
@@ -138,7 +175,8 @@ public sealed class GatewayApi(HttpClient http, ILogger<GatewayApi> logger)
                     value = await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
                 }
 
-                return new ApiResult<T>((int)response.StatusCode, value, null, etag, location);
+                var deviceToken = response.Headers.TryGetValues(DeviceTokenHeader, out var tokens) ? tokens.FirstOrDefault() : null;
+                return new ApiResult<T>((int)response.StatusCode, value, null, etag, location, deviceToken);
             }
             catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or JsonException
                                        || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))

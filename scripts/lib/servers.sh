@@ -1,13 +1,15 @@
 # shellcheck shell=bash
 # Shared helpers for scripts/test.sh, scripts/run-local.sh and bench/run.sh: install, start,
-# check and stop the MariaDB and RabbitMQ servers MovieDb needs when no containers are available,
-# and install the SMTP server (aiosmtpd) that stands in for MailPit.
+# check and stop the MariaDB, RabbitMQ and Redis servers MovieDb needs when no containers are
+# available, and install the SMTP server (aiosmtpd) that stands in for MailPit.
 # Source it; do not run it. Every function prints what it does on stderr and returns non-zero
 # with a clear message on failure.
 
 MOVIEDB_SERVER_WAIT_SECONDS="${MOVIEDB_SERVER_WAIT_SECONDS:-90}"
 MOVIEDB_STARTED_MARIADB=0
 MOVIEDB_STARTED_RABBITMQ=0
+MOVIEDB_STARTED_REDIS=0
+MOVIEDB_REDIS_PORT="${MOVIEDB_REDIS_PORT:-6379}"
 
 moviedb_log() { printf '[moviedb] %s\n' "$*" >&2; }
 
@@ -25,6 +27,7 @@ moviedb_as_root() {
 
 moviedb_have_mariadb() { command -v mysqld_safe >/dev/null 2>&1 && command -v mysqladmin >/dev/null 2>&1; }
 moviedb_have_rabbitmq() { command -v rabbitmq-server >/dev/null 2>&1 && command -v rabbitmqctl >/dev/null 2>&1; }
+moviedb_have_redis() { command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; }
 
 # Installs the apt packages named in "$@" that are missing; runs apt-get update at most once.
 moviedb_apt_install() {
@@ -45,9 +48,10 @@ moviedb_install_servers() {
   local missing=()
   moviedb_have_mariadb || missing+=(mariadb-server mariadb-client)
   moviedb_have_rabbitmq || missing+=(rabbitmq-server)
+  moviedb_have_redis || missing+=(redis-server)
   if [ "${#missing[@]}" -gt 0 ]; then
     moviedb_apt_install "${missing[@]}" || {
-      moviedb_log "could not install ${missing[*]}: MovieDb needs MariaDB 10.6+ (or MySQL 8) and RabbitMQ 3.10+"
+      moviedb_log "could not install ${missing[*]}: MovieDb needs MariaDB 10.6+ (or MySQL 8), RabbitMQ 3.10+ and Redis 6+"
       return 1
     }
   fi
@@ -117,6 +121,35 @@ moviedb_start_rabbitmq() {
   moviedb_log "RabbitMQ is ready"
 }
 
+moviedb_redis_ready() { [ "$(redis-cli -h 127.0.0.1 -p "$MOVIEDB_REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+
+# Redis on 127.0.0.1:$MOVIEDB_REDIS_PORT (default 6379), the services' cache and coordination store
+# (rate limits, the sign-in throttle, the web app's keys and sessions). Started without systemd, its
+# data snapshotted into $MOVIEDB_REDIS_DIR when set (a restart keeps the web app's keys: nobody is
+# signed out), or not saved at all.
+moviedb_start_redis() {
+  local directory="${MOVIEDB_REDIS_DIR:-}" persistence
+  if moviedb_redis_ready; then
+    moviedb_log "Redis is already running on port $MOVIEDB_REDIS_PORT: leaving it alone"
+    return 0
+  fi
+  if [ -n "$directory" ]; then
+    mkdir -p "$directory" || return 1
+    persistence=(--dir "$directory" --save "60 1" --appendonly no)
+  else
+    persistence=(--dir "${TMPDIR:-/tmp}" --save "" --appendonly no)
+  fi
+  moviedb_log "starting Redis on port $MOVIEDB_REDIS_PORT (redis-server --daemonize yes, no systemd)"
+  redis-server --port "$MOVIEDB_REDIS_PORT" --bind 127.0.0.1 --protected-mode yes "${persistence[@]}" \
+    --daemonize yes --logfile "${TMPDIR:-/tmp}/redis-moviedb-$MOVIEDB_REDIS_PORT.log" >/dev/null || return 1
+  MOVIEDB_STARTED_REDIS=1
+  moviedb_wait_for "Redis" moviedb_redis_ready || {
+    moviedb_log "Redis did not start; see ${TMPDIR:-/tmp}/redis-moviedb-$MOVIEDB_REDIS_PORT.log"
+    return 1
+  }
+  moviedb_log "Redis is ready"
+}
+
 # The browser the web app's end-to-end tests drive (through Playwright, which is told its path: it
 # downloads no browser of its own). Missing and not installable → those tests skip, saying why.
 moviedb_install_chromium() {
@@ -151,12 +184,19 @@ moviedb_install_aiosmtpd() {
   fi
 }
 
+# Installs and starts MariaDB, RabbitMQ and Redis (see moviedb_start_redis for MOVIEDB_REDIS_DIR).
 moviedb_start_servers() {
-  moviedb_install_servers && moviedb_start_mariadb && moviedb_start_rabbitmq
+  moviedb_install_servers && moviedb_start_mariadb && moviedb_start_rabbitmq && moviedb_start_redis
 }
 
 # Stops the servers this shell started; leaves alone the ones it found running.
 moviedb_stop_started_servers() {
+  if [ "$MOVIEDB_STARTED_REDIS" = 1 ]; then
+    moviedb_log "stopping Redis (started by this script)"
+    # SHUTDOWN saves first when the server was started with a snapshot directory.
+    redis-cli -h 127.0.0.1 -p "$MOVIEDB_REDIS_PORT" shutdown >/dev/null 2>&1 || true
+    MOVIEDB_STARTED_REDIS=0
+  fi
   if [ "$MOVIEDB_STARTED_RABBITMQ" = 1 ]; then
     moviedb_log "stopping RabbitMQ (started by this script)"
     moviedb_as_root rabbitmqctl -q stop >/dev/null 2>&1 || true

@@ -38,7 +38,7 @@ public sealed partial class WebAppBrowserTests(WebAppBrowserTests.System system)
         await Expect(page.GetByText("No movies yet")).ToBeVisibleAsync();
 
         // Sign out, and in again.
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out", Exact = true }).ClickAsync();
         await Expect(page.GetByText("You have signed out.")).ToBeVisibleAsync();
         await WebAppSystem.SignInAsync(page, name, password);
 
@@ -210,7 +210,7 @@ public sealed partial class WebAppBrowserTests(WebAppBrowserTests.System system)
         await Expect(page.Locator(".facts")).ToContainTextAsync($"moved-{user.UserName}@example.test");
         await ProblemAssert.IsProblemAsync(await user.CreateClient().GetAsync("/api/users/me", TestContext.Current.CancellationToken), global::System.Net.HttpStatusCode.Unauthorized);
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out", Exact = true }).ClickAsync();
         await WebAppSystem.SignInAsync(page, user.UserName, "an0ther-passw0rd");
     }
 
@@ -234,7 +234,7 @@ public sealed partial class WebAppBrowserTests(WebAppBrowserTests.System system)
         Assert.DoesNotMatch(new Regex(@"eyJ[A-Za-z0-9_-]+\.eyJ"), session.Value);
         var stolen = await page.Context.CookiesAsync();
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out", Exact = true }).ClickAsync();
         await Expect(page.GetByText("You have signed out.")).ToBeVisibleAsync();
         await page.GotoAsync("/movies");
         await Expect(page).ToHaveURLAsync(new Regex("/signin\\?returnUrl="));
@@ -244,7 +244,7 @@ public sealed partial class WebAppBrowserTests(WebAppBrowserTests.System system)
         await replay.Context.AddCookiesAsync(stolen.Select(c => new Cookie { Name = c.Name, Value = c.Value, Domain = c.Domain, Path = c.Path }));
         await replay.GotoAsync("/movies");
         await Expect(replay).ToHaveURLAsync(new Regex("/signin"));
-        await Expect(replay.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToHaveCountAsync(0);
+        await Expect(replay.GetByRole(AriaRole.Button, new() { Name = "Sign out", Exact = true })).ToHaveCountAsync(0);
     }
 
     [Fact]

@@ -35,15 +35,31 @@ public class WebAppSystem(TestServers servers) : InProcessSystem(servers)
     public Task<IPage> NewPageAsync(bool phone = false, bool javaScript = true, string? forwardedFor = null) =>
         Chromium.NewPageAsync(WebAppAddress, phone, javaScript, forwardedFor);
 
-    /// <summary>Signs in through the sign-in page and waits for the movie list.</summary>
+    /// <summary>
+    /// Signs in through the sign-in page and waits for the movie list. When that does not come, the
+    /// test's output gets the page's text and the browser's requests, console and failures meanwhile.
+    /// </summary>
     public static async Task SignInAsync(IPage page, string userName, string password)
     {
         await page.GotoAsync("/signin");
         await page.GetByLabel("User name").FillAsync(userName);
         await page.GetByLabel("Password").FillAsync(password);
+        var events = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.Console += (_, message) => events.Enqueue("console: " + message.Text);
+        page.RequestFailed += (_, request) => events.Enqueue($"failed: {request.Method} {request.Url} {request.Failure}");
+        page.Response += (_, response) => events.Enqueue($"{response.Status} {response.Request.Method} {response.Url}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/movies"));
-        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
+        try
+        {
+            await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/movies"));
+        }
+        catch (PlaywrightException)
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine($"Sign-in did not reach the movie list. The page says:\n{await page.InnerTextAsync("main")}\nThe browser meanwhile:\n{string.Join('\n', events)}");
+            throw;
+        }
+
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out", Exact = true })).ToBeVisibleAsync();
     }
 
     public override async ValueTask DisposeAsync()
