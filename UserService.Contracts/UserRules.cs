@@ -54,6 +54,7 @@ public static partial class UserRules
             yield return "The e-mail address is required.";
         }
         else if (email.Length > EmailMaxLength
+            || HasControlCharacters(email)
             || !MailAddress.TryCreate(email, out var address)
             || !string.Equals(address.Address, email, StringComparison.Ordinal)
             || !address.Host.Contains('.', StringComparison.Ordinal))
@@ -61,6 +62,15 @@ public static partial class UserRules
             yield return "The e-mail address is not valid.";
         }
     }
+
+    /// <summary>
+    /// True when <paramref name="value"/> holds a control character (C0, DEL, C1) or a line or paragraph
+    /// separator: nothing that names an account or an address may break a line or hide in a header.
+    /// </summary>
+    public static bool HasControlCharacters(string value) =>
+        value.AsSpan().IndexOfAnyInRange('\u0000', '\u001f') >= 0
+        || value.AsSpan().IndexOfAnyInRange('\u007f', '\u009f') >= 0
+        || value.AsSpan().IndexOfAny('\u2028', '\u2029') >= 0;
 
     /// <summary>Problems with a password, or none.</summary>
     public static IEnumerable<string> CheckPassword(string? password)
@@ -155,10 +165,11 @@ public static partial class UserRules
 
     // ASCII only: what ASP.NET Core Identity allows by default, without '@' and '+'. Names outside it
     // (other scripts, combining or invisible marks, full-width forms) could imitate existing ones.
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$", RegexOptions.CultureInvariant)]
+    // \z, not $: in .NET '$' also matches before a final '\n', which "carol\n" would slip through.
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex UserNamePattern();
 
     // base64url, what the user service issues.
-    [GeneratedRegex("^[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex ActivationTokenPattern();
 }

@@ -154,6 +154,12 @@ public static partial class AuthApi
         [AsParameters] GatewayServices services,
         CancellationToken cancellationToken)
     {
+        // Checked before trimming: "carol\n" is not carol.
+        if ((body.UserName ?? body.Email) is { } given && UserRules.HasControlCharacters(given))
+        {
+            return UserServiceResults.Invalid(new() { [body.UserName is null ? "email" : "userName"] = ["No control characters, please."] });
+        }
+
         var userName = string.IsNullOrWhiteSpace(body.UserName) ? null : body.UserName.Trim();
         var email = string.IsNullOrWhiteSpace(body.Email) ? null : body.Email.Trim();
         if ((userName is null) == (email is null))
@@ -186,8 +192,10 @@ public static partial class AuthApi
             return UserServiceResults.Invalid(new() { [string.IsNullOrEmpty(body.UserName) ? "userName" : "password"] = ["The user name and the password are required."] });
         }
 
-        // Longer than any account's name or password: it cannot sign in, and it is not sent on.
-        if (body.UserName.Length > UserRules.UserNameMaxLength || body.Password.Length > UserRules.PasswordMaxLength)
+        // Longer than any account's name or password, or a name with a control character: it cannot
+        // sign in, and it is not sent on.
+        if (body.UserName.Length > UserRules.UserNameMaxLength || body.Password.Length > UserRules.PasswordMaxLength
+            || UserRules.HasControlCharacters(body.UserName))
         {
             return SignInFailed();
         }
@@ -206,7 +214,8 @@ public static partial class AuthApi
             await services.SignIns.SucceededAsync(attempt, cancellationToken);
 
             // This client has now proved it knows the password: its next attempts count apart from everyone else's.
-            services.HttpContext.Response.Headers[DeviceTokens.Header] = services.Devices.Issue(body.UserName);
+            var session = result.Reply.Value!;
+            services.HttpContext.Response.Headers[DeviceTokens.Header] = services.Devices.Issue(body.UserName, session.User.Id, session.Security.StampHash);
         }
         else if (result.Outcome != RequestOutcome.Replied)
         {
@@ -267,6 +276,6 @@ public static partial class AuthApi
     private static ProblemHttpResult SignInFailed() =>
         TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "The user name or password is wrong.");
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{16,128}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9._:-]{16,128}\z", RegexOptions.CultureInvariant)]
     internal static partial Regex IdempotencyKeyPattern();
 }

@@ -28,6 +28,7 @@ internal static class RateLimiting
         services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<DeviceTokens>();
+        services.AddSingleton<ICurrentStamps>(sp => sp.GetRequiredService<UserSecurityCache>());
         services.AddSingleton<SharedLimiters>();
         services.AddRateLimiter(options =>
         {

@@ -96,8 +96,10 @@ public static class UsersApi
 
         // A change that checks the caller's password is a guess as much as a sign-in is: the same throttle
         // counts it, so a stolen access token is no way around the sign-in's waits.
+        // (The user service checks the current password only with a new e-mail address or password; a
+        // "current password" sent with nothing to change tests nothing and must not clear the count.)
         SignInAttempt? attempt = null;
-        if (body.CurrentPassword is not null && caller.UserId() == id.ToString())
+        if (body.CurrentPassword is not null && (body.Email is not null || body.Password is not null) && caller.UserId() == id.ToString())
         {
             attempt = await services.SignIns.StartAsync(caller.UserName(), deviceToken, cancellationToken);
             if (attempt.Wait is { } wait)

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Gateway.Settings;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using StackExchange.Redis;
 
 namespace Gateway.Auth;

@@ -1,6 +1,6 @@
 using Gateway.Settings;
 using Microsoft.Extensions.Options;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using UserService.Contracts;
 
 namespace Gateway.Auth;
@@ -10,8 +10,9 @@ namespace Gateway.Auth;
 /// at every other check of a password (an account change with the current password): after
 /// <c>FreeAttempts</c> attempts without a success each further attempt must wait twice as long as the
 /// one before, up to <c>MaxDelay</c>. A client that presents a device token of the account
-/// (<see cref="DeviceTokens"/>: it signed in successfully before) is counted on its own, so an attacker
-/// cannot make the owner wait; everyone else waits at most <c>MaxDelay</c>.
+/// (<see cref="DeviceTokens"/>: it signed in successfully before, and the account's stamp has not
+/// changed since) is counted on its own, so an attacker cannot make the owner wait; everyone else waits
+/// at most <c>MaxDelay</c>.
 /// </summary>
 /// <remarks>
 /// An attempt is counted as a failure when it starts, not when its answer arrives, so a burst of
@@ -20,12 +21,12 @@ namespace Gateway.Auth;
 /// cache, shared by every gateway instance and kept across restarts; while Redis is unreachable each
 /// instance counts alone (<see cref="MemoryAttemptCounter"/>), so guessing is still slowed down.
 /// </remarks>
-public sealed partial class SignInThrottle(
+public sealed class SignInThrottle(
     IOptions<RateLimitingOptions> options,
     TimeProvider time,
     SharedCache cache,
     DeviceTokens devices,
-    ILogger<SignInThrottle> logger)
+    ICurrentStamps stamps)
 {
     private readonly MemoryAttemptCounter _memory = new();
     private readonly RedisAttemptCounter? _redis = cache.IsConfigured ? new RedisAttemptCounter(cache) : null;
@@ -37,8 +38,12 @@ public sealed partial class SignInThrottle(
     /// </summary>
     public async ValueTask<SignInAttempt> StartAsync(string userName, string? deviceToken, CancellationToken cancellationToken = default)
     {
-        var account = Key(userName);
-        var bucket = devices.Validate(deviceToken, userName) is { } device ? "device:" + device : "account:" + account;
+        // A device token counts only while the account's stamp is the one it was issued under (and the
+        // user service can say so): otherwise the client is counted with everyone else.
+        var device = devices.Validate(deviceToken, userName);
+        var bucket = device is not null && await stamps.IsCurrentAsync(device.UserId, device.StampHash, cancellationToken)
+            ? "device:" + device.Id
+            : "account:" + Key(userName);
         var limits = options.Value.SignInFailures;
         var wait = await CountAsync(counter => counter.TryCountAsync(bucket, limits, time.GetUtcNow(), cancellationToken));
         return new SignInAttempt(bucket, wait);
@@ -55,22 +60,10 @@ public sealed partial class SignInThrottle(
     // The same account whatever the spelling the guesser tries ("ADMIN", " admin").
     internal static string Key(string userName) => UserRules.NormalizeUserName(userName.Length > UserRules.UserNameMaxLength ? userName[..UserRules.UserNameMaxLength] : userName);
 
-    private async ValueTask<TimeSpan?> CountAsync(Func<IAttemptCounter, ValueTask<TimeSpan?>> count)
-    {
-        if (_redis is not null)
-        {
-            try
-            {
-                return await count(_redis);
-            }
-            catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is StackExchange.Redis.RedisException)
-            {
-                LogUnavailable(logger, ex);
-            }
-        }
-
-        return await count(_memory);
-    }
+    private ValueTask<TimeSpan?> CountAsync(Func<IAttemptCounter, ValueTask<TimeSpan?>> count) =>
+        _redis is null
+            ? count(_memory)
+            : cache.RunAsync("the sign-in throttle", async _ => await count(_redis), () => count(_memory));
 
     private async ValueTask DoAsync(Func<IAttemptCounter, ValueTask> action) =>
         await CountAsync(async counter =>
@@ -78,9 +71,6 @@ public sealed partial class SignInThrottle(
             await action(counter);
             return null;
         });
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable: this gateway instance counts sign-in failures alone until it answers again")]
-    private static partial void LogUnavailable(ILogger logger, Exception exception);
 }
 
 /// <summary>An attempt started by <see cref="SignInThrottle.StartAsync"/>: the count it is made on, and how long it must wait (null: it may go ahead).</summary>

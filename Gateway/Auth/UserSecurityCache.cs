@@ -44,7 +44,7 @@ public sealed partial class UserSecurityCache(
     IRequestClient requests,
     IOptions<JwtOptions> options,
     TimeProvider time,
-    ILogger<UserSecurityCache> logger)
+    ILogger<UserSecurityCache> logger) : ICurrentStamps
 {
     private const int MaxEntries = 100_000;
     private static readonly TimeSpan FetchTimeout = TimeSpan.FromSeconds(2);
@@ -68,7 +68,14 @@ public sealed partial class UserSecurityCache(
     }
 
     /// <summary>Decides whether a token with <paramref name="stamp"/> still speaks for <paramref name="userId"/>, and with which roles.</summary>
-    public async ValueTask<(SecurityVerdict Verdict, IReadOnlyList<string> Roles)> CheckAsync(string userId, string stamp, CancellationToken cancellationToken)
+    public ValueTask<(SecurityVerdict Verdict, IReadOnlyList<string> Roles)> CheckAsync(string userId, string stamp, CancellationToken cancellationToken) =>
+        CheckHashAsync(userId, StampHash(stamp), cancellationToken);
+
+    /// <summary>True when <paramref name="stampHash"/> is the account's current stamp, as the user service vouched for it within the refresh interval.</summary>
+    public async ValueTask<bool> IsCurrentAsync(string userId, string stampHash, CancellationToken cancellationToken) =>
+        (await CheckHashAsync(userId, stampHash, cancellationToken)).Verdict == SecurityVerdict.Current;
+
+    private async ValueTask<(SecurityVerdict Verdict, IReadOnlyList<string> Roles)> CheckHashAsync(string userId, string stampHash, CancellationToken cancellationToken)
     {
         var entry = _entries.GetValueOrDefault(userId);
         var now = time.GetUtcNow();
@@ -83,7 +90,7 @@ public sealed partial class UserSecurityCache(
         {
             null => (SecurityVerdict.Unconfirmed, []),
             { State: null } => (SecurityVerdict.Ended, []),
-            { State: var state } when state.StampHash != StampHash(stamp) => (SecurityVerdict.Ended, []),
+            { State: var state } when state.StampHash != stampHash => (SecurityVerdict.Ended, []),
             { Confirmed: var confirmed } when now - confirmed >= interval => (SecurityVerdict.Unconfirmed, []),
             { State: var state } => (SecurityVerdict.Current, state.Roles),
         };
@@ -116,7 +123,7 @@ public sealed partial class UserSecurityCache(
         Store(userId, new Entry(null, long.MaxValue, now, now), authoritative: true);
     }
 
-    private static string StampHash(string stamp) =>
+    internal static string StampHash(string stamp) =>
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stamp)));
 
     private async Task<Entry?> FetchAsync(string userId, CancellationToken cancellationToken)

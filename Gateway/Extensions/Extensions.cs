@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using Scalar.AspNetCore;
 using UserService.Contracts;
 

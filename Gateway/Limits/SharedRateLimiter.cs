@@ -1,5 +1,5 @@
 using System.Threading.RateLimiting;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using RedisRateLimiting;
 
 namespace Gateway.Limits;
@@ -8,31 +8,39 @@ namespace Gateway.Limits;
 /// A rate limiter whose counts live in Redis (RedisRateLimiting's scripts), so that every gateway
 /// instance draws on the same allowance; while Redis is unreachable, a limiter of the same settings in
 /// this process takes over (each instance then counts alone: a client gets each instance's allowance,
-/// never an unlimited one), and no request fails because of it.
+/// never an unlimited one), and no request fails or waits because of it.
 /// </summary>
-internal sealed class SharedRateLimiter(RateLimiter shared, RateLimiter local, Action<Exception> unavailable) : RateLimiter
+internal sealed class SharedRateLimiter(RateLimiter shared, Func<RateLimiter> createLocal, SharedCache cache, string what) : RateLimiter
 {
     private static readonly RateLimitLease NotAttempted = new NoLease();
 
-    public override TimeSpan? IdleDuration =>
-        shared.IdleDuration is { } sharedIdle && local.IdleDuration is { } localIdle ? (sharedIdle < localIdle ? sharedIdle : localIdle) : null;
+    // Made only when Redis fails: a local token bucket replenishes on a timer of its own.
+    private readonly Lazy<RateLimiter> _local = new(createLocal);
 
-    public override RateLimiterStatistics? GetStatistics() => local.GetStatistics();
+    public override TimeSpan? IdleDuration =>
+        !_local.IsValueCreated ? shared.IdleDuration
+        : shared.IdleDuration is { } sharedIdle && _local.Value.IdleDuration is { } localIdle ? (sharedIdle < localIdle ? sharedIdle : localIdle) : null;
+
+    public override RateLimiterStatistics? GetStatistics() => _local.IsValueCreated ? _local.Value.GetStatistics() : null;
 
     // Redis is asynchronous only: a failed attempt sends the rate-limiting middleware on to AcquireAsync.
     protected override RateLimitLease AttemptAcquireCore(int permitCount) => NotAttempted;
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
-        try
+        if (cache.ShouldTry)
         {
-            return new Lease(await shared.AcquireAsync(permitCount, cancellationToken));
+            try
+            {
+                return new Lease(await shared.AcquireAsync(permitCount, cancellationToken));
+            }
+            catch (Exception ex) when (SharedCache.IsUnavailable(ex))
+            {
+                cache.ReportUnavailable(ex, what);
+            }
         }
-        catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is StackExchange.Redis.RedisException)
-        {
-            unavailable(ex);
-            return await local.AcquireAsync(permitCount, cancellationToken);
-        }
+
+        return await _local.Value.AcquireAsync(permitCount, cancellationToken);
     }
 
     protected override void Dispose(bool disposing)
@@ -40,7 +48,10 @@ internal sealed class SharedRateLimiter(RateLimiter shared, RateLimiter local, A
         if (disposing)
         {
             shared.Dispose();
-            local.Dispose();
+            if (_local.IsValueCreated)
+            {
+                _local.Value.Dispose();
+            }
         }
 
         base.Dispose(disposing);
@@ -49,7 +60,10 @@ internal sealed class SharedRateLimiter(RateLimiter shared, RateLimiter local, A
     protected override async ValueTask DisposeAsyncCore()
     {
         await shared.DisposeAsync();
-        await local.DisposeAsync();
+        if (_local.IsValueCreated)
+        {
+            await _local.Value.DisposeAsync();
+        }
         await base.DisposeAsyncCore();
     }
 

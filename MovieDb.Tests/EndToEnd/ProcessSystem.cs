@@ -170,6 +170,8 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
             ["RateLimiting__Api__TokenLimit"] = "100000",
             ["RateLimiting__Api__TokensPerSecond"] = "100000",
             ["Aspire__RabbitMQ__Client__ConnectionFactory__NetworkRecoveryInterval"] = "00:00:01",
+            // Answers, not 202s or 504s, on a busy 2-core machine; tests of time-outs set their own.
+            ["Messaging__RequestTimeout"] = "00:00:30",
         };
         foreach (var (key, value) in Settings.Concat(specific))
         {

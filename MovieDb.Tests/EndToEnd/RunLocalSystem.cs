@@ -109,7 +109,7 @@ public sealed partial class RunLocalSystem(TestServers servers) : MovieDbSystem
         var watch = Stopwatch.StartNew();
         while (!Output.Contains("MovieDb is running.", StringComparison.Ordinal))
         {
-            if (_script.HasExited || watch.Elapsed > TimeSpan.FromSeconds(240))
+            if (_script.HasExited || watch.Elapsed > TimeSpan.FromSeconds(420))
             {
                 Assert.Fail($"scripts/run-local.sh did not bring MovieDb up (exit: {(_script.HasExited ? _script.ExitCode : "still running")}). Output:\n{Output}");
             }

@@ -7,7 +7,8 @@ namespace MovieDb.Tests.Infrastructure;
 /// <summary>
 /// A TCP port that forwards to a real server once <see cref="Start"/> is called, and refuses
 /// connections before: a server that "comes up later" without stopping the shared one. It can also
-/// cut every connection it forwards (<see cref="CutAll"/>), as a crash or a network failure would.
+/// cut every connection it forwards (<see cref="CutAll"/>), as a crash or a network failure would, or
+/// stop passing anything on (<see cref="Stall"/>), as a server that hangs would.
 /// </summary>
 public sealed class TcpForwarder(int port, string targetHost, int targetPort) : IAsyncDisposable
 {
@@ -17,6 +18,7 @@ public sealed class TcpForwarder(int port, string targetHost, int targetPort) : 
     private Task? _accepting;
 
     private int _disposed;
+    private bool _stalled;
 
     public int Port { get; } = port;
 
@@ -54,8 +56,8 @@ public sealed class TcpForwarder(int port, string targetHost, int targetPort) : 
             {
                 await server.ConnectAsync(targetHost, targetPort, cancellationToken);
                 _open[client] = server;
-                var up = client.GetStream().CopyToAsync(server.GetStream(), cancellationToken);
-                var down = server.GetStream().CopyToAsync(client.GetStream(), cancellationToken);
+                var up = PumpAsync(client.GetStream(), server.GetStream(), cancellationToken);
+                var down = PumpAsync(server.GetStream(), client.GetStream(), cancellationToken);
                 await Task.WhenAny(up, down);
             }
             catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
@@ -66,6 +68,27 @@ public sealed class TcpForwarder(int port, string targetHost, int targetPort) : 
             {
                 _open.TryRemove(client, out _);
             }
+        }
+    }
+
+    /// <summary>
+    /// From now on nothing is passed on in either direction, and nothing is closed: a server (or a
+    /// network) that stopped answering — every request waits for its time-out.
+    /// </summary>
+    public void Stall() => Volatile.Write(ref _stalled, true);
+
+    private async Task PumpAsync(Stream from, Stream to, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            while (Volatile.Read(ref _stalled))
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+
+            await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
         }
     }
 

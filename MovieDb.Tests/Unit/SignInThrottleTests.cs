@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.Tokens;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using MovieDb.Tests.Infrastructure;
 using StackExchange.Redis;
 
@@ -47,11 +47,26 @@ public sealed class SignInThrottleTests(TestServers servers) : IAsyncDisposable
             _connections.Add(connection);
         }
 
-        var cache = new SharedCache(connection, Options.Create(new SharedCacheOptions { KeyPrefix = _prefix }));
-        return new SignInThrottle(options, _time, cache, Devices(), NullLogger<SignInThrottle>.Instance);
+        var cache = new SharedCache(connection, Options.Create(new SharedCacheOptions { KeyPrefix = _prefix }), _time, NullLogger<SharedCache>.Instance);
+        return new SignInThrottle(options, _time, cache, Devices(), _stamps);
     }
 
     private DeviceTokens Devices() => new(Keys, Options.Create(new RateLimitingOptions()), _time);
+
+    private const string OwnerId = "0b5f6f7e-0000-4000-8000-000000000001";
+    private static readonly string Stamp = new('A', 64);
+    private static readonly string NewStamp = new('B', 64);
+
+    // What the user service says the accounts' stamps are now.
+    private readonly CurrentStamps _stamps = new();
+
+    private sealed class CurrentStamps : ICurrentStamps
+    {
+        public string Current { get; set; } = Stamp;
+
+        public ValueTask<bool> IsCurrentAsync(string userId, string stampHash, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(userId == OwnerId && stampHash == Current);
+    }
 
     private static async Task<TimeSpan?> TryAsync(SignInThrottle throttle, string userName, string? deviceToken = null) =>
         (await throttle.StartAsync(userName, deviceToken, TestContext.Current.CancellationToken)).Wait;
@@ -97,7 +112,7 @@ public sealed class SignInThrottleTests(TestServers servers) : IAsyncDisposable
     public async Task A_client_with_the_accounts_device_token_is_never_held_up_by_others_guesses_and_its_success_clears_only_its_own_count(string store)
     {
         var throttle = await NewThrottleAsync(store);
-        var device = Devices().Issue("owner");
+        var device = Devices().Issue("owner", OwnerId, Stamp);
 
         for (var i = 0; i < 10; i++)
         {
@@ -119,8 +134,8 @@ public sealed class SignInThrottleTests(TestServers servers) : IAsyncDisposable
     {
         var throttle = await NewThrottleAsync(store);
         var devices = Devices();
-        var other = devices.Issue("someone-else");
-        var genuine = devices.Issue("owner");
+        var other = devices.Issue("someone-else", OwnerId, Stamp);
+        var genuine = devices.Issue("owner", OwnerId, Stamp);
         var forged = genuine[..^2] + (genuine[^2] == 'A' ? "BA" : "AA");
         for (var i = 0; i < 4; i++)
         {
@@ -135,6 +150,24 @@ public sealed class SignInThrottleTests(TestServers servers) : IAsyncDisposable
 
         _time.Advance(new RateLimitingOptions().SignInFailures.DeviceTokenLifetime + TimeSpan.FromSeconds(1));
         Assert.Null(devices.Validate(genuine, "owner"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_device_token_counts_as_none_once_the_accounts_stamp_changed(string store)
+    {
+        var throttle = await NewThrottleAsync(store);
+        var device = Devices().Issue("owner", OwnerId, Stamp);
+        for (var i = 0; i < 4; i++)
+        {
+            await TryAsync(throttle, "owner");
+        }
+
+        Assert.Null(await TryAsync(throttle, "owner", device));
+
+        // A new password, a role change or a sign-out everywhere: the old token is worth nothing.
+        _stamps.Current = NewStamp;
+        Assert.NotNull(await TryAsync(throttle, "owner", device));
     }
 
     [Theory]

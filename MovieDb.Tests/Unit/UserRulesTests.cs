@@ -19,6 +19,8 @@ public sealed class UserRulesTests
     [InlineData(".leading-dot", false)]
     [InlineData("with space", false)]
     [InlineData("semi;colon", false)]
+    [InlineData("carol\n", false)]
+    [InlineData("carol\r\n", false)]
     [InlineData("0123456789012345678901234567890a", true)]
     [InlineData("0123456789012345678901234567890ab", false)]
     public void User_names_are_3_to_32_ascii_letters_digits_dots_underscores_or_dashes(string name, bool valid) =>
@@ -29,6 +31,8 @@ public sealed class UserRulesTests
     [InlineData("Display Name <a@example.com>", false)]
     [InlineData("no-at-sign", false)]
     [InlineData("a@localhost", false)]
+    [InlineData("a@example.com\n", false)]
+    [InlineData("a\u2028b@example.com", false)]
     public void Emails_must_be_bare_addresses_with_a_domain(string email, bool valid) =>
         Assert.Equal(valid, !UserRules.CheckEmail(email).Any());
 
@@ -36,6 +40,7 @@ public sealed class UserRulesTests
     [InlineData("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ", true)]
     [InlineData("0123456789abcdef", true)]
     [InlineData("0123456789abcde", false)]
+    [InlineData("0123456789abcdef\n", false)]
     [InlineData("with-dash_and_underscore-0123456789", true)]
     [InlineData("has space 0123456789", false)]
     [InlineData("base64+not/url=0123456789", false)]

@@ -41,17 +41,17 @@ public sealed record MovieListQuery(
             after = cursor;
         }
 
-        if (Search is { Length: > MaxSearchLength })
+        if (Search is { Length: > MaxSearchLength } || (Search is not null && MovieRules.HasControlCharacters(Search, allowLineBreaks: false)))
         {
-            errors["search"] = [$"The search text must be at most {MaxSearchLength} characters."];
+            errors["search"] = [$"The search text must be at most {MaxSearchLength} characters of one line."];
         }
 
-        if (Genre is { Length: > MovieRules.GenreMaxLength })
+        if (Genre is { Length: > MovieRules.GenreMaxLength } || (Genre is not null && MovieRules.HasControlCharacters(Genre, allowLineBreaks: false)))
         {
-            errors["genre"] = [$"A genre is at most {MovieRules.GenreMaxLength} characters."];
+            errors["genre"] = [$"A genre is at most {MovieRules.GenreMaxLength} characters of one line."];
         }
 
-        if (Owner is { Length: > MaxOwnerLength })
+        if (Owner is { Length: > MaxOwnerLength } || (Owner is not null && MovieRules.HasControlCharacters(Owner, allowLineBreaks: false)))
         {
             errors["owner"] = ["The owner is a user id or 'all'."];
         }

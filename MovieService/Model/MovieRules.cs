@@ -30,6 +30,10 @@ public static class MovieRules
         {
             errors["title"] = ["The title contains invalid Unicode."];
         }
+        else if (HasControlCharacters(input.Title, allowLineBreaks: false))
+        {
+            errors["title"] = ["The title must be one line of text, without control characters."];
+        }
         else if (Length(input.Title) > TitleMaxLength)
         {
             errors["title"] = [$"The title must be at most {TitleMaxLength} characters."];
@@ -61,6 +65,10 @@ public static class MovieRules
             {
                 errors["synopsis"] = ["The synopsis contains invalid Unicode."];
             }
+            else if (HasControlCharacters(synopsis, allowLineBreaks: true))
+            {
+                errors["synopsis"] = ["The synopsis may break lines and hold tabs, but no other control characters."];
+            }
             else if (Length(synopsis) > SynopsisMaxLength)
             {
                 errors["synopsis"] = [$"The synopsis must be at most {SynopsisMaxLength} characters."];
@@ -85,7 +93,7 @@ public static class MovieRules
             {
                 problems.Add($"Genre {i + 1} is empty.");
             }
-            else if (!IsWellFormed(genre) || Length(genre.Trim()) > GenreMaxLength)
+            else if (!IsWellFormed(genre) || HasControlCharacters(genre, allowLineBreaks: false) || Length(genre.Trim()) > GenreMaxLength)
             {
                 problems.Add($"Genre {i + 1} must be 1 to {GenreMaxLength} characters of valid text.");
             }
@@ -108,6 +116,24 @@ public static class MovieRules
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// True when <paramref name="value"/> holds a control character (C0, DEL, C1) or a line or paragraph
+    /// separator — apart from tabs and line breaks where <paramref name="allowLineBreaks"/>. A title or a
+    /// genre is one line; what a page, a log or a header shows of it must not be broken or hidden.
+    /// </summary>
+    public static bool HasControlCharacters(string value, bool allowLineBreaks)
+    {
+        foreach (var c in value)
+        {
+            if ((char.IsControl(c) || c is '\u2028' or '\u2029') && !(allowLineBreaks && c is '\n' or '\r' or '\t'))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>False for strings with unpaired surrogates, which no database column can store faithfully.</summary>

@@ -97,7 +97,7 @@ internal sealed partial class Accounts
     {
         var user = command switch
         {
-            { UserName: { Length: > 0 and <= UserRules.UserNameMaxLength } name } => await store.FindByUserNameAsync(UserRules.NormalizeUserName(name), cancellationToken),
+            { UserName: { Length: > 0 and <= UserRules.UserNameMaxLength } name } when !UserRules.HasControlCharacters(name) => await store.FindByUserNameAsync(UserRules.NormalizeUserName(name), cancellationToken),
             { Email: { Length: > 0 and <= UserRules.EmailMaxLength } email } => await store.FindByEmailAsync(UserRules.NormalizeEmail(email), cancellationToken),
             _ => null,
         };

@@ -66,7 +66,8 @@ internal sealed partial class Accounts
     public async Task<Reply<UserSession>> AuthenticateAsync(AuthenticateUser query, CancellationToken cancellationToken)
     {
         var password = query.Password ?? string.Empty;
-        var user = string.IsNullOrEmpty(query.UserName) || query.UserName.Length > UserRules.UserNameMaxLength
+        // No account's name holds a control character (a store might ignore one in a lookup).
+        var user = string.IsNullOrEmpty(query.UserName) || query.UserName.Length > UserRules.UserNameMaxLength || UserRules.HasControlCharacters(query.UserName)
             ? null
             : await store.FindByUserNameAsync(UserRules.NormalizeUserName(query.UserName), cancellationToken);
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using StackExchange.Redis;
 
 namespace WebApp.Auth;
@@ -23,10 +23,10 @@ namespace WebApp.Auth;
 /// instances is back for that time only). A refresh that found the gateway or the broker away leaves
 /// no outcome: the next request tries again.
 /// </remarks>
-internal sealed partial class RefreshCoordinator(SharedCache cache, IDataProtectionProvider protection, TimeProvider time, ILogger<RefreshCoordinator> logger)
+internal sealed class RefreshCoordinator(SharedCache cache, IDataProtectionProvider protection, TimeProvider time)
 {
     private static readonly TimeSpan Keep = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan Lock = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan LockFor = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan WaitAtMost = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 
@@ -66,37 +66,46 @@ internal sealed partial class RefreshCoordinator(SharedCache cache, IDataProtect
 
     private async Task<ApiResult<TokenPair>> SharedRefreshAsync(string refreshToken, Func<Task<ApiResult<TokenPair>>> refresh)
     {
-        if (!cache.IsConfigured)
-        {
-            return await refresh();
-        }
-
         var id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(refreshToken)));
         RedisKey outcomeKey = $"refresh:{id}:outcome", lockKey = $"refresh:{id}:lock";
         var started = time.GetTimestamp();
         while (true)
         {
-            bool locked;
-            try
-            {
-                if (await cache.Database.StringGetAsync(outcomeKey) is { HasValue: true } stored && Read(stored) is { } shared)
+            var (step, shared) = await cache.RunAsync(
+                "token refreshes",
+                async db =>
                 {
-                    return shared;
-                }
+                    if (await ReadAsync(db, outcomeKey) is { } done)
+                    {
+                        return (Step.Shared, done);
+                    }
 
-                locked = await cache.Database.StringSetAsync(lockKey, _instance, Lock, When.NotExists);
-            }
-            catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is RedisException)
-            {
-                LogUnavailable(logger, ex);
-                return await refresh();
-            }
+                    if (!await db.LockTakeAsync(lockKey, _instance, LockFor))
+                    {
+                        return (Step.Wait, null);
+                    }
 
-            if (locked)
+                    // Another instance may have finished between the read and the lock: its outcome wins.
+                    if (await ReadAsync(db, outcomeKey) is { } finished)
+                    {
+                        await db.LockReleaseAsync(lockKey, _instance);
+                        return (Step.Shared, finished);
+                    }
+
+                    return (Step.Locked, (ApiResult<TokenPair>?)null);
+                },
+                () => ValueTask.FromResult((Step.Alone, (ApiResult<TokenPair>?)null)));
+
+            switch (step)
             {
-                var result = await refresh();
-                await ShareAsync(outcomeKey, lockKey, result);
-                return result;
+                case Step.Shared:
+                    return shared!;
+                case Step.Alone:
+                    return await refresh();
+                case Step.Locked:
+                    var result = await refresh();
+                    await ShareAsync(outcomeKey, lockKey, result);
+                    return result;
             }
 
             if (time.GetElapsedTime(started) > WaitAtMost)
@@ -110,27 +119,31 @@ internal sealed partial class RefreshCoordinator(SharedCache cache, IDataProtect
         }
     }
 
-    /// <summary>Leaves a final outcome for the other instances (never one that a retry could change) and gives the lock back.</summary>
-    private async Task ShareAsync(RedisKey outcomeKey, RedisKey lockKey, ApiResult<TokenPair> result)
-    {
-        try
-        {
-            if (result.Problem is not { IsUnavailable: true })
+    /// <summary>
+    /// Leaves a final outcome for the other instances — a new pair, or a refusal of the token (400,
+    /// 401) — never one that a retry could change (the gateway away, too many requests, an error), and
+    /// gives the lock back if it is still this instance's.
+    /// </summary>
+    private async Task ShareAsync(RedisKey outcomeKey, RedisKey lockKey, ApiResult<TokenPair> result) =>
+        await cache.RunAsync(
+            "token refreshes",
+            async db =>
             {
-                var outcome = result is { IsOk: true, Value: { } tokens }
-                    ? new StoredOutcome(result.Status, tokens)
-                    : new StoredOutcome(result.Status, null);
-                await cache.Database.StringSetAsync(outcomeKey, _protector.Protect(JsonSerializer.Serialize(outcome)), Keep);
-            }
+                if (result is { IsOk: true, Value: { } tokens })
+                {
+                    await db.StringSetAsync(outcomeKey, _protector.Protect(JsonSerializer.Serialize(new StoredOutcome(result.Status, tokens))), Keep);
+                }
+                else if (result.Status is StatusCodes.Status400BadRequest or StatusCodes.Status401Unauthorized)
+                {
+                    await db.StringSetAsync(outcomeKey, _protector.Protect(JsonSerializer.Serialize(new StoredOutcome(result.Status, null))), Keep);
+                }
 
-            await cache.Database.KeyDeleteAsync(lockKey);
-        }
-        catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is RedisException)
-        {
-            // The others wait out the lock and then find the refresh token spent: those sessions end.
-            LogUnavailable(logger, ex);
-        }
-    }
+                return await db.LockReleaseAsync(lockKey, _instance);
+            },
+            () => ValueTask.FromResult(false));
+
+    private async Task<ApiResult<TokenPair>?> ReadAsync(IDatabase db, RedisKey outcomeKey) =>
+        await db.StringGetAsync(outcomeKey) is { HasValue: true } stored ? Read(stored) : null;
 
     private ApiResult<TokenPair>? Read(RedisValue stored)
     {
@@ -150,10 +163,15 @@ internal sealed partial class RefreshCoordinator(SharedCache cache, IDataProtect
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable: token refreshes are coordinated within this instance only until it answers again")]
-    private static partial void LogUnavailable(ILogger logger, Exception exception);
-
     private sealed record Entry(DateTimeOffset Started, Lazy<Task<ApiResult<TokenPair>>> Refresh);
 
     private sealed record StoredOutcome(int Status, TokenPair? Tokens);
+
+    private enum Step
+    {
+        Shared,
+        Locked,
+        Wait,
+        Alone,
+    }
 }

@@ -18,8 +18,9 @@ internal static class SessionSignIn
     }
 
     /// <summary>
-    /// Ends the cookie session: marks it signed out for every instance (until the last copy of the
-    /// cookie could have expired) and deletes the cookie. False when the mark could not be shared.
+    /// Ends the cookie session: marks it signed out for every instance (for a whole session lifetime:
+    /// any copy of the cookie expires by then) and deletes the cookie. False when the mark could not be
+    /// shared.
     /// </summary>
     public static async Task<bool> SignOutAsync(HttpContext context, SignedOutSessions signedOut, Settings.CookieSessionOptions options, TimeProvider time)
     {
@@ -27,7 +28,8 @@ internal static class SessionSignIn
         var everywhere = true;
         if (session.Properties is { } properties && properties.Items.TryGetValue(SessionIdItem, out var sessionId) && sessionId is not null)
         {
-            everywhere = await signedOut.AddAsync(sessionId, properties.ExpiresUtc ?? time.GetUtcNow() + options.Lifetime);
+            // A copy made at the last renewal lives a whole lifetime from it, at most from now.
+            everywhere = await signedOut.AddAsync(sessionId, time.GetUtcNow() + options.Lifetime);
         }
 
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);

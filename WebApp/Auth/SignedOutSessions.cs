@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using StackExchange.Redis;
 
 namespace WebApp.Auth;
@@ -15,7 +15,7 @@ namespace WebApp.Auth;
 /// elsewhere is still accepted here until its access token expires (15 minutes at most) and the gateway
 /// refuses its revoked refresh token — sign-out then tells the person it could not make sure.
 /// </remarks>
-internal sealed partial class SignedOutSessions(SharedCache cache, TimeProvider time, ILogger<SignedOutSessions> logger)
+internal sealed class SignedOutSessions(SharedCache cache, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, DateTimeOffset> _local = new(StringComparer.Ordinal);
 
@@ -40,43 +40,14 @@ internal sealed partial class SignedOutSessions(SharedCache cache, TimeProvider 
             return true;
         }
 
-        try
-        {
-            return await cache.Database.StringSetAsync(Key(sessionId), "1", until - now > TimeSpan.Zero ? until - now : TimeSpan.FromSeconds(1));
-        }
-        catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is RedisException)
-        {
-            LogUnavailable(logger, ex);
-            return false;
-        }
+        var lifetime = until - now > TimeSpan.Zero ? until - now : TimeSpan.FromSeconds(1);
+        return await cache.RunAsync("signed-out sessions", db => db.StringSetAsync(Key(sessionId), "1", lifetime), () => ValueTask.FromResult(false));
     }
 
     /// <summary>True when the session was signed out (here, or on any instance while the cache answers).</summary>
-    public async ValueTask<bool> ContainsAsync(string sessionId)
-    {
-        if (_local.ContainsKey(sessionId))
-        {
-            return true;
-        }
-
-        if (!cache.IsConfigured)
-        {
-            return false;
-        }
-
-        try
-        {
-            return await cache.Database.KeyExistsAsync(Key(sessionId));
-        }
-        catch (Exception ex) when (SharedCache.IsUnavailable(ex) || ex is RedisException)
-        {
-            LogUnavailable(logger, ex);
-            return false;
-        }
-    }
+    public async ValueTask<bool> ContainsAsync(string sessionId) =>
+        _local.ContainsKey(sessionId)
+        || await cache.RunAsync("signed-out sessions", db => db.KeyExistsAsync(Key(sessionId)), () => ValueTask.FromResult(false));
 
     private static RedisKey Key(string sessionId) => "signed-out:" + sessionId;
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable: signed-out sessions are known to this instance only until it answers again")]
-    private static partial void LogUnavailable(ILogger logger, Exception exception);
 }

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Http.Resilience;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using WebApp.Auth;
 using WebApp.Settings;
 
@@ -91,6 +91,7 @@ internal static class Extensions
         {
             builder.Services.AddSingleton<SharedKeyRepository>();
             builder.Services.AddOptions<KeyManagementOptions>().Configure<SharedKeyRepository>((options, keys) => options.XmlRepository = keys);
+            builder.Services.AddHealthChecks().AddCheck<SharedKeyRepository.ReadinessCheck>("data-protection-keys");
         }
         else if (builder.Configuration["DataProtection:KeysDirectory"] is { Length: > 0 } directory)
         {

@@ -12,7 +12,11 @@ namespace MovieDb.Tests.EndToEnd.Browser;
 /// </summary>
 public sealed class ActivationBrowserTests(ActivationBrowserTests.System system) : IClassFixture<ActivationBrowserTests.System>
 {
-    public sealed class System(TestServers servers) : WebAppSystem(servers);
+    public sealed class System(TestServers servers) : WebAppSystem(servers)
+    {
+        // A test stops the user service and waits for the gateway's 202.
+        protected override IDictionary<string, string?> GatewaySettings => new Dictionary<string, string?> { ["Messaging:RequestTimeout"] = "00:00:03" };
+    }
 
     [Fact]
     public async Task A_person_signs_up_activates_the_account_from_the_mailed_link_and_signs_in()

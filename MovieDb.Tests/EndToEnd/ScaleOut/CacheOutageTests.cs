@@ -11,7 +11,7 @@ namespace MovieDb.Tests.EndToEnd.ScaleOut;
 /// <summary>
 /// Redis away (docs/reliability.md, "When the cache is away"): the gateway and the web app keep
 /// serving — limits and the sign-in throttle counted per instance, the web app on the keys it last
-/// read — report Degraded, never answer 500, and sign-out says it could not make sure.
+/// read — report Degraded, never answer 500 nor wait on Redis, and sign-out says it could not make sure.
 /// </summary>
 public sealed class CacheOutageTests(CacheOutageTests.System system) : IClassFixture<CacheOutageTests.System>
 {
@@ -45,8 +45,8 @@ public sealed class CacheOutageTests(CacheOutageTests.System system) : IClassFix
         var page = await system.NewPageAsync();
         await WebAppSystem.SignInAsync(page, user.UserName, user.Password);
 
-        system.Forwarder.CutAll(reset: true);
-        await system.Forwarder.DisposeAsync();
+        // Redis stops answering (nothing is closed: every call would wait for its time-out).
+        system.Forwarder.Stall();
 
         using var gateway = system.CreateClient();
         await Wait.UntilHealthAsync(gateway, "the gateway reports the cache away", "Degraded");
@@ -74,5 +74,16 @@ public sealed class CacheOutageTests(CacheOutageTests.System system) : IClassFix
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out", Exact = true }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("reason=signed-out-here"));
         await Expect(page.GetByText("Signed out of this browser only")).ToBeVisibleAsync();
+
+        // Guessing is still slowed down: this instance counts alone.
+        var guesses = new List<HttpStatusCode>();
+        for (var i = 0; i < 7; i++)
+        {
+            using var guess = await gateway.PostAsJsonAsync("/api/auth/login", new { userName = user.UserName, password = $"guess-{i}" }, Ct);
+            guesses.Add(guess.StatusCode);
+        }
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 5), guesses.Take(5));
+        Assert.Contains(HttpStatusCode.TooManyRequests, guesses.Skip(5));
     }
 }

@@ -187,6 +187,74 @@ public sealed class BruteForceTests(TestServers servers)
         }
     }
 
+    [Fact]
+    public async Task Guessing_the_current_password_through_an_account_change_is_throttled_like_sign_in_and_counts_against_it()
+    {
+        await using var system = await StartAsync(servers, new() { ["RateLimiting__SignInFailures__FreeAttempts"] = "5" });
+        var owner = await system.NewUserAsync("changer");
+        using var client = system.CreateClient();
+        string device;
+        using (var signIn = await SignInAsync(client, owner.UserName, owner.Password))
+        {
+            device = signIn.Headers.GetValues("Device-Token").Single();
+        }
+
+        // A stolen access token is no oracle: the current password is checked like a sign-in.
+        using var thief = owner.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var guess = await thief.PutAsJsonAsync($"/api/users/{owner.Id}", new { email = $"{owner.UserName}@example.test", currentPassword = $"guess-{i:D4}" }, Ct);
+            statuses.Add(guess.StatusCode);
+        }
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.BadRequest, 5), statuses.Take(5));
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses.Skip(5));
+
+        // The same count as sign-in's; a "current password" with nothing to change tests nothing and
+        // clears nothing; the owner's own client, with its device token, is not held up.
+        await KeepGuessingUntilBlockedAsync(client, owner.UserName, 100);
+        using (var cleared = await thief.PutAsJsonAsync($"/api/users/{owner.Id}", new { currentPassword = "anything" }, Ct))
+        using (var stranger = await SignInAsync(client, owner.UserName, owner.Password))
+        using (var ownerAgain = await SignInAsync(client, owner.UserName, owner.Password, deviceToken: device))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, stranger.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, ownerAgain.StatusCode);
+        }
+
+        using var change = new HttpRequestMessage(HttpMethod.Put, $"/api/users/{owner.Id}")
+        {
+            Content = JsonContent.Create(new { email = $"{owner.UserName}@example.test", currentPassword = owner.Password }),
+            Headers = { { "Device-Token", device } },
+        };
+        using (var ownersChange = await owner.CreateClient().SendAsync(change, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, ownersChange.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_device_token_from_before_a_sign_out_everywhere_no_longer_keeps_its_client_apart()
+    {
+        await using var system = await StartAsync(servers, new() { ["RateLimiting__SignInFailures__FreeAttempts"] = "5" });
+        var owner = await system.NewUserAsync("stamped");
+        using var client = system.CreateClient();
+        string old;
+        using (var signIn = await SignInAsync(client, owner.UserName, owner.Password))
+        {
+            old = signIn.Headers.GetValues("Device-Token").Single();
+        }
+
+        using (var everywhere = await owner.CreateClient().DeleteAsync($"/api/users/{owner.Id}/sessions", Ct))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, everywhere.StatusCode);
+        }
+
+        await KeepGuessingUntilBlockedAsync(client, owner.UserName, 0);
+        using var withOldToken = await SignInAsync(client, owner.UserName, owner.Password, deviceToken: old);
+        Assert.Equal(HttpStatusCode.TooManyRequests, withOldToken.StatusCode);
+    }
+
     /// <summary>
     /// Guesses on (from a new address each time, none of them a device token's), waiting out each short
     /// block, until the account is blocked for at least three seconds: a block a check can rely on.

@@ -62,7 +62,7 @@ public sealed class MovieCursorPagingTests(MovieServiceFixture service) : IClass
             new string('A', 199) + "🎬",
             string.Concat(Enumerable.Repeat("🎬", 200)),
             string.Concat(Enumerable.Repeat("\"\\", 100)),
-            new string('\u0001', 200),
+            new string('\u200b', 199) + "z",
             "Zzz",
         ];
         foreach (var title in titles)

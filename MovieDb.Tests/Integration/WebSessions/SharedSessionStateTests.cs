@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using MovieDb.ServiceDefaults;
+using MovieDb.Caching;
 using MovieDb.Tests.Infrastructure;
 using StackExchange.Redis;
 using WebApp.Model;
@@ -24,7 +24,7 @@ public sealed class SharedSessionStateTests(TestServers servers) : IAsyncDisposa
     // The instances share their Data Protection keys (in Redis, in the web app): one provider here.
     private readonly IDataProtectionProvider _keys = new EphemeralDataProtectionProvider();
 
-    private async Task<SharedCache> CacheAsync(string? address = null)
+    private async Task<SharedCache> CacheAsync(string? address = null, TimeSpan? retryAfter = null)
     {
         var connection = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
         {
@@ -35,14 +35,14 @@ public sealed class SharedSessionStateTests(TestServers servers) : IAsyncDisposa
             ConnectTimeout = 1000,
         });
         _connections.Add(connection);
-        return new SharedCache(connection, Options.Create(new SharedCacheOptions { KeyPrefix = _prefix }));
+        return new SharedCache(connection, Options.Create(new SharedCacheOptions { KeyPrefix = _prefix, RetryAfter = retryAfter ?? TimeSpan.FromSeconds(5) }), TimeProvider.System, NullLogger<SharedCache>.Instance);
     }
 
-    private static SharedCache NoCache() => new(null, Options.Create(new SharedCacheOptions()));
+    private static SharedCache NoCache() => new(null, Options.Create(new SharedCacheOptions()), TimeProvider.System, NullLogger<SharedCache>.Instance);
 
-    private RefreshCoordinator Coordinator(SharedCache cache) => new(cache, _keys, TimeProvider.System, NullLogger<RefreshCoordinator>.Instance);
+    private RefreshCoordinator Coordinator(SharedCache cache) => new(cache, _keys, TimeProvider.System);
 
-    private static SignedOutSessions SignedOut(SharedCache cache) => new(cache, TimeProvider.System, NullLogger<SignedOutSessions>.Instance);
+    private static SignedOutSessions SignedOut(SharedCache cache) => new(cache, TimeProvider.System);
 
     [Fact]
     public async Task Concurrent_refreshes_of_one_refresh_token_on_two_instances_reach_the_gateway_once()
@@ -164,6 +164,80 @@ public sealed class SharedSessionStateTests(TestServers servers) : IAsyncDisposa
         Assert.Equal("b", refreshed.Value!.RefreshToken);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed} without Redis");
     }
+
+    [Fact]
+    public async Task A_Redis_that_stops_answering_costs_one_time_out_now_and_then_not_one_per_call()
+    {
+        await using var forwarder = new TcpForwarder(ServiceProcess.FreePort(), servers.Redis.Host, servers.Redis.Port);
+        forwarder.Start();
+        var cache = await CacheAsync($"127.0.0.1:{forwarder.Port}");
+        var signedOut = SignedOut(cache);
+        Assert.True(await signedOut.AddAsync("session-1", DateTimeOffset.UtcNow.AddHours(1)));
+        forwarder.Stall();
+
+        // Fifty page requests' worth of checks: the first waits for the 500 ms time-out, the rest fall
+        // back at once for the next five seconds (without the pause, 50 × 500 ms).
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.False(await signedOut.ContainsAsync("session-2"));
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}");
+        Assert.False(cache.ShouldTry);
+    }
+
+    [Fact]
+    public async Task The_web_apps_keys_are_one_set_for_every_instance_and_a_key_made_while_Redis_was_away_is_stored_once()
+    {
+        var port = ServiceProcess.FreePort();
+        var forwarder = new TcpForwarder(port, servers.Redis.Host, servers.Redis.Port);
+        forwarder.Start();
+        var cache = await CacheAsync($"127.0.0.1:{port}", retryAfter: TimeSpan.FromMilliseconds(100));
+        var here = new SharedKeyRepository(cache);
+        var there = new SharedKeyRepository(await CacheAsync());
+        here.StoreElement(Key("first"), "first");
+        Assert.Equal(["first"], there.GetAllElements().Select(KeyId));
+        Assert.Equal(["first"], here.GetAllElements().Select(KeyId));
+
+        // Redis goes away: this instance goes on with what it read, and keeps the key it must make.
+        forwarder.CutAll(reset: true);
+        await forwarder.DisposeAsync();
+        here.StoreElement(Key("second"), "second");
+        Assert.Equal(["first", "second"], here.GetAllElements().Select(KeyId).Order(StringComparer.Ordinal));
+
+        // Redis is back: the key is stored, once, even though another copy of it got there meanwhile
+        // (a store whose answer was lost).
+        await (await servers.Redis.GetDatabaseAsync(_prefix)).ListRightPushAsync("data-protection-keys", Key("second").ToString(System.Xml.Linq.SaveOptions.DisableFormatting));
+        await using var back = new TcpForwarder(port, servers.Redis.Host, servers.Redis.Port);
+        back.Start();
+        await Wait.UntilAsync(
+            () => Task.FromResult(cache.Connection!.IsConnected && here.GetAllElements().Count == 2 && cache.ShouldTry),
+            "the instance reads the keys from Redis again");
+        Assert.Equal(["first", "second"], there.GetAllElements().Select(KeyId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_instance_that_never_read_the_keys_makes_none_of_its_own_and_is_not_ready_until_it_has()
+    {
+        var port = ServiceProcess.FreePort();
+        var cache = await CacheAsync($"127.0.0.1:{port}", retryAfter: TimeSpan.FromMilliseconds(100));
+        var keys = new SharedKeyRepository(cache);
+        var readiness = new SharedKeyRepository.ReadinessCheck(keys);
+
+        Assert.Throws<InvalidOperationException>(() => keys.GetAllElements());
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, (await readiness.CheckHealthAsync(new(), Ct)).Status);
+
+        await using var forwarder = new TcpForwarder(port, servers.Redis.Host, servers.Redis.Port);
+        forwarder.Start();
+        await Wait.UntilAsync(
+            async () => (await readiness.CheckHealthAsync(new(), Ct)).Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy,
+            "the instance reads the keys once Redis answers");
+    }
+
+    private static System.Xml.Linq.XElement Key(string id) => new("key", new System.Xml.Linq.XAttribute("id", id));
+
+    private static string KeyId(System.Xml.Linq.XElement element) => (string)element.Attribute("id")!;
 
     public async ValueTask DisposeAsync()
     {

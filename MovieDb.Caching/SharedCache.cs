@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,7 +9,7 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using StackExchange.Redis.KeyspaceIsolation;
 
-namespace MovieDb.ServiceDefaults;
+namespace MovieDb.Caching;
 
 /// <summary>Settings of the shared cache (section <c>Cache</c>).</summary>
 public sealed class SharedCacheOptions
@@ -16,39 +17,87 @@ public sealed class SharedCacheOptions
     public const string SectionName = "Cache";
 
     /// <summary>Put before every key, so that several systems (or test runs) can share one Redis.</summary>
-    [Required, RegularExpression("^[A-Za-z0-9:._-]{1,64}$")]
+    [Required, RegularExpression(@"^[A-Za-z0-9:._-]{1,64}\z")]
     public string KeyPrefix { get; set; } = "moviedb:";
 
     /// <summary>How long one operation may take before the caller falls back (a request must not wait on a sick Redis).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:10")]
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>After Redis was found unreachable, how long callers fall back at once without trying it again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>
 /// Redis (the <c>cache</c> resource): the state that every instance of a service must share — rate
 /// limits, the sign-in throttle, the web app's keys and sessions. A cache and coordination store,
 /// never a system of record. Without <c>ConnectionStrings:cache</c> there is none, and each piece keeps
-/// its state in its own process (one instance only); while Redis is unreachable each piece does what
-/// docs/reliability.md says (falls back to its own memory, or refuses), and <c>/health</c> is Degraded.
+/// its state in its own process (one instance only).
 /// </summary>
-public sealed class SharedCache(IConnectionMultiplexer? connection, IOptions<SharedCacheOptions> options)
+/// <remarks>
+/// Callers go through <see cref="RunAsync"/> (or <see cref="ShouldTry"/> and <see cref="ReportUnavailable"/>):
+/// an operation that finds Redis down, slow or restarting falls back to what the caller does without
+/// it, and for <c>Cache:RetryAfter</c> every caller falls back at once without waiting on Redis again —
+/// so a Redis that stopped answering costs one <c>Cache:OperationTimeout</c> now and then, not one per
+/// call. Other Redis errors (a script error, a missing right) are not hidden: they throw.
+/// </remarks>
+public sealed partial class SharedCache(IConnectionMultiplexer? connection, IOptions<SharedCacheOptions> options, TimeProvider time, ILogger<SharedCache> logger)
 {
+    private long _downUntil = long.MinValue;
+
     /// <summary>The Redis connection, or null when no cache is configured.</summary>
     public IConnectionMultiplexer? Connection { get; } = connection;
 
     /// <summary>True when a Redis is configured (whether or not it answers now).</summary>
     public bool IsConfigured => Connection is not null;
 
-    /// <summary>True while the connection to Redis is up.</summary>
-    public bool IsConnected => Connection?.IsConnected == true;
-
-    /// <summary>Put before every key (the <c>Cache:KeyPrefix</c> setting).</summary>
+    /// <summary>Put before every key of ours (the <c>Cache:KeyPrefix</c> setting).</summary>
     public string KeyPrefix { get; } = options.Value.KeyPrefix;
 
     /// <summary>The database, every key under <see cref="KeyPrefix"/> (scripts' keys included).</summary>
     public IDatabase Database => (Connection ?? throw new InvalidOperationException("No cache is configured (ConnectionStrings:cache).")).GetDatabase().WithKeyPrefix(KeyPrefix);
 
-    /// <summary>True for the exceptions a Redis that is down, slow or restarting throws: the caller falls back.</summary>
+    /// <summary>True when a cache is configured and was not found unreachable within the last <c>Cache:RetryAfter</c>.</summary>
+    public bool ShouldTry => IsConfigured && time.GetTimestamp() >= Interlocked.Read(ref _downUntil);
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> on Redis, or <paramref name="fallback"/> when there is no cache,
+    /// when Redis was just found unreachable, or when this call finds it so.
+    /// </summary>
+    public async ValueTask<T> RunAsync<T>(string what, Func<IDatabase, Task<T>> operation, Func<ValueTask<T>> fallback)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        ArgumentNullException.ThrowIfNull(fallback);
+        if (!ShouldTry)
+        {
+            return await fallback();
+        }
+
+        try
+        {
+            return await operation(Database);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            ReportUnavailable(ex, what);
+            return await fallback();
+        }
+    }
+
+    /// <summary>Redis did not answer <paramref name="what"/>: callers fall back at once for <c>Cache:RetryAfter</c>.</summary>
+    public void ReportUnavailable(Exception exception, string what)
+    {
+        var now = time.GetTimestamp();
+        var last = Interlocked.Read(ref _downUntil);
+        var until = now + (long)(options.Value.RetryAfter.TotalSeconds * time.TimestampFrequency);
+        if (now >= last && Interlocked.CompareExchange(ref _downUntil, until, last) == last)
+        {
+            LogUnavailable(logger, what, options.Value.RetryAfter.TotalSeconds, exception);
+        }
+    }
+
+    /// <summary>True for what a Redis that is down, slow or restarting throws; not for errors of ours.</summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {
         RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException => true,
@@ -56,6 +105,9 @@ public sealed class SharedCache(IConnectionMultiplexer? connection, IOptions<Sha
         RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal),
         _ => false,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis did not answer ({What}): every shared limit, count and session falls back to this instance's own for {Seconds} s, then Redis is tried again")]
+    private static partial void LogUnavailable(ILogger logger, string what, double seconds, Exception exception);
 }
 
 /// <summary>Registers the shared cache (<c>AddRedisClient("cache")</c>) when <c>ConnectionStrings:cache</c> is set.</summary>
@@ -73,9 +125,10 @@ public static partial class SharedCacheExtensions
     public static IHostApplicationBuilder AddSharedCache(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<SharedCacheOptions>().BindConfiguration(SharedCacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(ConnectionName)))
         {
-            builder.Services.AddSingleton(sp => new SharedCache(null, sp.GetRequiredService<IOptions<SharedCacheOptions>>()));
+            builder.Services.AddSingleton(sp => new SharedCache(null, sp.GetRequiredService<IOptions<SharedCacheOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SharedCache>>()));
             builder.Services.AddHostedService<NoSharedCacheWarning>();
             return builder;
         }
@@ -93,7 +146,11 @@ public static partial class SharedCacheExtensions
                 redis.SyncTimeout = (int)timeout.TotalMilliseconds;
                 redis.ConnectTimeout = Math.Max(1000, (int)timeout.TotalMilliseconds);
             });
-        builder.Services.AddSingleton(sp => new SharedCache(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<SharedCacheOptions>>()));
+        builder.Services.AddSingleton(sp => new SharedCache(
+            sp.GetRequiredService<IConnectionMultiplexer>(),
+            sp.GetRequiredService<IOptions<SharedCacheOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SharedCache>>()));
         builder.Services.AddHealthChecks().AddCheck<SharedCacheHealthCheck>("cache", failureStatus: HealthStatus.Degraded);
         return builder;
     }
