@@ -24,6 +24,12 @@ var gatewayIdentityKey = builder.AddParameter(
     new GenerateParameterDefault { MinLength = 64, Special = false },
     secret: true,
     persist: true);
+// The gateway signs its requests to the user service with this key (over the broker); only they hold it.
+var messagingSigningKey = builder.AddParameter(
+    "messaging-signing-key",
+    new GenerateParameterDefault { MinLength = 64, Special = false },
+    secret: true,
+    persist: true);
 
 // The servers (MySQL, MongoDB, RabbitMQ, mail, Redis): containers (the default), or servers that already run (MovieDb:Servers=existing, for
 // machines without Docker and for managed services; ServerResources.cs). Same names either way.
@@ -47,6 +53,7 @@ builder.AddProject<Projects.UserService>("userservice")
     .WithReference(userdb).WaitFor(userdb)
     .WithReference(messaging).WaitFor(messaging)
     .WithEnvironment("Admin__Password", adminPassword)
+    .WithEnvironment("Messaging__SigningKey", messagingSigningKey)
     .WithHttpHealthCheck("/health");
 
 // The gateway reaches the movie service by service discovery (services__movieservice__http__0)
@@ -59,6 +66,7 @@ var gateway = builder.AddProject<Projects.Gateway>("gateway")
     .WithReference(cache).WaitFor(cache)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("GatewayIdentity__SigningKey", gatewayIdentityKey)
+    .WithEnvironment("Messaging__SigningKey", messagingSigningKey)
     .WithForwardedHeadersFromProxies(builder.ExecutionContext.IsRunMode)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();

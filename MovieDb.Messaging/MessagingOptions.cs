@@ -41,4 +41,28 @@ public sealed class MessagingOptions
     /// <summary>Pause before a failed message goes back to its queue, times the attempt number. Default 200 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The key requests, their replies and broadcasts are signed and checked with
+    /// (<see cref="MessageSignatures"/>; at least 32 characters), held by the services that exchange
+    /// them only. Unset, they go unsigned and are taken unsigned; MovieDb's gateway and user service
+    /// refuse to start without it. Durable events are not signed.
+    /// </summary>
+    [MinLength(MessageSignatures.MinimumKeyLength)]
+    public string? SigningKey { get; set; }
+
+    /// <summary>
+    /// How long a signed command may wait in its queue before it is refused as too old. Default and
+    /// most 6 days: shorter than a handling service remembers the commands it carried out (the user
+    /// service: 7 days), so that a copy sent again within it is answered from the record of the first
+    /// and never carried out twice.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "6.00:00:00")]
+    public TimeSpan SignedCommandLifetime { get; set; } = TimeSpan.FromDays(6);
+
+    /// <summary>How long a signed query is accepted after it was signed (it also carries its own deadline): 10 minutes.</summary>
+    internal static readonly TimeSpan SignedQueryLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>The key's bytes, or null when messages are not signed.</summary>
+    internal byte[]? SigningKeyBytes => string.IsNullOrEmpty(SigningKey) ? null : System.Text.Encoding.UTF8.GetBytes(SigningKey);
 }

@@ -11,13 +11,15 @@ namespace UserService.Contracts;
 public sealed record UserDto(string Id, string UserName, string Email, IReadOnlyList<string> Roles, DateTimeOffset CreatedAt);
 
 /// <summary>
-/// Who asks, as the gateway authenticated them. The user service trusts neither the gateway's view
-/// nor the broker: it loads the account, requires its current security stamp (a role or password
-/// change, a deletion or a sign-out everywhere changes it) and decides on the account's roles now.
+/// Who asks, as the gateway authenticated them (and signed: MovieDb.Messaging's MessageSignatures).
+/// The user service trusts neither the gateway's view nor the broker: it loads the account, requires
+/// its current security stamp (a role or password change, a deletion or a sign-out everywhere changes
+/// it) and decides on the account's roles now. Only the stamp's hash travels: the stamp itself never
+/// leaves the user service.
 /// </summary>
 /// <param name="UserId">The caller's account id.</param>
-/// <param name="SecurityStamp">The security stamp the caller's access token was issued with.</param>
-public sealed record Actor(string UserId, string SecurityStamp);
+/// <param name="StampHash">The SHA-256 (hex) of the security stamp the caller's access token was issued with.</param>
+public sealed record Actor(string UserId, string StampHash);
 
 /// <summary>Creates an account. Idempotent by message id: a repeat returns the account the first one created.</summary>
 [Message("users.register")]
@@ -59,9 +61,8 @@ public sealed record AuthenticateUser(string UserName, [property: Secret] string
 /// <param name="User">The account.</param>
 /// <param name="RefreshToken">The raw refresh token; the user service keeps only its hash.</param>
 /// <param name="RefreshTokenExpiresAt">When the refresh token expires.</param>
-/// <param name="SecurityStamp">The account's security stamp now: access tokens carry it.</param>
-/// <param name="Security">The account's rights now (the stamp as its hash), for the gateway's cache.</param>
-public sealed record UserSession(UserDto User, [property: Secret] string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, string SecurityStamp, SecurityState Security);
+/// <param name="Security">The account's rights now (the stamp as its hash, which access tokens carry), for the gateway's cache.</param>
+public sealed record UserSession(UserDto User, [property: Secret] string RefreshToken, DateTimeOffset RefreshTokenExpiresAt, SecurityState Security);
 
 /// <summary>Reads one account: the caller's own, or anyone's for an admin.</summary>
 [Message("users.get", MessageKind.Query)]

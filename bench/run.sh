@@ -77,6 +77,7 @@ moviedb_log "starting the movie service, the user service and the gateway (Relea
 DB_PASSWORD="$(moviedb_random_secret)" BROKER_PASSWORD="$(moviedb_random_secret)"
 ADMIN_PASSWORD="$(moviedb_random_secret | head -c 20)"
 JWT_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)" GATEWAY_IDENTITY_KEY="$(moviedb_random_secret)$(moviedb_random_secret)"
+MESSAGING_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)"
 { moviedb_mariadb_database moviedb_bench && moviedb_mariadb_account moviedb_bench "$DB_PASSWORD" moviedb_bench; } \
   || fail "could not create the bench database and its account"
 moviedb_rabbitmq_account moviedb_bench "$BROKER_PASSWORD" moviedb-bench || fail "could not create the bench broker account"
@@ -93,13 +94,15 @@ start_service MovieService "$MOVIESERVICE_PORT" \
   ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=moviedb_bench;Password=$DB_PASSWORD;Database=moviedb_bench" \
   GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
 start_service UserService "$USERSERVICE_PORT" \
-  ConnectionStrings__userdb="Filename=$STATE/users.db" Admin__Password="$ADMIN_PASSWORD" Accounts__RequireActivation=false
+  ConnectionStrings__userdb="Filename=$STATE/users.db" Admin__Password="$ADMIN_PASSWORD" Accounts__RequireActivation=false \
+  Messaging__SigningKey="$MESSAGING_SIGNING_KEY"
 # The gateway's rate limits and sign-in throttle in Redis, as deployed (BENCH_CACHE=0: in its memory).
 CACHE=()
 [ "${BENCH_CACHE:-1}" = 1 ] && CACHE=(ConnectionStrings__cache="127.0.0.1:$MOVIEDB_REDIS_PORT" Cache__KeyPrefix=moviedb-bench:)
 start_service Gateway "$GATEWAY_PORT" "${CACHE[@]}" \
   services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
   Jwt__SigningKey="$JWT_SIGNING_KEY" Jwt__AccessTokenLifetime=01:00:00 GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
+  Messaging__SigningKey="$MESSAGING_SIGNING_KEY" \
   RateLimiting__SignIn__PermitLimit=100000000 RateLimiting__Registration__PermitLimit=100000000 \
   RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 \
   RateLimiting__PerAddress__TokenLimit=100000000 RateLimiting__PerAddress__TokensPerSecond=100000000

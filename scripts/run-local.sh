@@ -121,10 +121,12 @@ if [ ! -f "$SECRETS" ]; then
     echo "JWT_SIGNING_KEY=$(moviedb_random_secret)$(moviedb_random_secret)"
   } > "$SECRETS")
 fi
-# Added after the first version of this file: a state folder from then gets it now.
-if ! grep -q '^GATEWAY_IDENTITY_KEY=' "$SECRETS"; then
-  (umask 077; echo "GATEWAY_IDENTITY_KEY=$(moviedb_random_secret)$(moviedb_random_secret)" >> "$SECRETS")
-fi
+# Added after the first version of this file: a state folder from then gets them now.
+for name in GATEWAY_IDENTITY_KEY MESSAGING_SIGNING_KEY; do
+  if ! grep -q "^$name=" "$SECRETS"; then
+    (umask 077; echo "$name=$(moviedb_random_secret)$(moviedb_random_secret)" >> "$SECRETS")
+  fi
+done
 # shellcheck disable=SC1090
 source "$SECRETS"
 ADMIN_PASSWORD="${MOVIEDB_ADMIN_PASSWORD:-$ADMIN_PASSWORD}"
@@ -185,7 +187,8 @@ cat > "$SETTINGS" <<JSON
   "Parameters": {
     "admin-password": $(json_string "$ADMIN_PASSWORD"),
     "jwt-signing-key": $(json_string "$JWT_SIGNING_KEY"),
-    "gateway-identity-key": $(json_string "$GATEWAY_IDENTITY_KEY")
+    "gateway-identity-key": $(json_string "$GATEWAY_IDENTITY_KEY"),
+    "messaging-signing-key": $(json_string "$MESSAGING_SIGNING_KEY")
   }
 }
 JSON

@@ -15,13 +15,13 @@ public static class TokenClaims
     public const string Role = "role";
     public const string JwtId = JwtRegisteredClaimNames.Jti;
 
-    /// <summary>The account's security stamp when the token was issued: the token dies when it changes.</summary>
+    /// <summary>The account's security stamp (its SHA-256, hex) when the token was issued: the token dies when it changes.</summary>
     public const string SecurityStamp = "sst";
 }
 
 /// <summary>
 /// Issues HS256 access tokens: 15 minutes, <c>sub</c>, <c>unique_name</c>, <c>role</c>, <c>jti</c>,
-/// <c>sst</c> (the account's security stamp), issuer and audience.
+/// <c>sst</c> (the hash of the account's security stamp), issuer and audience.
 /// </summary>
 public sealed class AccessTokens(IOptions<JwtOptions> options, SigningKeyring keys, TimeProvider time)
 {
@@ -47,7 +47,7 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, SigningKeyring ke
                 [TokenClaims.UniqueName] = user.UserName,
                 [TokenClaims.Role] = user.Roles.ToArray(),
                 [TokenClaims.JwtId] = Guid.NewGuid().ToString("N"),
-                [TokenClaims.SecurityStamp] = session.SecurityStamp,
+                [TokenClaims.SecurityStamp] = session.Security.StampHash,
             },
         });
         return (token, (int)settings.AccessTokenLifetime.TotalSeconds);

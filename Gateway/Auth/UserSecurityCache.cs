@@ -17,10 +17,17 @@ public enum SecurityVerdict
     Ended,
 
     /// <summary>
-    /// Nothing known, or what is known could not be confirmed for longer than the refresh interval
-    /// (the user service cannot be asked): the token's user rights, but no admin rights.
+    /// What is known could not be confirmed for longer than the refresh interval (the user service
+    /// cannot be asked): the token's user rights, but no admin rights.
     /// </summary>
     Unconfirmed,
+
+    /// <summary>
+    /// Nothing is known of the account here and the user service cannot be asked: the token is neither
+    /// accepted nor refused — the caller is told to try again (503). An instance that just started, or
+    /// that missed the news of a deletion or a sign-out everywhere, does not take an ended token on trust.
+    /// </summary>
+    Unknown,
 }
 
 /// <summary>
@@ -28,17 +35,20 @@ public enum SecurityVerdict
 /// authorised on the account's rights now, not on the roles its token was issued with. Kept current
 /// by <c>user.security-changed</c> broadcasts (within moments of a change, on every instance) and by
 /// asking the user service again once it last vouched for an entry more than
-/// <see cref="JwtOptions.SecurityStateRefreshInterval"/> ago — which bounds how long a missed or a
-/// forged broadcast can leave an instance wrong.
+/// <see cref="JwtOptions.SecurityStateRefreshInterval"/> ago — which bounds how long a missed
+/// broadcast can leave an instance wrong. Broadcasts are signed by the user service
+/// (Messaging:SigningKey); unsigned ones never reach this cache.
 /// </summary>
 /// <remarks>
 /// A broadcast does not count as the user service vouching: it applies at once, but the next refresh
 /// is due as if it had not arrived, and a broadcast about an account this instance has not asked about
-/// yet is checked on its first use. An answer from the user service always replaces what a broadcast
-/// said; of two broadcasts the newer version wins (they may arrive out of order). When the user service
+/// yet is checked on its first use. Newer news wins: of two broadcasts the newer version (they may
+/// arrive out of order), and an answer from the user service replaces what a broadcast said — unless
+/// the broadcast is newer and arrived while the question was on its way (the answer was read before
+/// the change: a just-demoted admin must not get its rights back from it). When the user service
 /// cannot be asked, what is known still ends the tokens it has seen ended, but an entry it has not
 /// vouched for within the refresh interval confirms no admin rights: the caller is Unconfirmed (user
-/// rights only) until it answers again.
+/// rights only) until it answers again; and an account nothing is known of is Unknown (503).
 /// </remarks>
 public sealed partial class UserSecurityCache(
     IRequestClient requests,
@@ -54,22 +64,22 @@ public sealed partial class UserSecurityCache(
 
     // While the user service does not answer, each account is asked at most this often: requests
     // go on with what is known instead of each waiting for a time-out.
-    private static readonly TimeSpan RetryUnanswered = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan RetryUnanswered = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _unanswered = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The state of one account; <see cref="State"/> null means deleted. <see cref="At"/>: when the
     /// state was learnt; <see cref="Confirmed"/>: when the user service last vouched for it.
     /// </summary>
-    private sealed record Entry(SecurityState? State, long Version, DateTimeOffset At, DateTimeOffset Confirmed)
+    private sealed record Entry(SecurityState? State, long Version, DateTimeOffset At, DateTimeOffset Confirmed, bool FromBroadcast = false)
     {
         /// <summary>A deletion the user service confirmed: nothing replaces it (ids are never reused).</summary>
         public bool Final => State is null && Version == long.MaxValue;
     }
 
-    /// <summary>Decides whether a token with <paramref name="stamp"/> still speaks for <paramref name="userId"/>, and with which roles.</summary>
-    public ValueTask<(SecurityVerdict Verdict, IReadOnlyList<string> Roles)> CheckAsync(string userId, string stamp, CancellationToken cancellationToken) =>
-        CheckHashAsync(userId, StampHash(stamp), cancellationToken);
+    /// <summary>Decides whether a token with the stamp hash <paramref name="stampHash"/> still speaks for <paramref name="userId"/>, and with which roles.</summary>
+    public ValueTask<(SecurityVerdict Verdict, IReadOnlyList<string> Roles)> CheckAsync(string userId, string stampHash, CancellationToken cancellationToken) =>
+        CheckHashAsync(userId, stampHash, cancellationToken);
 
     /// <summary>True when <paramref name="stampHash"/> is the account's current stamp, as the user service vouched for it within the refresh interval.</summary>
     public async ValueTask<bool> IsCurrentAsync(string userId, string stampHash, CancellationToken cancellationToken) =>
@@ -88,7 +98,7 @@ public sealed partial class UserSecurityCache(
 
         return entry switch
         {
-            null => (SecurityVerdict.Unconfirmed, []),
+            null => (SecurityVerdict.Unknown, []),
             { State: null } => (SecurityVerdict.Ended, []),
             { State: var state } when state.StampHash != stampHash => (SecurityVerdict.Ended, []),
             { Confirmed: var confirmed } when now - confirmed >= interval => (SecurityVerdict.Unconfirmed, []),
@@ -105,7 +115,8 @@ public sealed partial class UserSecurityCache(
             change.Deleted ? null : new SecurityState(change.UserId, change.StampHash, change.Roles, change.Version),
             Math.Min(change.Version, long.MaxValue - 1),
             now,
-            Confirmed: _entries.GetValueOrDefault(change.UserId)?.Confirmed ?? DateTimeOffset.MinValue), authoritative: false);
+            Confirmed: _entries.GetValueOrDefault(change.UserId)?.Confirmed ?? DateTimeOffset.MinValue,
+            FromBroadcast: true), authoritative: false);
     }
 
     /// <summary>Applies what the user service itself told, at a sign-in or a refresh.</summary>
@@ -123,8 +134,6 @@ public sealed partial class UserSecurityCache(
         Store(userId, new Entry(null, long.MaxValue, now, now), authoritative: true);
     }
 
-    internal static string StampHash(string stamp) =>
-        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stamp)));
 
     private async Task<Entry?> FetchAsync(string userId, CancellationToken cancellationToken)
     {
@@ -142,6 +151,7 @@ public sealed partial class UserSecurityCache(
 
     private async Task<Entry?> AskAsync(string userId)
     {
+        var asked = time.GetUtcNow();
         var result = await requests.SendAsync(new GetSecurityState(userId), new RequestOptions { Timeout = FetchTimeout }, CancellationToken.None);
         Entry? entry = result switch
         {
@@ -163,10 +173,14 @@ public sealed partial class UserSecurityCache(
         }
 
         _unanswered.TryRemove(userId, out _);
-        return Store(userId, entry, authoritative: true);
+        return Store(userId, entry, authoritative: true, asked);
     }
 
-    private Entry Store(string userId, Entry entry, bool authoritative)
+    /// <param name="userId">The account.</param>
+    /// <param name="entry">What was learnt.</param>
+    /// <param name="authoritative">Whether the user service said it (an answer), rather than a broadcast.</param>
+    /// <param name="asked">For an answer to a question: when the question was sent.</param>
+    private Entry Store(string userId, Entry entry, bool authoritative, DateTimeOffset? asked = null)
     {
         if (_entries.Count >= MaxEntries)
         {
@@ -186,13 +200,15 @@ public sealed partial class UserSecurityCache(
             }
         }
 
-        // A deletion the user service confirmed is final; otherwise its own answer wins, and of two
-        // broadcasts (which only it should send, but which the broker cannot prove) the newer.
+        // A deletion the user service confirmed is final. Its answer wins, except over a newer broadcast
+        // that arrived while the question was on its way: that answer was read before the change (the
+        // broadcast keeps its Confirmed time, so the next check asks again). Of two broadcasts, the newer.
         return _entries.AddOrUpdate(
             userId,
             entry,
             (_, current) => current.Final ? current
-                : authoritative || entry.Version >= current.Version ? entry
+                : authoritative && !(current.FromBroadcast && current.Version > entry.Version && current.At >= asked) ? entry
+                : !authoritative && entry.Version >= current.Version ? entry
                 : current);
     }
 

@@ -21,6 +21,9 @@ internal static class Extensions
 {
     public const string AuthenticatedPolicy = "authenticated";
 
+    /// <summary>The key requests to the user service are signed with; the gateway and the user service hold it.</summary>
+    public const string MessagingSigningKey = "Messaging:SigningKey";
+
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         // The user service, over RabbitMQ. Without the broker the gateway still proxies movies,
@@ -28,6 +31,11 @@ internal static class Extensions
         builder.AddRabbitMQClient("messaging");
         builder.AddSharedCache();
         builder.AddRequestClient(UserServiceQueues.Requests);
+
+        // Every request to the user service and every reply is signed (MovieDb.Messaging's
+        // MessageSignatures): nobody who can only read and publish on the broker can make one up,
+        // change one or send an old one again.
+        SigningKeys.Read(builder, MessagingSigningKey, "the requests the gateway sends the user service, and its replies (the user service must hold the same key)", generateInDevelopment: false);
         builder.AddPerInstanceEventSubscription().On<UserSecurityChanged, UserSecurityChangedConsumer>();
         builder.Services.SetHealthCheckFailureStatus(
             HealthStatus.Degraded,
@@ -150,7 +158,7 @@ internal static class Extensions
                     NameClaimType = TokenClaims.UniqueName,
                     RoleClaimType = TokenClaims.Role,
                 };
-                options.Events = new JwtBearerEvents { OnTokenValidated = ApplyCurrentRightsAsync };
+                options.Events = new JwtBearerEvents { OnTokenValidated = ApplyCurrentRightsAsync, OnChallenge = ChallengeAsync };
             });
     }
 
@@ -172,6 +180,14 @@ internal static class Extensions
             return;
         }
 
+        if (verdict == SecurityVerdict.Unknown)
+        {
+            // Neither accepted nor refused: the challenge answers 503 rather than 401, so that the
+            // client keeps its session and tries again.
+            context.Fail(new RightsUnavailableException());
+            return;
+        }
+
         // The roles that count are the account's now. Unconfirmed (the user service cannot be asked):
         // the token's roles, but never admin — elevation is not taken on trust.
         var current = verdict == SecurityVerdict.Current
@@ -183,6 +199,24 @@ internal static class Extensions
         }
 
         identity.AddClaims(current.Select(role => new System.Security.Claims.Claim(TokenClaims.Role, role)));
+    }
+
+    /// <summary>A token the gateway could not check against the account's state: 503 with Retry-After, not 401.</summary>
+    private static async Task ChallengeAsync(JwtBearerChallengeContext context)
+    {
+        if (context.AuthenticateFailure is not RightsUnavailableException failure)
+        {
+            return;
+        }
+
+        context.HandleResponse();
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = ((int)RightsUnavailableException.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context.HttpContext,
+            ProblemDetails = { Status = StatusCodes.Status503ServiceUnavailable, Title = "Session cannot be checked", Detail = failure.Message },
+        });
     }
 
     /// <summary>

@@ -27,6 +27,7 @@ internal sealed partial class ReplyConsumer(
     : QueueConsumer(broker, new ConsumerSettings(AutoAck: true, PrefetchCount: null, Concurrency: 1), time, logger)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]?>> _pending = new(StringComparer.Ordinal);
+    private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
 
     /// <summary>The exclusive queue this process receives replies on.</summary>
     public string ReplyQueue { get; } = $"{environment.ApplicationName.ToLowerInvariant()}.replies.{Guid.NewGuid():N}";
@@ -81,6 +82,16 @@ internal sealed partial class ReplyConsumer(
     {
         var correlationId = delivery.BasicProperties.CorrelationId;
 
+        // A reply that the handling service did not sign is no answer: whoever can publish to this
+        // queue could otherwise answer a sign-in with someone else's session. The real one may still come.
+        if (_signingKey is { } key
+            && MessageSignatures.Check(SignedMessage.Reply, delivery.BasicProperties, delivery.Body.Span, key, Time.GetUtcNow(), maxAge: null) is { } unsigned)
+        {
+            metrics.RepliesRefused.Add(1);
+            LogRefusedReply(correlationId, unsigned);
+            return Task.CompletedTask;
+        }
+
         // The body buffer is only valid inside this handler: copy it.
         if (correlationId is not null && _pending.TryRemove(correlationId, out var waiter) && waiter.TrySetResult(delivery.Body.ToArray()))
         {
@@ -115,6 +126,9 @@ internal sealed partial class ReplyConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The queues of {Queue} exist with other arguments than this process would declare ({Reason}); using them as they are. Set the same Messaging:MaxDeliveries everywhere.")]
     private partial void LogQueuesDiffer(string queue, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped a reply (correlation id {CorrelationId}) that the handling service did not sign: {Reason} Someone who can publish on the broker may be forging answers.")]
+    private partial void LogRefusedReply(string? correlationId, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped a late reply (correlation id {CorrelationId}): its request had timed out")]
     private partial void LogLateReply(string? correlationId);

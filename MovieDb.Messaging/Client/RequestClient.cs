@@ -26,6 +26,7 @@ internal sealed partial class RequestClient(
 {
     private readonly ConfirmChannel _requests = new(broker);
     private readonly MessagingOptions _options = options.Value;
+    private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
 
     /// <summary>Requests waiting for a reply right now.</summary>
     public int PendingCount => replies.PendingCount;
@@ -55,7 +56,13 @@ internal sealed partial class RequestClient(
         try
         {
             var body = JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), MessageSerializer.Options);
-            if (await PublishAsync(queue, Properties(message, correlationId, activity), body, cancellationToken) is { } failure)
+            var properties = Properties(message, correlationId, activity);
+            if (_signingKey is { } key)
+            {
+                MessageSignatures.Sign(SignedMessage.Request, properties, body, key, time.GetUtcNow());
+            }
+
+            if (await PublishAsync(queue, properties, body, cancellationToken) is { } failure)
             {
                 activity?.SetStatus(ActivityStatusCode.Error, failure.ToString());
                 metrics.RequestsFailed.Add(1, typeTag, new("reason", failure == RequestOutcome.BrokerUnavailable ? "broker_unavailable" : "not_confirmed"));

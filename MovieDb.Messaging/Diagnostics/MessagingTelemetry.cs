@@ -25,6 +25,7 @@ internal sealed class MessagingMetrics
         RequestsFailed = meter.CreateCounter<long>("moviedb.messaging.requests.failed", "{request}", "Requests that could not be published: broker unavailable or not confirmed.");
         RepliesReceived = meter.CreateCounter<long>("moviedb.messaging.replies.received", "{reply}", "Replies that completed a waiting request.");
         RequestsTimedOut = meter.CreateCounter<long>("moviedb.messaging.requests.timed_out", "{request}", "Confirmed requests whose reply did not come in time.");
+        RepliesRefused = meter.CreateCounter<long>("moviedb.messaging.replies.refused", "{reply}", "Replies without a valid signature of the handling service; dropped.");
         LateReplies = meter.CreateCounter<long>("moviedb.messaging.replies.late", "{reply}", "Replies that arrived after their request had timed out; dropped.");
         RequestDuration = meter.CreateHistogram<double>("moviedb.messaging.request.duration", "s", "Round trip from publish to reply, as the requester sees it.");
         DeadLettered = meter.CreateCounter<long>("moviedb.messaging.messages.dead_lettered", "{message}", "Messages moved to a dead-letter queue.");
@@ -44,6 +45,9 @@ internal sealed class MessagingMetrics
     public Counter<long> RequestsTimedOut { get; }
 
     public Counter<long> LateReplies { get; }
+
+    /// <summary>Replies without a valid signature; dropped.</summary>
+    public Counter<long> RepliesRefused { get; }
 
     public Histogram<double> RequestDuration { get; }
 

@@ -69,6 +69,13 @@ internal sealed class EventPublisher(BrokerConnection broker, IOptions<Messaging
             Headers = headers,
         };
 
+        var body = MessageSerializer.Serialize(message);
+        if (exchange == Topology.BroadcastExchange && options.Value.SigningKeyBytes is { } key)
+        {
+            // What every instance's cache will believe: only holders of the key can broadcast.
+            MessageSignatures.Sign(SignedMessage.Broadcast, properties, body, key, time.GetUtcNow());
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.PublishTimeout);
         try
@@ -76,7 +83,7 @@ internal sealed class EventPublisher(BrokerConnection broker, IOptions<Messaging
             var connection = broker.Current ?? await broker.GetAsync(timeout.Token);
             var channel = await _channel.GetAsync(timeout.Token);
             await EnsureDeclaredAsync(connection, channel, exchange, timeout.Token);
-            await channel.BasicPublishAsync(exchange, type, mandatory: false, properties, MessageSerializer.Serialize(message), timeout.Token);
+            await channel.BasicPublishAsync(exchange, type, mandatory: false, properties, body, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

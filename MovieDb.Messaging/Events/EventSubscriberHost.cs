@@ -30,6 +30,7 @@ internal sealed partial class EventSubscriberHost(
     : WorkQueueConsumer(broker, options.Value, MessageSerializer.SecretFields(subscription.Events), metrics, time, logger)
 {
     private readonly ConfirmChannel _replays = new(broker);
+    private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
 
     // Set when this process found the queue missing, cleared once the replay finished: a replay that
     // failed half-way is resumed by the next set-up attempt, although the queue exists by then.
@@ -161,6 +162,14 @@ internal sealed partial class EventSubscriberHost(
                 : DeliveryOutcome.DeadLetter("unknown-type", $"No handler for event type '{delivery.Properties.Type}'.");
         }
 
+        if (subscription.PerInstance && _signingKey is { } key
+            && MessageSignatures.Check(SignedMessage.Broadcast, delivery.Properties, delivery.Body.Span, key, Time.GetUtcNow(), maxAge: null) is { } unsigned)
+        {
+            // A broadcast feeds this instance's cache of rights: only what a holder of the key sent is believed.
+            LogRefusedBroadcast(type, delivery.Properties.MessageId, unsigned);
+            return DeliveryOutcome.Ack;
+        }
+
         await using var scope = scopes.CreateAsyncScope();
         try
         {
@@ -189,6 +198,9 @@ internal sealed partial class EventSubscriberHost(
         await base.OnStoppedAsync();
         await _replays.DisposeAsync();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored broadcast {MessageType} {MessageId}, which no holder of the signing key sent: {Reason} Someone who can publish on the broker may be forging broadcasts.")]
+    private partial void LogRefusedBroadcast(string messageType, string? messageId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Event queue {Queue} is new: re-published {Replayed} of {Parked} parked event(s); those still unroutable are parked again")]
     private partial void LogReplayed(string queue, int replayed, uint parked);

@@ -12,7 +12,8 @@ namespace MovieDb.Messaging.Server;
 /// <summary>
 /// Consumes a service's <see cref="RequestQueues"/> (commands and queries), dispatches each message by its
 /// <c>Type</c> to a handler in its own DI scope, publishes the reply (confirmed) and only then
-/// acknowledges. Unknown types and unreadable bodies are dead-lettered at once; handler failures
+/// acknowledges. Requests without a valid signature (when a key is configured), unknown types and
+/// unreadable bodies are dead-lettered at once; handler failures
 /// are retried up to <see cref="MessagingOptions.MaxDeliveries"/> times, then dead-lettered. Either
 /// way the sender gets an error reply while it may still be waiting.
 /// </summary>
@@ -27,6 +28,7 @@ internal sealed class RequestHandlerHost(
     : WorkQueueConsumer(broker, options.Value, MessageSerializer.SecretFields(registry.Contracts), metrics, time, logger)
 {
     private readonly ConfirmChannel _replies = new(broker);
+    private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
 
     public override string Name => registry.Queues.Commands;
 
@@ -43,6 +45,14 @@ internal sealed class RequestHandlerHost(
         if (properties.Type is null || !registry.Handlers.TryGetValue(properties.Type, out var registration))
         {
             return DeliveryOutcome.DeadLetter("unknown-type", $"No handler for message type '{properties.Type}'.");
+        }
+
+        // Only what the sender signed is carried out: the broker's readers and publishers cannot make a
+        // request up, change one, or send an old one again (MessageSignatures).
+        if (_signingKey is { } key
+            && MessageSignatures.Check(SignedMessage.Request, properties, delivery.Body.Span, key, Time.GetUtcNow(), registration.Kind == MessageKind.Query ? MessagingOptions.SignedQueryLifetime : Options.SignedCommandLifetime) is { } unsigned)
+        {
+            return DeliveryOutcome.DeadLetter("unauthenticated", unsigned);
         }
 
         if (IsPastDeadline(properties))
@@ -82,6 +92,12 @@ internal sealed class RequestHandlerHost(
 
     protected override async Task OnDeadLetteringAsync(Delivery delivery, DeliveryOutcome outcome, CancellationToken cancellationToken)
     {
+        // Its reply queue is no one's word: nothing is sent there.
+        if (outcome.Reason == "unauthenticated")
+        {
+            return;
+        }
+
         var title = outcome.Reason switch
         {
             "unknown-type" => "Unknown request type",
@@ -117,6 +133,11 @@ internal sealed class RequestHandlerHost(
             ContentType = MessageSerializer.ContentType,
             Headers = headers,
         };
+
+        if (_signingKey is { } key)
+        {
+            MessageSignatures.Sign(SignedMessage.Reply, properties, body, key, Time.GetUtcNow());
+        }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.PublishTimeout);

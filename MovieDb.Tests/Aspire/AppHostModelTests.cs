@@ -38,7 +38,7 @@ public sealed class AppHostModelTests
         var resources = model.Resources.ToDictionary(r => r.Name);
 
         // The same names in both modes: the services cannot tell them apart.
-        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "cache", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password", "gateway-identity-key" })
+        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "cache", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password", "gateway-identity-key", "messaging-signing-key" })
         {
             Assert.True(resources.ContainsKey(name), $"missing resource {name}");
         }
@@ -148,6 +148,7 @@ public sealed class AppHostModelTests
         Assert.Equal("{userdb.connectionString}", userService["ConnectionStrings__userdb"]);
         Assert.Equal("{messaging.connectionString}", userService["ConnectionStrings__messaging"]);
         Assert.Equal("{admin-password.value}", userService["Admin__Password"]);
+        Assert.Equal("{messaging-signing-key.value}", userService["Messaging__SigningKey"]);
         Assert.StartsWith("mongodb://", resources.GetProperty("userdb").GetProperty("connectionString").GetString(), StringComparison.Ordinal);
 
         var notificationService = resources.Environment("notificationservice");
@@ -163,6 +164,11 @@ public sealed class AppHostModelTests
         Assert.Equal("{cache.connectionString}", gateway["ConnectionStrings__cache"]);
         Assert.Equal("{movieservice.bindings.http.url}", gateway["services__movieservice__http__0"]);
         Assert.Equal("{jwt-signing-key.value}", gateway["Jwt__SigningKey"]);
+        Assert.Equal("{messaging-signing-key.value}", gateway["Messaging__SigningKey"]);
+        // The keys two services share reach those two only.
+        Assert.DoesNotContain("Messaging__SigningKey", movieService.Keys);
+        Assert.DoesNotContain("Messaging__SigningKey", notificationService.Keys);
+        Assert.DoesNotContain("GatewayIdentity__SigningKey", userService.Keys);
 
         // The web app knows the gateway's address and the cache, nothing else: no database, broker or internal service.
         var webApp = resources.Environment("webapp");
@@ -186,6 +192,7 @@ public sealed class AppHostModelTests
 
         Assert.Contains(parameters, p => p.Name == "jwt-signing-key");
         Assert.Contains(parameters, p => p.Name == "admin-password");
+        Assert.Contains(parameters, p => p.Name == "messaging-signing-key");
         foreach (var parameter in parameters)
         {
             var input = parameter.Value.GetProperty("inputs").GetProperty("value");

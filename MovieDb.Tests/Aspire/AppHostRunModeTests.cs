@@ -159,6 +159,7 @@ public sealed class AspireContainersTests
             $"Parameters:admin-password={MovieDbSystem.AdminPassword}",
             $"Parameters:jwt-signing-key={InProcessSystem.SigningKey}",
             $"Parameters:gateway-identity-key={InProcessSystem.IdentityKey}",
+            $"Parameters:messaging-signing-key={InProcessSystem.MessagingSigningKey}",
         ], ct).WaitAsync(timeout, ct);
         await using var app = await builder.BuildAsync(ct).WaitAsync(timeout, ct);
         await app.StartAsync(ct).WaitAsync(timeout, ct);

@@ -83,6 +83,7 @@ public sealed class AspireSystem(TestServers servers) : MovieDbSystem
             $"Parameters:admin-password={AdminPassword}",
             $"Parameters:jwt-signing-key={InProcessSystem.SigningKey}",
             $"Parameters:gateway-identity-key={InProcessSystem.IdentityKey}",
+            $"Parameters:messaging-signing-key={InProcessSystem.MessagingSigningKey}",
         ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = true }, args, ct);

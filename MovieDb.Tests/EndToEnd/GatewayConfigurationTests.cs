@@ -20,6 +20,7 @@ public sealed class GatewayConfigurationTests(GatewayConfigurationTests.System s
         ["services:movieservice:http:0"] = "http://127.0.0.1:1",
         ["Jwt:SigningKey"] = signingKey,
         ["GatewayIdentity:SigningKey"] = InProcessSystem.IdentityKey,
+        ["Messaging:SigningKey"] = InProcessSystem.MessagingSigningKey,
     };
 
     [Fact]
@@ -57,18 +58,21 @@ public sealed class GatewayConfigurationTests(GatewayConfigurationTests.System s
         Assert.True(factory.Services.GetService(typeof(Gateway.Auth.SigningKeyring)) is Gateway.Auth.SigningKeyring { AccessTokens.Key.Length: 64 });
     }
 
+    // A generated key would not be the other service's: these two are required even in Development.
     [Theory]
-    [InlineData("Development")]
-    [InlineData("Production")]
-    public void Without_the_key_it_shares_with_the_movie_service_the_gateway_refuses_to_start_in_every_environment(string environment)
+    [InlineData("GatewayIdentity:SigningKey", "Development")]
+    [InlineData("GatewayIdentity:SigningKey", "Production")]
+    [InlineData("Messaging:SigningKey", "Development")]
+    [InlineData("Messaging:SigningKey", "Production")]
+    public void Without_a_key_it_shares_with_another_service_the_gateway_refuses_to_start_in_every_environment(string key, string environment)
     {
         var settings = Minimal(InProcessSystem.SigningKey);
-        settings.Remove("GatewayIdentity:SigningKey");
+        settings.Remove(key);
         using var factory = new ServiceFactory<GatewayApp>(settings, environment);
 
         var error = Assert.ThrowsAny<Exception>(() => factory.Server);
 
-        Assert.Contains("GatewayIdentity:SigningKey is not set", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"{key} is not set", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

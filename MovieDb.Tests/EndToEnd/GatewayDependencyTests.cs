@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Gateway;
+using Microsoft.Extensions.Hosting;
 using MovieDb.Tests.Infrastructure;
 
 namespace MovieDb.Tests.EndToEnd;
@@ -127,12 +128,17 @@ public sealed class GatewayDependencyTests(TestServers servers)
     public async Task With_the_movie_service_unreachable_movie_routes_are_503_problem_details()
     {
         await using var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
+        // The user service's part: the caller's rights (the gateway checks them before proxying).
+        await using var userService = await Integration.Messaging.MessagingTestHost.StartAsync(vhost.ConnectionString, builder =>
+            builder.AddRequestHandlers(UserService.Contracts.UserServiceQueues.Requests)
+                .Add<UserService.Contracts.GetSecurityState, UserService.Contracts.SecurityState, Integration.Messaging.UserRightsSecurityStateHandler>(), applicationName: "userservice");
         await using var gateway = new ServiceFactory<GatewayApp>(new Dictionary<string, string?>
         {
             ["ConnectionStrings:messaging"] = vhost.ConnectionString,
             ["services:movieservice:http:0"] = $"http://127.0.0.1:{ServiceProcess.FreePort()}",
             ["Jwt:SigningKey"] = InProcessSystem.SigningKey,
             ["GatewayIdentity:SigningKey"] = InProcessSystem.IdentityKey,
+            ["Messaging:SigningKey"] = InProcessSystem.MessagingSigningKey,
         });
         using var client = gateway.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor

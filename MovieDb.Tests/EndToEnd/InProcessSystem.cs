@@ -25,6 +25,9 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
     /// <summary>The key the gateway signs forwarded identities with, and the movie service checks them with.</summary>
     public const string IdentityKey = "in-process-tests-identity-key-0123456789-abcdefghijklmnopqrstuvwxy";
 
+    /// <summary>The key the gateway signs its requests to the user service with, and the user service checks them with.</summary>
+    public const string MessagingSigningKey = "in-process-tests-messaging-signing-key-0123456789-abcdefghijklmnopq";
+
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
     private bool _requireActivation;
     private Dictionary<string, string?> _gatewaySettings = [];
@@ -93,6 +96,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["services:movieservice:http:0"] = MovieServiceAddress.ToString().TrimEnd('/'),
             ["Jwt:SigningKey"] = SigningKey,
             ["GatewayIdentity:SigningKey"] = IdentityKey,
+            ["Messaging:SigningKey"] = MessagingSigningKey,
             ["RateLimiting:SignIn:PermitLimit"] = "100000",
             ["RateLimiting:Registration:PermitLimit"] = "100000",
             ["RateLimiting:Anonymous:TokenLimit"] = "100000",
@@ -222,6 +226,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings:messaging"] = VirtualHost.ConnectionString,
             ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(_directory, "users.db")};Connection=shared",
             ["Admin:Password"] = AdminPassword,
+            ["Messaging:SigningKey"] = MessagingSigningKey,
             ["PasswordHasher:IterationCount"] = "10000",
             // Accounts sign in at once here unless a test turned the mailed activation on; it is also
             // proven by ActivationTests, the process launcher (ActivationCrashTests) and run-local (RunLocalTests).

@@ -163,6 +163,7 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings__messaging"] = VirtualHost.ConnectionString,
             ["PasswordHasher__IterationCount"] = "10000",
             ["GatewayIdentity__SigningKey"] = InProcessSystem.IdentityKey,
+            ["Messaging__SigningKey"] = InProcessSystem.MessagingSigningKey,
             ["RateLimiting__SignIn__PermitLimit"] = "100000",
             ["RateLimiting__Registration__PermitLimit"] = "100000",
             ["RateLimiting__Anonymous__TokenLimit"] = "100000",

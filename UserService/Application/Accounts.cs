@@ -146,7 +146,8 @@ internal sealed partial class Accounts(
         }
 
         var caller = await store.FindByIdAsync(actor.UserId, cancellationToken);
-        if (caller is null || caller.CurrentStamp != actor.SecurityStamp)
+        if (caller is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(User.StampHash(caller.CurrentStamp)), System.Text.Encoding.UTF8.GetBytes(actor.StampHash ?? string.Empty)))
         {
             return (null, Reply<T>.Fail(ReplyStatus.Unauthorized, "Session ended", "The account was deleted, or its roles or password changed, or it was signed out everywhere: sign in again."));
         }

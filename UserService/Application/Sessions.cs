@@ -108,7 +108,7 @@ internal sealed partial class Sessions(IUserStore store, TimeProvider time, IOpt
             Status = RefreshTokenStatus.Active,
         }, cancellationToken);
         await store.ExtendSessionFamilyAsync(family.Id, expires.UtcDateTime, cancellationToken);
-        return new UserSession(user.ToDto(), raw, expires, user.CurrentStamp, user.ToSecurityState());
+        return new UserSession(user.ToDto(), raw, expires, user.ToSecurityState());
     }
 
     private static string? Hash(string? rawToken) =>

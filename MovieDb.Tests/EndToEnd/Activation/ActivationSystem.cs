@@ -7,8 +7,8 @@ using UserService;
 namespace MovieDb.Tests.EndToEnd.Activation;
 
 /// <summary>
-/// The account activation flow in the test process: the user service (new accounts pending, its clock
-/// under the test's control), the gateway, the notification service and a real SMTP server
+/// The account activation flow in the test process: the user service (new accounts pending) and the
+/// gateway, their clock under the test's control, the notification service and a real SMTP server
 /// (aiosmtpd), on real RabbitMQ. No movie service: activation never reaches it. Started by the first
 /// test that needs it (<see cref="StartAsync"/>), so that a missing SMTP server skips (or, in CI,
 /// fails) that test rather than the fixture.
@@ -24,7 +24,11 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", "activation-" + Guid.NewGuid().ToString("N")[..8]);
     private bool _started;
 
-    /// <summary>The user service's clock: real time plus an offset a test may set (and must reset).</summary>
+    /// <summary>
+    /// The clock of the user service and the gateway: real time plus an offset a test may set (and must
+    /// reset). Both, as two machines whose clocks agree: the user service refuses a request whose
+    /// signature is older than it may be by its own clock.
+    /// </summary>
     public ShiftedClock Clock { get; } = new();
 
     public TestVirtualHost VirtualHost { get; private set; } = null!;
@@ -62,6 +66,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["ConnectionStrings:messaging"] = VirtualHost.ConnectionString,
                 ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(_directory, "users.db")};Connection=shared",
                 ["Admin:Password"] = AdminPassword,
+                ["Messaging:SigningKey"] = InProcessSystem.MessagingSigningKey,
                 ["PasswordHasher:IterationCount"] = "10000",
                 ["Accounts:RequireActivation"] = "true",
                 // Purged every second (on the shifted clock), so a test sees an abandoned account go.
@@ -95,11 +100,12 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["services:movieservice:http:0"] = "http://127.0.0.1:9",
                 ["Jwt:SigningKey"] = InProcessSystem.SigningKey,
                 ["GatewayIdentity:SigningKey"] = InProcessSystem.IdentityKey,
+                ["Messaging:SigningKey"] = InProcessSystem.MessagingSigningKey,
                 ["RateLimiting:SignIn:PermitLimit"] = "100000",
                 ["RateLimiting:Registration:PermitLimit"] = "100000",
                 ["RateLimiting:Anonymous:TokenLimit"] = "100000",
                 ["RateLimiting:Anonymous:TokensPerSecond"] = "100000",
-            });
+            }, configureServices: services => services.AddSingleton<TimeProvider>(Clock));
             using (var client = Gateway.CreateClient())
             {
                 await Wait.UntilHealthAsync(client, "the gateway is ready");

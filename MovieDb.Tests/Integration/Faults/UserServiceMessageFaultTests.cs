@@ -7,6 +7,7 @@ using LiteDB;
 using MovieDb.Messaging;
 using MovieDb.Tests.EndToEnd;
 using MovieDb.Tests.Infrastructure;
+using MovieDb.Tests.Integration.Messaging;
 using RabbitMQ.Client;
 using UserService.Contracts;
 
@@ -22,13 +23,10 @@ public sealed class UserServiceMessageFaultTests(TestServers servers)
         protected override IDictionary<string, string?> Settings => settings;
     }
 
-    private static async Task PublishRawAsync(TestVirtualHost vhost, string? type, string body, string messageId)
-    {
-        await using var connection = await vhost.ConnectAsync();
-        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), Ct);
-        await channel.BasicPublishAsync(string.Empty, UserServiceQueues.Requests.Commands, mandatory: true,
-            new BasicProperties { MessageId = messageId, Type = type, ContentType = "application/json", Persistent = true }, Encoding.UTF8.GetBytes(body), Ct);
-    }
+    // Signed with the gateway's key unless told otherwise: poison from the gateway itself (a bug), not a forgery.
+    private static Task PublishRawAsync(TestVirtualHost vhost, string? type, string body, string messageId, bool signed = true) =>
+        RawMessages.PublishAsync(vhost, UserServiceQueues.Requests.Commands,
+            new BasicProperties { MessageId = messageId, Type = type, ContentType = "application/json", Persistent = true }, Encoding.UTF8.GetBytes(body), signed);
 
     [Fact]
     public async Task Poison_messages_are_dead_lettered_with_a_reason_while_good_requests_keep_flowing()
@@ -40,6 +38,7 @@ public sealed class UserServiceMessageFaultTests(TestServers servers)
         await PublishRawAsync(system.VirtualHost, "users.frobnicate", "{}", "poison-unknown-type");
         await PublishRawAsync(system.VirtualHost, "users.register", """{"userName":{"nested":true},"email":5}""", "poison-wrong-shape");
         await PublishRawAsync(system.VirtualHost, null, "{}", "poison-no-type");
+        await PublishRawAsync(system.VirtualHost, "users.register", """{"userName":"forged","email":"forged@example.test","password":"s3cret-passw0rd"}""", "poison-unsigned", signed: false);
         var good = await system.NewUserAsync("flowing");
 
         var dead = new Dictionary<string, string>();
@@ -52,18 +51,22 @@ public sealed class UserServiceMessageFaultTests(TestServers servers)
                 dead[message.BasicProperties.MessageId!] = Encoding.UTF8.GetString((byte[])message.BasicProperties.Headers![Topology.DeadLetterReasonHeader]!);
             }
 
-            return dead.Count == 4;
-        }, "four dead letters");
+            return dead.Count == 5;
+        }, "five dead letters");
 
         Assert.Equal("unparseable", dead["poison-unparseable"]);
         Assert.Equal("unknown-type", dead["poison-unknown-type"]);
         Assert.Equal("unparseable", dead["poison-wrong-shape"]);
         Assert.Equal("unknown-type", dead["poison-no-type"]);
+        Assert.Equal("unauthenticated", dead["poison-unsigned"]);
         Assert.Equal(0u, await system.VirtualHost.MessageCountAsync(UserServiceQueues.Requests.Commands));
         using var client = good.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/users/me", Ct)).StatusCode);
+        using var anonymous = system.CreateClient();
+        using var forged = await anonymous.PostAsJsonAsync("/api/auth/login", new { userName = "forged", password = "s3cret-passw0rd" }, Ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         FaultReport.Record(nameof(Poison_messages_are_dead_lettered_with_a_reason_while_good_requests_keep_flowing),
-            "unparseable, wrong-shape, unknown-type and type-less messages dead-lettered at once with their reason; a registration and a read sent after them answered normally");
+            "unparseable, wrong-shape, unknown-type, type-less and unsigned messages dead-lettered at once with their reason; a registration and a read sent after them answered normally");
     }
 
     [Fact]

@@ -34,6 +34,8 @@ internal sealed class MessagingTestHost : IAsyncDisposable
         {
             ["ConnectionStrings:messaging"] = connectionString,
             ["Messaging:RetryDelay"] = "00:00:00.010",
+            // Requests signed and checked as between the gateway and the user service.
+            ["Messaging:SigningKey"] = EndToEnd.InProcessSystem.MessagingSigningKey,
             ["Aspire:RabbitMQ:Client:ConnectionFactory:NetworkRecoveryInterval"] = "00:00:01",
         });
         if (settings is not null)

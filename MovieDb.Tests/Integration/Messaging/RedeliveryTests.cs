@@ -32,33 +32,12 @@ public sealed class RedeliveryTests(TestServers servers)
     private static Task<MessagingTestHost> StartGatewayAsync(TestVirtualHost vhost) =>
         MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests), Settings, "gateway");
 
-    private static async Task PublishRawAsync(TestVirtualHost vhost, string queue, string? type, byte[] body, string messageId)
-    {
-        await using var connection = await vhost.ConnectAsync();
-        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), Ct);
-        await channel.BasicPublishAsync(string.Empty, queue, mandatory: true,
-            new BasicProperties { MessageId = messageId, Type = type, ContentType = "application/json", Persistent = true }, body, Ct);
-    }
+    private static Task PublishRawAsync(TestVirtualHost vhost, string queue, string? type, byte[] body, string messageId) =>
+        RawMessages.PublishAsync(vhost, queue, new BasicProperties { MessageId = messageId, Type = type, ContentType = "application/json", Persistent = true }, body);
 
-    private static async Task<List<BasicGetResult>> DrainAsync(TestVirtualHost vhost, string queue)
-    {
-        await using var connection = await vhost.ConnectAsync();
-        await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
-        var messages = new List<BasicGetResult>();
-        while (await channel.BasicGetAsync(queue, autoAck: true, Ct) is { } message)
-        {
-            messages.Add(message);
-        }
+    private static Task<List<BasicGetResult>> DrainAsync(TestVirtualHost vhost, string queue) => RawMessages.DrainAsync(vhost, queue);
 
-        return messages;
-    }
-
-    private static string Header(BasicGetResult message, string name) =>
-        message.BasicProperties.Headers![name] switch
-        {
-            byte[] bytes => Encoding.UTF8.GetString(bytes),
-            var other => Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture)!,
-        };
+    private static string Header(BasicGetResult message, string name) => RawMessages.Header(message, name);
 
     [Fact]
     public async Task A_command_whose_handler_fails_once_is_retried_and_the_caller_gets_the_reply()

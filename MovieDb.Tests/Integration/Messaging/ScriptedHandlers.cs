@@ -72,3 +72,13 @@ internal sealed class ScriptedUserDeletedConsumer(HandlerScript script) : IEvent
         script.Events.Enqueue(message);
     }
 }
+
+/// <summary>
+/// Answers <see cref="GetSecurityState"/> as the user service would for an account with user rights
+/// whose tokens carry no stamp: for a gateway tested without the user service.
+/// </summary>
+internal sealed class UserRightsSecurityStateHandler : IRequestHandler<GetSecurityState, SecurityState>
+{
+    public Task<Reply<SecurityState>> HandleAsync(GetSecurityState request, RequestContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(Reply<SecurityState>.Ok(new SecurityState(request.UserId, StampHash: string.Empty, ["user"], Version: 1)));
+}

@@ -221,7 +221,7 @@ public sealed class MovieServiceLifecycleTests(TestServers servers)
         }
 
         var admin = (await requests.SendAsync(new AuthenticateUser("admin", UserServiceHost.AdminPassword), cancellationToken: Ct)).Reply!.Value!;
-        var deleted = await requests.SendAsync(new DeleteUser(new Actor(admin.User.Id, admin.SecurityStamp), leaver.Id), new RequestOptions { Timeout = TimeSpan.FromSeconds(20) }, Ct);
+        var deleted = await requests.SendAsync(new DeleteUser(new Actor(admin.User.Id, admin.Security.StampHash), leaver.Id), new RequestOptions { Timeout = TimeSpan.FromSeconds(20) }, Ct);
         Assert.Equal(ReplyStatus.Ok, deleted.Reply!.Status);
         await Wait.UntilAsync(() => cache.Received.Any(e => e.UserId == leaver.Id && e.Deleted), "the gateway's cache hears of the deletion");
 

@@ -24,6 +24,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
             ["ConnectionStrings__messaging"] = vhost.ConnectionString,
             ["ConnectionStrings__userdb"] = $"Filename={Path.Combine(directory, "users.db")};Connection=shared",
             ["Admin__Password"] = UserServiceHost.AdminPassword,
+            ["Messaging__SigningKey"] = EndToEnd.InProcessSystem.MessagingSigningKey,
             ["PasswordHasher__IterationCount"] = "10000",
             ["Messaging__MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Messaging__RetryDelay"] = "00:00:00.200",
@@ -33,7 +34,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
     private static async Task<Actor> AdminAsync(IRequestClient requests)
     {
         var session = (await AskAsync(requests, new AuthenticateUser("admin", UserServiceHost.AdminPassword))).Value!;
-        return new Actor(session.User.Id, session.SecurityStamp);
+        return new Actor(session.User.Id, session.Security.StampHash);
     }
 
     private static async Task<Reply<T>> AskAsync<T>(IRequestClient requests, IRequest<T> request)

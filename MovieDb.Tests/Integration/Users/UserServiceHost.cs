@@ -49,6 +49,7 @@ internal sealed class UserServiceHost : IAsyncDisposable
         ["ConnectionStrings:messaging"] = connectionString,
         ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(directory, "users.db")};Connection=shared",
         ["Admin:Password"] = AdminPassword,
+        ["Messaging:SigningKey"] = EndToEnd.InProcessSystem.MessagingSigningKey,
         ["PasswordHasher:IterationCount"] = "10000",
         ["Messaging:RetryDelay"] = "00:00:00.010",
         ["Accounts:RequireActivation"] = "false",
@@ -77,7 +78,7 @@ internal sealed class UserServiceHost : IAsyncDisposable
     public async Task<Actor> SignInAsync(string userName, string password)
     {
         var session = (await SendAsync(new AuthenticateUser(userName, password))).Value ?? throw new InvalidOperationException($"{userName} could not sign in.");
-        return new Actor(session.User.Id, session.SecurityStamp);
+        return new Actor(session.User.Id, session.Security.StampHash);
     }
 
     /// <summary>The bootstrap admin as a caller.</summary>
@@ -114,9 +115,10 @@ internal sealed class UserServiceHost : IAsyncDisposable
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), ct);
         var replyQueue = (await channel.QueueDeclareAsync(cancellationToken: ct)).QueueName;
         var metadata = MessageMetadata.Of(request.GetType());
-        await channel.BasicPublishAsync(string.Empty, metadata.Kind == MessageKind.Query ? UserServiceQueues.Requests.Queries : UserServiceQueues.Requests.Commands, mandatory: true,
-            new BasicProperties { MessageId = Guid.NewGuid().ToString(), CorrelationId = "raw", ReplyTo = replyQueue, Type = metadata.Type, ContentType = "application/json", Persistent = true },
-            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), MessageSerializer.Options), ct);
+        var properties = new BasicProperties { MessageId = Guid.NewGuid().ToString(), CorrelationId = "raw", ReplyTo = replyQueue, Type = metadata.Type, ContentType = "application/json", Persistent = true };
+        var body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, request.GetType(), MessageSerializer.Options);
+        MovieDb.Messaging.MessageSignatures.Sign(MovieDb.Messaging.SignedMessage.Request, properties, body, RawMessages.SigningKey, DateTimeOffset.UtcNow);
+        await channel.BasicPublishAsync(string.Empty, metadata.Kind == MessageKind.Query ? UserServiceQueues.Requests.Queries : UserServiceQueues.Requests.Commands, mandatory: true, properties, body, ct);
 
         BasicGetResult? reply = null;
         await Wait.UntilAsync(async () => (reply = await channel.BasicGetAsync(replyQueue, autoAck: true, ct)) is not null, $"the raw reply to {metadata.Type}");
