@@ -61,7 +61,7 @@ internal static class Extensions
         builder.Services.AddOptions<GatewayIdentityOptions>().BindConfiguration(GatewayIdentityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IdentityTokens>();
 
-        builder.Services.AddGatewayOpenApi();
+        builder.AddGatewayOpenApi();
         builder.Services.Configure<KestrelServerOptions>(options => options.AddServerHeader = false);
         builder.AddCorsFromConfiguration();
         builder.Services.AddSingleton(TimeProvider.System);
@@ -91,6 +91,8 @@ internal static class Extensions
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        // After the limits: a copy served from the cache (the public OpenAPI document) counts too.
+        app.UseOutputCache();
         app.Use(RequestBodyLimits.RejectOversizedBodiesAsync);
         return app;
     }
@@ -98,7 +100,7 @@ internal static class Extensions
     /// <summary>The OpenAPI document (always) and the Scalar UI (Development only).</summary>
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
-        app.MapOpenApi().AllowAnonymous().RequireRateLimiting(RateLimiting.AnonymousPolicy);
+        app.MapOpenApi().AllowAnonymous().RequireRateLimiting(RateLimiting.AnonymousPolicy).CacheOutput(PublicDocumentCachePolicy.Name);
         if (app.Environment.IsDevelopment())
         {
             app.MapScalarApiReference().AllowAnonymous();

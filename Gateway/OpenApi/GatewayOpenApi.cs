@@ -16,9 +16,17 @@ internal static class GatewayOpenApi
     public const string BearerScheme = "Bearer";
     public const string ProblemDetailsSchema = "ProblemDetails";
 
-    public static IServiceCollection AddGatewayOpenApi(this IServiceCollection services)
+    public static IHostApplicationBuilder AddGatewayOpenApi(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddOpenApi(Configure);
+        var cacheDuration = builder.Configuration.GetValue<TimeSpan?>(PublicDocumentCachePolicy.DurationSetting) ?? PublicDocumentCachePolicy.DefaultDuration;
+        if (cacheDuration < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"{PublicDocumentCachePolicy.DurationSetting} must not be negative (00:00:00 turns the cache off); it is {cacheDuration}.");
+        }
+
+        services.AddOutputCache(options => options.AddPolicy(PublicDocumentCachePolicy.Name, new PublicDocumentCachePolicy(cacheDuration)));
         services.AddSingleton<MovieServiceDocument>();
 
         // Service discovery and the standard retries, within a short wait: when the movie service does
@@ -28,7 +36,7 @@ internal static class GatewayOpenApi
             http.BaseAddress = new Uri("http://movieservice");
             http.Timeout = MovieServiceDocument.FetchTimeout;
         });
-        return services;
+        return builder;
     }
 
     private static void Configure(OpenApiOptions options)

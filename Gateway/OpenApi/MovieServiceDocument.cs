@@ -5,7 +5,7 @@ namespace Gateway.OpenApi;
 
 /// <summary>
 /// The movie routes of the public document, as the movie service describes them: each time the
-/// public document is served, the gateway asks the movie service for its own document
+/// public document is built (at most once a minute, <see cref="PublicDocumentCachePolicy"/>), the gateway asks the movie service for its own document
 /// (<c>http://movieservice/openapi/v1.json</c>, internal) and publishes its <c>/movies</c> routes as
 /// the gateway proxies them, under <c>/api/movies</c>, with their schemas and tag; it adds what the
 /// gateway itself does on the way: the bearer scheme, and its own answers (401, 413, 429, 503, 504).
@@ -25,6 +25,9 @@ internal sealed partial class MovieServiceDocument(IHttpClientFactory httpClient
     private const string PublicPrefix = "/api";
 
     private volatile string? _lastCopy;
+
+    /// <summary>Whether the public document has the movie routes: the movie service has answered at least once.</summary>
+    public bool HasMovieRoutes => _lastCopy is not null;
 
     public async Task AddMovieRoutesAsync(OpenApiDocument document, CancellationToken cancellationToken)
     {

@@ -25,6 +25,12 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.System system, Tes
         };
     }
 
+    /// <summary>A gateway that builds the public document on every request (no cached copy hides what it does then).</summary>
+    private sealed class Uncached(TestServers servers) : InProcessSystem(servers)
+    {
+        protected override IDictionary<string, string?> GatewaySettings => new Dictionary<string, string?> { ["OpenApi:CacheDuration"] = "00:00:00" };
+    }
+
     private static readonly string[] Methods = ["get", "put", "post", "delete", "patch"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -172,12 +178,33 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.System system, Tes
 
         Assert.NotNull(published["paths"]!["/api/auth/login"]);
         Assert.Null(published["paths"]!["/api/movies"]);
+
+        // A document without the movie routes is not kept: the next request asks the movie service again.
+        using var client = away.CreateClient();
+        using var again = await client.GetAsync("/openapi/v1.json", Ct);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Null(again.Headers.Age);
+    }
+
+    [Fact]
+    public async Task The_public_document_is_built_once_for_every_caller_and_a_made_up_token_does_not_get_around_the_copy()
+    {
+        using var anonymous = system.CreateClient();
+        var first = await anonymous.GetStringAsync("/openapi/v1.json", Ct);
+
+        using var pretending = system.CreateClient();
+        pretending.DefaultRequestHeaders.Authorization = new("Bearer", "made.up.token");
+        using var second = await pretending.GetAsync("/openapi/v1.json", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.NotNull(second.Headers.Age);
+        Assert.Equal(first, await second.Content.ReadAsStringAsync(Ct));
     }
 
     [Fact]
     public async Task When_the_movie_service_stops_the_document_keeps_the_movie_routes_it_last_gave()
     {
-        await using var stopping = new System(servers);
+        await using var stopping = new Uncached(servers);
         await stopping.InitializeAsync();
         Assert.NotNull((await PublicDocumentAsync(stopping))["paths"]!["/api/movies"]);
 
