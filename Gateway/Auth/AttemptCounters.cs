@@ -91,8 +91,8 @@ internal sealed class RedisAttemptCounter(SharedCache cache) : IAttemptCounter
 
 /// <summary>
 /// The counts in this process: what a single gateway keeps without a cache, and what each instance
-/// counts on its own while Redis is unreachable. Bounded: when full, the buckets neither blocked nor
-/// recently used go first.
+/// counts on its own while Redis is unreachable. Bounded (<see cref="MaxBuckets"/>): when full, the
+/// buckets neither blocked nor recently used go first, then the blocks that end soonest.
 /// </summary>
 internal sealed class MemoryAttemptCounter : IAttemptCounter
 {
@@ -167,16 +167,28 @@ internal sealed class MemoryAttemptCounter : IAttemptCounter
         return _buckets.GetOrAdd(bucket, _ => new Bucket());
     }
 
-    // Bounded without forgetting the accounts under attack: buckets that are not blocked go first,
-    // least recently used first, until a tenth of the room is free again.
+    // Bounded whatever is in it. Buckets that are not blocked go first, least recently used first,
+    // until a tenth of the room is free again. Only when too few of those are left (someone blocked
+    // that many buckets on purpose) do blocked ones go, those whose block ends soonest first: an
+    // account under a long attack keeps its block longest.
     private void Evict(DateTimeOffset now)
     {
+        var room = MaxBuckets / 10;
         var idle = _buckets
             .Where(entry => entry.Value.BlockedUntil <= now)
             .OrderBy(entry => entry.Value.LastSeen)
-            .Take(MaxBuckets / 10)
+            .Take(room)
             .Select(entry => entry.Key)
             .ToList();
+        if (idle.Count < room)
+        {
+            idle.AddRange(_buckets
+                .Where(entry => entry.Value.BlockedUntil > now)
+                .OrderBy(entry => entry.Value.BlockedUntil)
+                .Take(room - idle.Count)
+                .Select(entry => entry.Key));
+        }
+
         foreach (var key in idle)
         {
             _buckets.TryRemove(key, out _);

@@ -29,6 +29,9 @@ public sealed class SignInThrottle(
     ICurrentStamps stamps)
 {
     private readonly MemoryAttemptCounter _memory = new();
+
+    /// <summary>How many counts this instance holds in memory (for tests of its bound).</summary>
+    internal int MemoryBuckets => _memory.Count;
     private readonly RedisAttemptCounter? _redis = cache.IsConfigured ? new RedisAttemptCounter(cache) : null;
 
     /// <summary>

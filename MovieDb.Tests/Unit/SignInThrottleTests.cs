@@ -239,6 +239,29 @@ public sealed class SignInThrottleTests(TestServers servers) : IAsyncDisposable
         Assert.NotNull(await TryAsync(throttle, "victim"));
     }
 
+    [Fact]
+    public async Task Blocking_more_names_than_the_table_holds_keeps_it_bounded_and_keeps_the_longest_block()
+    {
+        var throttle = await NewThrottleAsync("memory", freeAttempts: 1);
+        // The victim's block (the fourth attempt: 4 s) outlasts every filler's (the second: 1 s).
+        for (var i = 0; i < 3; i++)
+        {
+            await TryAsync(throttle, "victim");
+            _time.Advance(TimeSpan.FromSeconds(4));
+        }
+
+        await TryAsync(throttle, "victim");
+        for (var i = 0; i < MemoryAttemptCounter.MaxBuckets + 10; i++)
+        {
+            await TryAsync(throttle, $"filler{i}");
+            Assert.Null(await TryAsync(throttle, $"filler{i}"));
+        }
+
+        Assert.NotNull(await TryAsync(throttle, $"filler{MemoryAttemptCounter.MaxBuckets + 9}"));
+        Assert.True(throttle.MemoryBuckets <= MemoryAttemptCounter.MaxBuckets, $"{throttle.MemoryBuckets} buckets");
+        Assert.NotNull(await TryAsync(throttle, "victim"));
+    }
+
     [Theory]
     [InlineData("203.0.113.7", "203.0.113.7")]
     [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
