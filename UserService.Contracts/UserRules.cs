@@ -139,8 +139,20 @@ public static partial class UserRules
     public static string NormalizeUserName(string userName) =>
         userName.Trim().Normalize(System.Text.NormalizationForm.FormKC).ToUpperInvariant();
 
-    /// <summary>The form e-mail addresses are compared and indexed in.</summary>
-    public static string NormalizeEmail(string email) => email.Trim().ToUpperInvariant();
+    /// <summary>
+    /// The form e-mail addresses are compared and indexed in: the mailbox they reach. Upper-cased, and
+    /// without a sub-address (<c>name+tag@host</c> is <c>NAME@HOST</c>: most providers deliver it to
+    /// <c>name@host</c>), so one mailbox holds at most one account and nobody can make MovieDb mail a
+    /// mailbox again and again by registering it under new tags.
+    /// </summary>
+    public static string NormalizeEmail(string email)
+    {
+        ArgumentNullException.ThrowIfNull(email);
+        var address = email.Trim();
+        var at = address.LastIndexOf('@');
+        var plus = at > 0 ? address.IndexOf('+', 0, at) : -1;
+        return (plus > 0 ? string.Concat(address.AsSpan(0, plus), address.AsSpan(at)) : address).ToUpperInvariant();
+    }
 
     /// <summary>
     /// What a user name looks like, for uniqueness: two names with the same skeleton display alike and

@@ -90,6 +90,15 @@ public sealed class UserRulesTests
     public void Different_names_keep_different_skeletons(string name, string other) =>
         Assert.NotEqual(UserRules.Skeleton(name), UserRules.Skeleton(other));
 
+    [Theory]
+    [InlineData("Victim@Example.test", "VICTIM@EXAMPLE.TEST")]
+    [InlineData(" victim+news@example.test", "VICTIM@EXAMPLE.TEST")]
+    [InlineData("victim+1+2@example.test", "VICTIM@EXAMPLE.TEST")]
+    [InlineData("+victim@example.test", "+VICTIM@EXAMPLE.TEST")]
+    [InlineData("victim@plus+host.example", "VICTIM@PLUS+HOST.EXAMPLE")]
+    public void Addresses_of_one_mailbox_normalise_alike_whatever_their_case_or_sub_address(string email, string normalized) =>
+        Assert.Equal(normalized, UserRules.NormalizeEmail(email));
+
     [Fact]
     public void Redaction_masks_every_secret_field_at_any_depth_and_keeps_the_rest()
     {

@@ -60,6 +60,29 @@ public sealed class ActivationTests(ActivationSystem system) : IClassFixture<Act
     }
 
     [Fact]
+    public async Task Registrations_under_new_sub_addresses_of_one_mailbox_are_refused_as_taken_and_mail_it_once()
+    {
+        await system.StartAsync();
+        var mailbox = $"flood{Guid.NewGuid():N}"[..20];
+        using var client = system.CreateClient();
+        using var first = await client.PostAsJsonAsync("/api/auth/register", new { userName = mailbox, email = $"{mailbox}+1@example.test", password = Password }, Ct);
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+
+        // Each would be a new account, and a new activation mail to the same person.
+        string[] others = [$"{mailbox}+2@example.test", $"{mailbox}@example.test", $"{mailbox.ToUpperInvariant()}+x@EXAMPLE.test"];
+        for (var i = 0; i < others.Length; i++)
+        {
+            using var again = await client.PostAsJsonAsync("/api/auth/register", new { userName = $"{mailbox[..15]}n{i}", email = others[i], password = Password }, Ct);
+            await ProblemAssert.IsProblemAsync(again, HttpStatusCode.Conflict);
+        }
+
+        await Mailbox.WaitForAsync($"{mailbox}+1@example.test");
+        await SentinelMailAsync();
+        Assert.All(others, address => Assert.Empty(Mailbox.To(address)));
+        Assert.Single(Mailbox.To($"{mailbox}+1@example.test"));
+    }
+
+    [Fact]
     public async Task An_activation_link_activates_once_and_a_second_use_answers_the_same_and_changes_nothing()
     {
         await system.StartAsync();
