@@ -30,6 +30,7 @@ internal static class RateLimiting
         services.AddSingleton<DeviceTokens>();
         services.AddSingleton<ICurrentStamps>(sp => sp.GetRequiredService<UserSecurityCache>());
         services.AddSingleton<SharedLimiters>();
+        services.AddSingleton<PasswordChangeLimiter>();
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -94,6 +94,13 @@ public static class UsersApi
             return UserServiceResults.Invalid(errors, "Invalid update");
         }
 
+        // A password to check or hash costs the user service tens of milliseconds: a user gets a few a minute.
+        if ((body.Password is not null || (body.CurrentPassword is not null && body.Email is not null))
+            && await services.PasswordChanges.TryAcquireAsync(caller.UserId(), cancellationToken) is { } tooSoon)
+        {
+            return RateLimiting.TooManyRequests(services.HttpContext, tooSoon);
+        }
+
         // A change that checks the caller's password is a guess as much as a sign-in is: the same throttle
         // counts it, so a stolen access token is no way around the sign-in's waits.
         // (The user service checks the current password only with a new e-mail address or password; a

@@ -28,6 +28,14 @@ public sealed class RateLimitingOptions
     /// <summary>Every request, per client address, before any other limit: bursts of 1000, 500 a second.</summary>
     public BucketLimit PerAddress { get; set; } = new() { TokenLimit = 1000, TokensPerSecond = 500 };
 
+    /// <summary>
+    /// Account changes that make the user service check or hash a password (a new password, or a new
+    /// e-mail address with the current password), per signed-in user: each costs the user service tens
+    /// of milliseconds of CPU, and someone who knows their own password is never held up by the sign-in
+    /// throttle. Default 10 a minute.
+    /// </summary>
+    public WindowLimit PasswordChanges { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(1) };
+
     /// <summary>Failed sign-ins (and other password checks) of one account, from any address (<see cref="Auth.SignInThrottle"/>).</summary>
     public FailureLimit SignInFailures { get; set; } = new();
 

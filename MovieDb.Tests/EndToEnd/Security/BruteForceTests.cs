@@ -234,6 +234,52 @@ public sealed class BruteForceTests(TestServers servers)
     }
 
     [Fact]
+    public async Task One_account_that_knows_its_password_cannot_keep_the_user_service_hashing_beyond_its_few_changes_a_minute()
+    {
+        await using var system = await StartAsync(servers, new() { ["RateLimiting__PasswordChanges__PermitLimit"] = "3" });
+        var owner = await system.NewUserAsync("hasher");
+        var other = await system.NewUserAsync("bystander");
+        using var client = owner.CreateClient();
+
+        // Right every time, so the sign-in throttle never holds it up: each one a password check.
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 5; i++)
+        {
+            var change = await client.PutAsJsonAsync($"/api/users/{owner.Id}", new { email = $"{owner.UserName}+{i}@example.test", currentPassword = owner.Password }, Ct);
+            statuses.Add(change.StatusCode);
+            if (change.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                refused ??= change;
+            }
+            else
+            {
+                change.Dispose();
+            }
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+        using (refused)
+        {
+            await ProblemAssert.IsProblemAsync(refused!, HttpStatusCode.TooManyRequests);
+            Assert.NotNull(refused!.Headers.RetryAfter?.Delta);
+        }
+
+        // A new password counts the same; a change without a password does not; the others are not held up.
+        using (var password = await client.PutAsJsonAsync($"/api/users/{owner.Id}", new { password = "an0ther-passw0rd", currentPassword = owner.Password }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, password.StatusCode);
+        }
+
+        using (var mine = await client.GetAsync("/api/users/me", Ct))
+        using (var theirs = await other.CreateClient().PutAsJsonAsync($"/api/users/{other.Id}", new { email = $"{other.UserName}+new@example.test", currentPassword = other.Password }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, mine.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, theirs.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task A_device_token_from_before_a_sign_out_everywhere_no_longer_keeps_its_client_apart()
     {
         await using var system = await StartAsync(servers, new() { ["RateLimiting__SignInFailures__FreeAttempts"] = "5" });
