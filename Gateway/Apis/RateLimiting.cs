@@ -25,7 +25,12 @@ internal static class RateLimiting
 
     public static IServiceCollection AddGatewayRateLimiting(this IServiceCollection services)
     {
-        services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        // A key that binds to nothing (misspelt, or from an older release) stops the start naming it,
+        // rather than leaving a limit that silently is not the one the operator set.
+        services.AddOptions<RateLimitingOptions>()
+            .BindConfiguration(RateLimitingOptions.SectionName, binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<DeviceTokens>();
         services.AddSingleton<ICurrentStamps>(sp => sp.GetRequiredService<UserSecurityCache>());

@@ -75,6 +75,20 @@ public sealed class GatewayConfigurationTests(GatewayConfigurationTests.System s
         Assert.Contains($"{key} is not set", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("RateLimiting:Auth:PermitLimit", "10", "'Auth'")]
+    [InlineData("RateLimiting:SignIn:PermitLimt", "5", "'PermitLimt'")]
+    public void A_rate_limit_setting_that_binds_to_nothing_stops_the_start_naming_it(string key, string value, string named)
+    {
+        var settings = Minimal(InProcessSystem.SigningKey);
+        settings[key] = value;
+        using var factory = new ServiceFactory<GatewayApp>(settings, "Production");
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.Server);
+
+        Assert.Contains(named, error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Cors_is_off_unless_origins_are_configured()
     {
