@@ -16,7 +16,12 @@
 #      MariaDB, RabbitMQ, nginx), read from /proc before and after each measured run.
 # Writes bench/results/results-<UTC time>.md (and prints it). Knobs: BENCH_DURATION (15 s),
 # BENCH_WARMUP (5 s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-# BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10), BENCH_CACHE (1: the gateway's limits in Redis; 0: in memory).
+# BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10), BENCH_FLOOD_SECONDS (30).
+# Two gateways run side by side, the same build and settings: 'gateway' keeps its rate limits and
+# sign-in throttle in Redis, as deployed; 'gateway-memory' in its own memory (no cache). The movie
+# mix goes through both in the same interleaved rounds: the difference is what Redis costs.
+#   7. another user's sign-in latency while one account floods the gateway with account changes
+#      (50 clients; wrong current passwords, then the right one).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -31,7 +36,7 @@ CONNECTIONS="${BENCH_CONNECTIONS:-32}"
 THREADS="${BENCH_THREADS:-2}"
 MOVIES="${BENCH_MOVIES:-10000}"
 LATENCY_SECONDS="${BENCH_LATENCY_SECONDS:-10}"
-GATEWAY_PORT=5180 MOVIESERVICE_PORT=5181 USERSERVICE_PORT=5182 NGINX_PORT=5183
+GATEWAY_PORT=5180 MOVIESERVICE_PORT=5181 USERSERVICE_PORT=5182 NGINX_PORT=5183 GATEWAY_MEMORY_PORT=5184
 OUT="$ROOT/bench/results"
 STATE="$OUT/state"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -96,17 +101,21 @@ start_service MovieService "$MOVIESERVICE_PORT" \
 start_service UserService "$USERSERVICE_PORT" \
   ConnectionStrings__userdb="Filename=$STATE/users.db" Admin__Password="$ADMIN_PASSWORD" Accounts__RequireActivation=false \
   Messaging__SigningKey="$MESSAGING_SIGNING_KEY"
-# The gateway's rate limits and sign-in throttle in Redis, as deployed (BENCH_CACHE=0: in its memory).
-CACHE=()
-[ "${BENCH_CACHE:-1}" = 1 ] && CACHE=(ConnectionStrings__cache="127.0.0.1:$MOVIEDB_REDIS_PORT" Cache__KeyPrefix=moviedb-bench:)
-start_service Gateway "$GATEWAY_PORT" "${CACHE[@]}" \
-  services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
-  Jwt__SigningKey="$JWT_SIGNING_KEY" Jwt__AccessTokenLifetime=01:00:00 GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
-  Messaging__SigningKey="$MESSAGING_SIGNING_KEY" \
-  RateLimiting__SignIn__PermitLimit=100000000 RateLimiting__Registration__PermitLimit=100000000 \
-  RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 \
-  RateLimiting__PerAddress__TokenLimit=100000000 RateLimiting__PerAddress__TokensPerSecond=100000000
-for service in "MovieService $MOVIESERVICE_PORT" "UserService $USERSERVICE_PORT" "Gateway $GATEWAY_PORT"; do
+# The gateway's rate limits and sign-in throttle in Redis, as deployed; a second gateway keeps them in its memory.
+start_gateway() { # name port extra-settings...
+  local name=$1 port=$2; shift 2
+  start_service Gateway "$port" "$@" \
+    services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
+    Jwt__SigningKey="$JWT_SIGNING_KEY" Jwt__AccessTokenLifetime=01:00:00 GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
+    Messaging__SigningKey="$MESSAGING_SIGNING_KEY" \
+    RateLimiting__SignIn__PermitLimit=100000000 RateLimiting__Registration__PermitLimit=100000000 \
+    RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 \
+    RateLimiting__PerAddress__TokenLimit=100000000 RateLimiting__PerAddress__TokensPerSecond=100000000
+  sed -i "\$s/^Gateway /$name /" "$STATE/pids"
+}
+start_gateway Gateway "$GATEWAY_PORT" ConnectionStrings__cache="127.0.0.1:$MOVIEDB_REDIS_PORT" Cache__KeyPrefix=moviedb-bench:
+start_gateway GatewayMemory "$GATEWAY_MEMORY_PORT"
+for service in "MovieService $MOVIESERVICE_PORT" "UserService $USERSERVICE_PORT" "Gateway $GATEWAY_PORT" "GatewayMemory $GATEWAY_MEMORY_PORT"; do
   read -r name port <<<"$service"
   MOVIEDB_SERVER_WAIT_SECONDS=120 moviedb_wait_for "$name" moviedb_http_ok "$port" /health \
     || { tail -n 30 "$STATE/$name.log"; fail "$name did not become healthy"; }
@@ -142,11 +151,14 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 BEAM_PID=$(moviedb_as_root rabbitmqctl -q eval 'list_to_integer(os:getpid()).' 2>/dev/null) || fail "could not ask RabbitMQ for its process id"
 DB_PID=$(pgrep -x mariadbd | head -n 1); [ -n "$DB_PID" ] || DB_PID=$(pgrep -x mysqld | head -n 1)
 nginx_pids() { local master; master=$(cat "$STATE/nginx.pid"); echo "$master $(pgrep -P "$master" | tr '\n' ' ')"; }
-CPU_PROCS=(MovieService Gateway UserService MariaDB RabbitMQ nginx)
+REDIS_PID=$(redis-cli -p "$MOVIEDB_REDIS_PORT" info server 2>/dev/null | awk -F: '/^process_id/ { print $2 + 0 }')
+[ -n "$REDIS_PID" ] || fail "could not ask Redis for its process id"
+CPU_PROCS=(MovieService Gateway UserService MariaDB RabbitMQ nginx GatewayMemory Redis)
 pids_of() {
   case $1 in
     MariaDB) echo "$DB_PID" ;;
     RabbitMQ) echo "$BEAM_PID" ;;
+    Redis) echo "$REDIS_PID" ;;
     nginx) nginx_pids ;;
     *) echo "${PID[$1]}" ;;
   esac
@@ -175,14 +187,15 @@ run_wrk() { # name url prefix mode reader writer seconds → prints the RESULT f
 }
 
 declare -A RPS P50 P99 ERR CPU
-ORDERS=("direct nginx gateway" "nginx gateway direct" "gateway direct nginx")
+ORDERS=("direct nginx gateway gateway-memory" "nginx gateway gateway-memory direct" "gateway gateway-memory direct nginx" "gateway-memory direct nginx gateway")
 for round in $(seq 1 "$ROUNDS"); do
   # Each round starts with another path, so that no path always runs first or last.
-  for path in ${ORDERS[$(( (round - 1) % 3 ))]}; do
+  for path in ${ORDERS[$(( (round - 1) % 4 ))]}; do
     case $path in
       direct) url="http://127.0.0.1:$MOVIESERVICE_PORT"; prefix=/movies; mode=bearer; value=$READER_IDENTITY; writer=$WRITER_IDENTITY ;;
       nginx) url="http://127.0.0.1:$NGINX_PORT"; prefix=/movies; mode=bearer; value=$READER_IDENTITY; writer=$WRITER_IDENTITY ;;
       gateway) url="$GATEWAY"; prefix=/api/movies; mode=bearer; value=$TOKEN; writer=$WRITER_TOKEN ;;
+      gateway-memory) url="http://127.0.0.1:$GATEWAY_MEMORY_PORT"; prefix=/api/movies; mode=bearer; value=$TOKEN; writer=$WRITER_TOKEN ;;
     esac
     run_wrk "$path" "$url" "$prefix" "$mode" "$value" "$writer" "$WARMUP" >/dev/null
     if [ "$path" = gateway ]; then
@@ -210,7 +223,7 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A MRPS MP50 MP99
-for path in direct nginx gateway; do
+for path in direct nginx gateway gateway-memory; do
   MRPS[$path]=$(median <<<"${RPS[$path]}"); MP50[$path]=$(median <<<"${P50[$path]}"); MP99[$path]=$(median <<<"${P99[$path]}")
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
@@ -241,7 +254,7 @@ PAGE_COUNT=$(wc -l < "$STATE/pages-numbers.txt")
 
 moviedb_log "request/reply latency through the gateway and over AMQP"
 LATENCY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32)"
-AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" --name benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32 | tail -n +3)"
+AMQP="$(dotnet "$BENCH_TOOL" amqp --messaging "amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" --key "$MESSAGING_SIGNING_KEY" --name benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 1,8,32 | tail -n +3)"
 # Where the time of GET /api/users/me goes: CPU used per process during a 32-client run.
 cpu_mark
 ME_ONLY="$(dotnet "$BENCH_TOOL" latency --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --seconds "$LATENCY_SECONDS" --concurrency 32 --only-me true | tail -n 1)"
@@ -251,6 +264,10 @@ read -r -a ME_CPU < <(cpu_since "$ME_REQUESTS")
 moviedb_log "registration throughput and hashing cost"
 read -r REGISTER_RATE REGISTER_FAILED < <(dotnet "$BENCH_TOOL" register --gateway "$GATEWAY" --count 200 --concurrency 16)
 read -r HASH_MS ITERATIONS < <(dotnet "$BENCH_TOOL" hash)
+
+moviedb_log "another user's sign-ins while one account floods the gateway with account changes"
+FLOOD="$(dotnet "$BENCH_TOOL" flood --gateway "$GATEWAY" --user benchuser --password bench-passw0rd --attacker benchflood \
+  --seconds "${BENCH_FLOOD_SECONDS:-30}" --concurrency 50)" || fail "the flood measurement failed"
 
 ME32=$(grep -F '| GET /api/users/me | 32 |' <<<"$LATENCY")
 ME32_P50=$(awk -F'|' '{ gsub(/ /, "", $5); print $5 }' <<<"$ME32")
@@ -273,7 +290,7 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   echo
   echo "| path | requests/s | p50 ms | p99 ms | errors | runs (req/s) |"
   echo "|---|---:|---:|---:|---:|---|"
-  for path in direct nginx gateway; do
+  for path in direct nginx gateway gateway-memory; do
     echo "| $path | ${MRPS[$path]} | ${MP50[$path]} | ${MP99[$path]} | ${ERR[$path]} | ${RPS[$path]}|"
   done
   echo
@@ -282,7 +299,7 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   header="| path |"; rule="|---|"
   for name in "${CPU_PROCS[@]}" all; do header+=" $name |"; rule+="---:|"; done
   echo "$header"; echo "$rule"
-  for path in direct nginx gateway; do
+  for path in direct nginx gateway gateway-memory; do
     row="| $path |"
     for name in "${CPU_PROCS[@]}" all; do row+=" $(median <<<"${CPU[$path,$name]}") |"; done
     echo "$row"
@@ -296,6 +313,15 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   echo "| GET /api/users/me: gateway + user service + RabbitMQ CPU ≤ 300 µs per request | $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) µs | $(verdict $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) 300 le) |"
   echo "| GET /api/users/me p50 ≤ 2 ms at 32 clients | ${ME32_P50} ms | $(verdict "$ME32_P50" 2 le) |"
   echo "| GET /api/users/me p99 ≤ 10 ms at 32 clients | ${ME32_P99} ms | $(verdict "$ME32_P99" 10 le) |"
+  echo
+  echo "## The gateway's limits in Redis against in its memory (same rounds as above)"
+  echo
+  echo "| | requests/s | p50 ms | p99 ms | gateway µs CPU/request | Redis µs CPU/request |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| limits in Redis (gateway) | ${MRPS[gateway]} | ${MP50[gateway]} | ${MP99[gateway]} | $(median <<<"${CPU[gateway,Gateway]}") | $(median <<<"${CPU[gateway,Redis]}") |"
+  echo "| limits in memory (gateway-memory) | ${MRPS[gateway-memory]} | ${MP50[gateway-memory]} | ${MP99[gateway-memory]} | $(median <<<"${CPU[gateway-memory,GatewayMemory]}") | $(median <<<"${CPU[gateway-memory,Redis]}") |"
+  echo
+  echo "Throughput with Redis: $(ratio "${MRPS[gateway]}" "${MRPS[gateway-memory]}") of in-memory."
   echo
   echo "## Deep pages: any of the list's $PAGE_COUNT pages at random (sort=title, 20 per page), straight to the movie service; median of $ROUNDS interleaved rounds of ${DURATION} s"
   echo
@@ -314,12 +340,16 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   echo
   echo "| gateway | user service | RabbitMQ | the three | all busy CPU (load client and kernel included) |"
   echo "|---:|---:|---:|---:|---:|"
-  echo "| ${ME_CPU[1]} | ${ME_CPU[2]} | ${ME_CPU[4]} | $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) | ${ME_CPU[6]} |"
+  echo "| ${ME_CPU[1]} | ${ME_CPU[2]} | ${ME_CPU[4]} | $(( ME_CPU[1] + ME_CPU[2] + ME_CPU[4] )) | ${ME_CPU[8]} |"
   echo
   echo "## Registration"
   echo
   echo "- 200 registrations through the gateway from 16 clients: ${REGISTER_RATE} per second (${REGISTER_FAILED} failed)."
   echo "- One password hash (PBKDF2-HMAC-SHA512, $ITERATIONS iterations, ASP.NET Core's default): ${HASH_MS} ms; with $(nproc) cores that alone caps registrations (and sign-ins) at about $(awk -v ms="$HASH_MS" -v c="$(nproc)" 'BEGIN { printf "%.0f", c * 1000 / ms }') per second."
+  echo
+  echo "## Another user's sign-ins during a flood of account changes (${BENCH_FLOOD_SECONDS:-30} s each, in this order)"
+  echo
+  echo "$FLOOD"
   echo
   echo "## Working set (MB)"
   echo

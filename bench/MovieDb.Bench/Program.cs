@@ -16,7 +16,8 @@ using UserService.Contracts;
 //   pages     --movies URL --user ID --numbers FILE --cursors FILE  every page of the list, two ways
 //   user      --gateway URL --user NAME --password PW             registers (if new), prints "id token"
 //   latency   --gateway URL --user NAME --password PW --seconds S --concurrency 1,8,32 [--only-me true]
-//   amqp      --messaging URI --user ID --seconds S --concurrency 1,8,32
+//   amqp      --messaging URI --key SIGNING-KEY --name NAME --password PW --seconds S --concurrency 1,8,32
+//   flood     --gateway URL --user NAME --password PW --attacker NAME --seconds S --concurrency 50
 //   register  --gateway URL --count N --concurrency C
 //   hash      [--iterations N]
 var options = Options.Parse(args);
@@ -28,6 +29,7 @@ return options.Command switch
     "user" => await BenchUser(options),
     "latency" => await Latency(options),
     "amqp" => await Amqp(options),
+    "flood" => await Flood(options),
     "register" => await Register(options),
     "hash" => Hash(options),
     _ => Usage(),
@@ -191,7 +193,8 @@ static async Task<int> Latency(Options options)
 static async Task<int> Amqp(Options options)
 {
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "bench", DisableDefaults = true });
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:messaging"] = options["messaging"] });
+    // Requests to the user service are signed with the key it holds (Messaging:SigningKey).
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:messaging"] = options["messaging"], ["Messaging:SigningKey"] = options["key"] });
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     builder.AddRabbitMQClient("messaging");
     builder.AddRequestClient(UserServiceQueues.Requests);
@@ -208,7 +211,7 @@ static async Task<int> Amqp(Options options)
     }
 
     var session = signIn.Reply?.Value ?? throw new InvalidOperationException($"{options["name"]} could not sign in over AMQP.");
-    var caller = new Actor(session.User.Id, session.SecurityStamp);
+    var caller = new Actor(session.User.Id, session.Security.StampHash);
 
     var seconds = options.Int("seconds", 10);
     Console.WriteLine("| operation | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
@@ -301,9 +304,83 @@ static async Task<Measurement> Measure(int clients, int seconds, Func<Task<bool>
     return new Measurement(all, watch.Elapsed, errors);
 }
 
+// Another user's sign-in latency (one client, one sign-in after another) while one account floods the
+// gateway with account changes from many clients at once: quiet, then wrong current passwords (the
+// sign-in throttle's case), then right ones (the per-user password-change limit's case), and the same
+// three again in reverse order.
+static async Task<int> Flood(Options options)
+{
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(options["gateway"]) };
+    // One account floods with wrong passwords, another with the right one: each meets its own limit.
+    var wrong = await FloodAccountAsync(http, options["attacker"] + "w", options["password"]);
+    var right = await FloodAccountAsync(http, options["attacker"] + "r", options["password"]);
+
+    var seconds = options.Int("seconds", 30);
+    var clients = options.Int("concurrency", 50);
+    Console.WriteLine($"| while one account sends {clients} concurrent account changes | other user's sign-ins | p50 ms | p95 ms | p99 ms | max ms | the flood's answers |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
+    foreach (var phase in new[] { "nothing", "wrong", "right", "right", "wrong", "nothing" })
+    {
+        var statuses = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        using var stop = new CancellationTokenSource();
+        var flood = phase == "nothing" ? Task.CompletedTask : Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
+        {
+            var n = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var (name, id, token) = phase == "right" ? right : wrong;
+                using var change = new HttpRequestMessage(HttpMethod.Put, $"/api/users/{id}")
+                {
+                    Content = JsonContent.Create(new { email = $"{name}+{c}-{n++}@example.test", currentPassword = phase == "right" ? options["password"] : $"wrong-{c}-{n}" }),
+                };
+                change.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                try
+                {
+                    using var response = await http.SendAsync(change, stop.Token);
+                    statuses.AddOrUpdate((int)response.StatusCode, 1, (_, count) => count + 1);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                }
+            }
+        }));
+
+        var signIns = await Measure(1, seconds, async () =>
+        {
+            using var response = await http.PostAsJsonAsync("/api/auth/login", new { userName = options["user"], password = options["password"] });
+            return response.IsSuccessStatusCode;
+        });
+        await stop.CancelAsync();
+        await flood;
+        var answers = statuses.IsEmpty ? "—" : string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Value} × {s.Key}"));
+        var what = phase switch { "nothing" => "nothing (baseline)", "wrong" => "wrong current passwords", _ => "the right current password" };
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {what} | {signIns.SortedMilliseconds.Length} ({signIns.Errors} failed) | {signIns.Percentile(0.50):F1} | {signIns.Percentile(0.95):F1} | {signIns.Percentile(0.99):F1} | {signIns.SortedMilliseconds.LastOrDefault():F1} | {answers} |"));
+    }
+
+    return 0;
+}
+
+static async Task<(string Name, string Id, string Token)> FloodAccountAsync(HttpClient http, string name, string password)
+{
+    using (var register = await http.PostAsJsonAsync("/api/auth/register", new { userName = name, email = name + "@example.test", password }))
+    {
+        if (!register.IsSuccessStatusCode && register.StatusCode != System.Net.HttpStatusCode.Conflict)
+        {
+            throw new InvalidOperationException($"register {name}: {(int)register.StatusCode} {await register.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    var token = await SignInAsync(http, name, password);
+    using var me = new HttpRequestMessage(HttpMethod.Get, "/api/users/me");
+    me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    using var response = await http.SendAsync(me);
+    return (name, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, token);
+}
+
 internal sealed record Measurement(double[] SortedMilliseconds, TimeSpan Elapsed, int Errors)
 {
-    private double Percentile(double p) => SortedMilliseconds.Length == 0 ? double.NaN : SortedMilliseconds[Math.Min(SortedMilliseconds.Length - 1, (int)Math.Ceiling(p * SortedMilliseconds.Length) - 1)];
+    public double Percentile(double p) => SortedMilliseconds.Length == 0 ? double.NaN : SortedMilliseconds[Math.Min(SortedMilliseconds.Length - 1, (int)Math.Ceiling(p * SortedMilliseconds.Length) - 1)];
 
     public string Row(string operation, int clients) => string.Create(CultureInfo.InvariantCulture,
         $"| {operation} | {clients} | {SortedMilliseconds.Length / Elapsed.TotalSeconds:F0} | {Percentile(0.50):F2} | {Percentile(0.90):F2} | {Percentile(0.99):F2} | {SortedMilliseconds.LastOrDefault():F2} | {Errors} |");
