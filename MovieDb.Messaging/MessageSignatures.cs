@@ -82,14 +82,24 @@ public static class MessageSignatures
             return "Its signature does not match it: it was changed, or signed with another key.";
         }
 
-        if (maxAge is not { } limit)
+        return maxAge is { } limit ? CheckAge(properties, now, limit) : null;
+    }
+
+    /// <summary>
+    /// Null when the message, whose signature <see cref="Check"/> found valid, was signed within
+    /// <paramref name="maxAge"/> and not later than <see cref="ClockSkew"/> from now; otherwise why not.
+    /// </summary>
+    public static string? CheckAge(IReadOnlyBasicProperties properties, DateTimeOffset now, TimeSpan maxAge)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        if (properties.Headers?.TryGetValue(SignedAtHeader, out var value) != true || value is not long signedAt)
         {
-            return null;
+            return "It is not signed.";
         }
 
         var age = now - DateTimeOffset.FromUnixTimeMilliseconds(signedAt);
-        return age > limit || age < -ClockSkew
-            ? string.Create(CultureInfo.InvariantCulture, $"It was signed {age.TotalMinutes:F0} minutes ago, outside the {limit.TotalMinutes:F0} minutes a message of its kind is accepted for (are the two machines' clocks set?).")
+        return age > maxAge || age < -ClockSkew
+            ? string.Create(CultureInfo.InvariantCulture, $"It was signed {age.TotalMinutes:F0} minutes ago, outside the {maxAge.TotalMinutes:F0} minutes a message of its kind is accepted for (are the two machines' clocks set?).")
             : null;
     }
 

@@ -42,13 +42,15 @@ public enum SecurityVerdict
 /// <remarks>
 /// A broadcast does not count as the user service vouching: it applies at once, but the next refresh
 /// is due as if it had not arrived, and a broadcast about an account this instance has not asked about
-/// yet is checked on its first use. Newer news wins: of two broadcasts the newer version (they may
-/// arrive out of order), and an answer from the user service replaces what a broadcast said — unless
-/// the broadcast is newer and arrived while the question was on its way (the answer was read before
-/// the change: a just-demoted admin must not get its rights back from it). When the user service
-/// cannot be asked, what is known still ends the tokens it has seen ended, but an entry it has not
-/// vouched for within the refresh interval confirms no admin rights: the caller is Unconfirmed (user
-/// rights only) until it answers again; and an account nothing is known of is Unknown (503).
+/// yet is checked on its first use. Newer news wins, by the account's version (every stored change
+/// counts it up; broadcasts are signed, so a version is the user service's word): of a broadcast and
+/// an answer — to a look-up, a sign-in or a refresh — the higher version, whichever arrived last (an
+/// answer read before a change must not give a just-demoted admin its rights back); on a tie the
+/// answer, which renews the time the user service vouched. When the user service cannot be asked,
+/// what is known still ends the tokens it has seen ended, but an entry it has not vouched for within
+/// the refresh interval confirms no admin rights: the caller is Unconfirmed (user rights only) until
+/// it answers again; and an account it never vouched for here — nothing known, or only a broadcast,
+/// which may be an old one sent again — is Unknown (503) unless what is known ends the token.
 /// </remarks>
 public sealed partial class UserSecurityCache(
     IRequestClient requests,
@@ -71,7 +73,7 @@ public sealed partial class UserSecurityCache(
     /// The state of one account; <see cref="State"/> null means deleted. <see cref="At"/>: when the
     /// state was learnt; <see cref="Confirmed"/>: when the user service last vouched for it.
     /// </summary>
-    private sealed record Entry(SecurityState? State, long Version, DateTimeOffset At, DateTimeOffset Confirmed, bool FromBroadcast = false)
+    private sealed record Entry(SecurityState? State, long Version, DateTimeOffset At, DateTimeOffset Confirmed)
     {
         /// <summary>A deletion the user service confirmed: nothing replaces it (ids are never reused).</summary>
         public bool Final => State is null && Version == long.MaxValue;
@@ -101,6 +103,7 @@ public sealed partial class UserSecurityCache(
             null => (SecurityVerdict.Unknown, []),
             { State: null } => (SecurityVerdict.Ended, []),
             { State: var state } when state.StampHash != stampHash => (SecurityVerdict.Ended, []),
+            { Confirmed: var confirmed } when confirmed == DateTimeOffset.MinValue => (SecurityVerdict.Unknown, []),
             { Confirmed: var confirmed } when now - confirmed >= interval => (SecurityVerdict.Unconfirmed, []),
             { State: var state } => (SecurityVerdict.Current, state.Roles),
         };
@@ -115,8 +118,7 @@ public sealed partial class UserSecurityCache(
             change.Deleted ? null : new SecurityState(change.UserId, change.StampHash, change.Roles, change.Version),
             Math.Min(change.Version, long.MaxValue - 1),
             now,
-            Confirmed: _entries.GetValueOrDefault(change.UserId)?.Confirmed ?? DateTimeOffset.MinValue,
-            FromBroadcast: true), authoritative: false);
+            Confirmed: _entries.GetValueOrDefault(change.UserId)?.Confirmed ?? DateTimeOffset.MinValue), authoritative: false);
     }
 
     /// <summary>Applies what the user service itself told, at a sign-in or a refresh.</summary>
@@ -151,7 +153,6 @@ public sealed partial class UserSecurityCache(
 
     private async Task<Entry?> AskAsync(string userId)
     {
-        var asked = time.GetUtcNow();
         var result = await requests.SendAsync(new GetSecurityState(userId), new RequestOptions { Timeout = FetchTimeout }, CancellationToken.None);
         Entry? entry = result switch
         {
@@ -173,14 +174,13 @@ public sealed partial class UserSecurityCache(
         }
 
         _unanswered.TryRemove(userId, out _);
-        return Store(userId, entry, authoritative: true, asked);
+        return Store(userId, entry, authoritative: true);
     }
 
     /// <param name="userId">The account.</param>
     /// <param name="entry">What was learnt.</param>
     /// <param name="authoritative">Whether the user service said it (an answer), rather than a broadcast.</param>
-    /// <param name="asked">For an answer to a question: when the question was sent.</param>
-    private Entry Store(string userId, Entry entry, bool authoritative, DateTimeOffset? asked = null)
+    private Entry Store(string userId, Entry entry, bool authoritative)
     {
         if (_entries.Count >= MaxEntries)
         {
@@ -200,15 +200,14 @@ public sealed partial class UserSecurityCache(
             }
         }
 
-        // A deletion the user service confirmed is final. Its answer wins, except over a newer broadcast
-        // that arrived while the question was on its way: that answer was read before the change (the
-        // broadcast keeps its Confirmed time, so the next check asks again). Of two broadcasts, the newer.
+        // A deletion the user service confirmed is final. Otherwise the higher version, and on a tie the
+        // user service's own answer. (A newer broadcast kept over an older answer keeps its Confirmed
+        // time, so the next check asks again.)
         return _entries.AddOrUpdate(
             userId,
             entry,
             (_, current) => current.Final ? current
-                : authoritative && !(current.FromBroadcast && current.Version > entry.Version && current.At >= asked) ? entry
-                : !authoritative && entry.Version >= current.Version ? entry
+                : entry.Version > current.Version || (entry.Version == current.Version && authoritative) ? entry
                 : current);
     }
 

@@ -42,17 +42,25 @@ internal sealed class RequestHandlerHost(
     protected override async Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken)
     {
         var properties = delivery.Properties;
+
+        // Only what the sender signed is carried out: the broker's readers and publishers cannot make a
+        // request up, change one, or send an old one again (MessageSignatures). Checked before anything
+        // else, so that nothing unsigned — not even a request of an unknown type — is ever answered.
+        if (_signingKey is { } key && MessageSignatures.Check(SignedMessage.Request, properties, delivery.Body.Span, key, Time.GetUtcNow(), maxAge: null) is { } unsigned)
+        {
+            return DeliveryOutcome.DeadLetter("unauthenticated", unsigned);
+        }
+
         if (properties.Type is null || !registry.Handlers.TryGetValue(properties.Type, out var registration))
         {
             return DeliveryOutcome.DeadLetter("unknown-type", $"No handler for message type '{properties.Type}'.");
         }
 
-        // Only what the sender signed is carried out: the broker's readers and publishers cannot make a
-        // request up, change one, or send an old one again (MessageSignatures).
-        if (_signingKey is { } key
-            && MessageSignatures.Check(SignedMessage.Request, properties, delivery.Body.Span, key, Time.GetUtcNow(), registration.Kind == MessageKind.Query ? MessagingOptions.SignedQueryLifetime : Options.SignedCommandLifetime) is { } unsigned)
+        // How long it is honoured depends on its kind, which its signed type names.
+        if (_signingKey is not null
+            && MessageSignatures.CheckAge(properties, Time.GetUtcNow(), registration.Kind == MessageKind.Query ? MessagingOptions.SignedQueryLifetime : Options.SignedCommandLifetime) is { } stale)
         {
-            return DeliveryOutcome.DeadLetter("unauthenticated", unsigned);
+            return DeliveryOutcome.DeadLetter("unauthenticated", stale);
         }
 
         if (IsPastDeadline(properties))

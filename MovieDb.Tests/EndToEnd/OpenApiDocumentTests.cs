@@ -187,7 +187,7 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.System system, Tes
     }
 
     [Fact]
-    public async Task The_public_document_is_built_once_for_every_caller_and_a_made_up_token_does_not_get_around_the_copy()
+    public async Task The_public_document_is_built_once_for_every_caller_and_neither_a_made_up_token_nor_another_host_gets_around_the_copy()
     {
         using var anonymous = system.CreateClient();
         var first = await anonymous.GetStringAsync("/openapi/v1.json", Ct);
@@ -199,6 +199,11 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.System system, Tes
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         Assert.NotNull(second.Headers.Age);
         Assert.Equal(first, await second.Content.ReadAsStringAsync(Ct));
+
+        using var otherHost = new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json") { Headers = { Host = $"made-up-{Guid.NewGuid():N}.example" } };
+        using var third = await anonymous.SendAsync(otherHost, Ct);
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.NotNull(third.Headers.Age);
     }
 
     [Fact]

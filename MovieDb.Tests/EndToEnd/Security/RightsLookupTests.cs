@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Gateway.Auth;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MovieDb.Messaging.Contracts;
@@ -96,6 +97,16 @@ public sealed class RightsLookupTests(TestServers servers)
         answers.Script.Enqueue((demoted, Released()));
         await ProblemAssert.IsProblemAsync(await client.GetAsync("/api/movies?owner=all", Ct), HttpStatusCode.Forbidden);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/movies", Ct)).StatusCode);
+
+        // The same race with a sign-in's or a refresh's answer (the gateway applies the state it carries):
+        // promoted at version 6, demoted again at 7; the answer of a sign-in read at 6 arrives after the
+        // news of 7 and does not make an admin of the account again.
+        var cache = system.Gateway.Services.GetRequiredService<UserSecurityCache>();
+        var demotedAgain = new SecurityState(UserId, StampHash, ["user"], Version: 7);
+        cache.Apply(new UserSecurityChanged(UserId, StampHash, demotedAgain.Roles, Deleted: false, demotedAgain.Version, DateTimeOffset.UtcNow));
+        cache.Apply(new SecurityState(UserId, StampHash, ["admin", "user"], Version: 6));
+        answers.Script.Enqueue((demotedAgain, Released()));
+        await ProblemAssert.IsProblemAsync(await client.GetAsync("/api/movies?owner=all", Ct), HttpStatusCode.Forbidden);
     }
 
     [Fact]
@@ -123,6 +134,12 @@ public sealed class RightsLookupTests(TestServers servers)
         // The fresh gateway cannot tell an ended token from a good one: neither is accepted, both may
         // try again. The gateway that heard of the sign-out still refuses the ended one, and still
         // serves the one it knows (without admin rights, which it cannot confirm).
+        // Someone who kept a copy of an old broadcast about the leaver (signed, so it passes) sends it
+        // again: it says what the stamp was before the sign-out, but the user service never vouched for
+        // it here, so it does not make the ended token good.
+        var oldStampHash = new JsonWebToken(leaver.Tokens.AccessToken).GetClaim("sst").Value;
+        fresh.Services.GetRequiredService<UserSecurityCache>().Apply(new UserSecurityChanged(leaver.Id, oldStampHash, ["user"], Deleted: false, Version: 1, DateTimeOffset.UtcNow.AddDays(-1)));
+
         foreach (var client in new[] { leaverThere, stayerThere })
         {
             using var unknown = await client.GetAsync("/api/movies", Ct);

@@ -59,13 +59,19 @@ public sealed class SignedMessageTests(TestServers servers)
         MessageSignatures.Sign(SignedMessage.Request, old, Body("too-old"), RawMessages.SigningKey, DateTimeOffset.UtcNow.AddDays(-7));
         await RawMessages.PublishAsync(vhost, UserServiceQueues.Requests.Commands, old, Body("too-old"), signed: false);
 
-        // And one as the gateway would sign it, after them: the consumer went past the four.
+        // A made-up request of a type nobody handles: set aside unanswered too (an error reply would be
+        // signed, and its correlation id and reply queue are the forger's choice).
+        var unknown = Command("unknown-type", replies);
+        unknown.Type = "users.nothing";
+        await RawMessages.PublishAsync(vhost, UserServiceQueues.Requests.Commands, unknown, Body("unknown-type"), signed: false);
+
+        // And one as the gateway would sign it, after them: the consumer went past the five.
         await RawMessages.PublishAsync(vhost, UserServiceQueues.Requests.Commands, Command("genuine", replies), Body("genuine"));
         await Wait.UntilAsync(() => script.CallsFor("genuine") == 1, "the genuine command is handled");
 
         List<BasicGetResult> dead = [];
-        await Wait.UntilAsync(async () => (dead = [.. dead, .. await RawMessages.DrainAsync(vhost, UserServiceQueues.Requests.DeadLetters)]).Count >= 4, "four dead letters");
-        Assert.Equal(["changed", "other-key", "too-old", "unsigned"], dead.Select(m => m.BasicProperties.MessageId!).Order(StringComparer.Ordinal));
+        await Wait.UntilAsync(async () => (dead = [.. dead, .. await RawMessages.DrainAsync(vhost, UserServiceQueues.Requests.DeadLetters)]).Count >= 5, "five dead letters");
+        Assert.Equal(["changed", "other-key", "too-old", "unknown-type", "unsigned"], dead.Select(m => m.BasicProperties.MessageId!).Order(StringComparer.Ordinal));
         Assert.All(dead, m => Assert.Equal("unauthenticated", RawMessages.Header(m, Topology.DeadLetterReasonHeader)));
         Assert.Contains("outside the", RawMessages.Header(dead.Single(m => m.BasicProperties.MessageId == "too-old"), Topology.DeadLetterDetailHeader), StringComparison.Ordinal);
         Assert.Equal(["genuine"], script.Calls.Keys);
