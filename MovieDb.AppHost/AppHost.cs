@@ -30,6 +30,12 @@ var messagingSigningKey = builder.AddParameter(
     new GenerateParameterDefault { MinLength = 64, Special = false },
     secret: true,
     persist: true);
+// The user service signs its events with this key; the services that act on them (movie, notification) check it.
+var eventSigningKey = builder.AddParameter(
+    "event-signing-key",
+    new GenerateParameterDefault { MinLength = 64, Special = false },
+    secret: true,
+    persist: true);
 
 // The servers (MySQL, MongoDB, RabbitMQ, mail, Redis): containers (the default), or servers that already run (MovieDb:Servers=existing, for
 // machines without Docker and for managed services; ServerResources.cs). Same names either way.
@@ -46,6 +52,7 @@ var movieService = builder.AddProject<Projects.MovieService>("movieservice")
     .WithReference(moviedb).WaitFor(moviedb)
     .WithReference(messaging).WaitFor(messaging)
     .WithEnvironment("GatewayIdentity__SigningKey", gatewayIdentityKey)
+    .WithEnvironment("Messaging__EventSigningKey", eventSigningKey)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.UserService>("userservice")
@@ -54,6 +61,7 @@ builder.AddProject<Projects.UserService>("userservice")
     .WithReference(messaging).WaitFor(messaging)
     .WithEnvironment("Admin__Password", adminPassword)
     .WithEnvironment("Messaging__SigningKey", messagingSigningKey)
+    .WithEnvironment("Messaging__EventSigningKey", eventSigningKey)
     .WithHttpHealthCheck("/health");
 
 // The gateway reaches the movie service by service discovery (services__movieservice__http__0)
@@ -87,6 +95,7 @@ builder.AddProject<Projects.NotificationService>("notificationservice")
     .WithReference(messaging).WaitFor(messaging)
     .WithReference(mail).WaitFor(mail)
     .WithEnvironment("Notifications__ActivationUrl", ReferenceExpression.Create($"{webApp.GetEndpoint("http")}/activate"))
+    .WithEnvironment("Messaging__EventSigningKey", eventSigningKey)
     .WithHttpHealthCheck("/health");
 
 // MovieDb:Ports:{project} moves a project off its launch profile's port (run-local's MOVIEDB_*_PORT).

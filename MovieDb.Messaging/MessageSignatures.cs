@@ -17,11 +17,14 @@ public enum SignedMessage
 
     /// <summary>A broadcast to every running instance's cache: its id, type, signing time and body.</summary>
     Broadcast,
+
+    /// <summary>A durable event (<c>Messaging:EventSigningKey</c>): its id, type, signing time and body.</summary>
+    Event,
 }
 
 /// <summary>
 /// Requests, replies and broadcasts sealed with a key only the services that exchange them hold
-/// (<c>Messaging:SigningKey</c>): an HMAC-SHA256 over what the message says and its body, so
+/// (<c>Messaging:SigningKey</c>; durable events with <c>Messaging:EventSigningKey</c>): an HMAC-SHA256 over what the message says and its body, so
 /// that whoever can read and publish on the broker can neither make one up nor change one (its
 /// actor, its target, where its answer goes) nor send an old request again once its time is past. A
 /// command keeps its request id, so a copy of one within its lifetime is answered from the handling
@@ -111,7 +114,8 @@ public static class MessageSignatures
         {
             SignedMessage.Request => "moviedb-request-v1",
             SignedMessage.Reply => "moviedb-reply-v1",
-            _ => "moviedb-broadcast-v1",
+            SignedMessage.Broadcast => "moviedb-broadcast-v1",
+            _ => "moviedb-event-v1",
         });
         foreach (var field in (ReadOnlySpan<string?>)[properties.MessageId, properties.Type, properties.CorrelationId, properties.ReplyTo, deadline, signedAt.ToString(CultureInfo.InvariantCulture), Convert.ToHexString(SHA256.HashData(body))])
         {

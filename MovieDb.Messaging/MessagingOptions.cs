@@ -46,10 +46,20 @@ public sealed class MessagingOptions
     /// The key requests, their replies and broadcasts are signed and checked with
     /// (<see cref="MessageSignatures"/>; at least 32 characters), held by the services that exchange
     /// them only. Unset, they go unsigned and are taken unsigned; MovieDb's gateway and user service
-    /// refuse to start without it. Durable events are not signed.
+    /// refuse to start without it. Durable events have a key of their own (<see cref="EventSigningKey"/>).
     /// </summary>
     [MinLength(MessageSignatures.MinimumKeyLength)]
     public string? SigningKey { get; set; }
+
+    /// <summary>
+    /// The key durable events are signed and checked with: the publisher and every subscriber hold it,
+    /// and it signs nothing else, so that a subscriber can neither make up a request nor a reply. A
+    /// durable subscription that holds it dead-letters an event without its valid signature
+    /// (<c>unauthenticated</c>); unset, events go unsigned and are taken unsigned. MovieDb's user,
+    /// movie and notification services refuse to start without it.
+    /// </summary>
+    [MinLength(MessageSignatures.MinimumKeyLength)]
+    public string? EventSigningKey { get; set; }
 
     /// <summary>
     /// How long a signed command may wait in its queue before it is refused as too old. Default and
@@ -65,4 +75,7 @@ public sealed class MessagingOptions
 
     /// <summary>The key's bytes, or null when messages are not signed.</summary>
     internal byte[]? SigningKeyBytes => string.IsNullOrEmpty(SigningKey) ? null : System.Text.Encoding.UTF8.GetBytes(SigningKey);
+
+    /// <summary>The event key's bytes, or null when durable events are not signed.</summary>
+    internal byte[]? EventSigningKeyBytes => string.IsNullOrEmpty(EventSigningKey) ? null : System.Text.Encoding.UTF8.GetBytes(EventSigningKey);
 }

@@ -82,7 +82,7 @@ moviedb_log "starting the movie service, the user service and the gateway (Relea
 DB_PASSWORD="$(moviedb_random_secret)" BROKER_PASSWORD="$(moviedb_random_secret)"
 ADMIN_PASSWORD="$(moviedb_random_secret | head -c 20)"
 JWT_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)" GATEWAY_IDENTITY_KEY="$(moviedb_random_secret)$(moviedb_random_secret)"
-MESSAGING_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)"
+MESSAGING_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)" EVENT_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)"
 { moviedb_mariadb_database moviedb_bench && moviedb_mariadb_account moviedb_bench "$DB_PASSWORD" moviedb_bench; } \
   || fail "could not create the bench database and its account"
 moviedb_rabbitmq_account moviedb_bench "$BROKER_PASSWORD" moviedb-bench || fail "could not create the bench broker account"
@@ -97,10 +97,10 @@ start_service() {
 }
 start_service MovieService "$MOVIESERVICE_PORT" \
   ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=moviedb_bench;Password=$DB_PASSWORD;Database=moviedb_bench" \
-  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY"
+  GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" Messaging__EventSigningKey="$EVENT_SIGNING_KEY"
 start_service UserService "$USERSERVICE_PORT" \
   ConnectionStrings__userdb="Filename=$STATE/users.db" Admin__Password="$ADMIN_PASSWORD" Accounts__RequireActivation=false \
-  Messaging__SigningKey="$MESSAGING_SIGNING_KEY"
+  Messaging__SigningKey="$MESSAGING_SIGNING_KEY" Messaging__EventSigningKey="$EVENT_SIGNING_KEY"
 # The gateway's rate limits and sign-in throttle in Redis, as deployed; a second gateway keeps them in its memory.
 start_gateway() { # name port extra-settings...
   local name=$1 port=$2; shift 2

@@ -122,7 +122,7 @@ if [ ! -f "$SECRETS" ]; then
   } > "$SECRETS")
 fi
 # Added after the first version of this file: a state folder from then gets them now.
-for name in GATEWAY_IDENTITY_KEY MESSAGING_SIGNING_KEY; do
+for name in GATEWAY_IDENTITY_KEY MESSAGING_SIGNING_KEY EVENT_SIGNING_KEY; do
   if ! grep -q "^$name=" "$SECRETS"; then
     (umask 077; echo "$name=$(moviedb_random_secret)$(moviedb_random_secret)" >> "$SECRETS")
   fi
@@ -188,7 +188,8 @@ cat > "$SETTINGS" <<JSON
     "admin-password": $(json_string "$ADMIN_PASSWORD"),
     "jwt-signing-key": $(json_string "$JWT_SIGNING_KEY"),
     "gateway-identity-key": $(json_string "$GATEWAY_IDENTITY_KEY"),
-    "messaging-signing-key": $(json_string "$MESSAGING_SIGNING_KEY")
+    "messaging-signing-key": $(json_string "$MESSAGING_SIGNING_KEY"),
+    "event-signing-key": $(json_string "$EVENT_SIGNING_KEY")
   }
 }
 JSON

@@ -42,11 +42,12 @@ public enum SecurityVerdict
 /// <remarks>
 /// A broadcast does not count as the user service vouching: it applies at once, but the next refresh
 /// is due as if it had not arrived, and a broadcast about an account this instance has not asked about
-/// yet is checked on its first use. Newer news wins, by the account's version (every stored change
-/// counts it up; broadcasts are signed, so a version is the user service's word): of a broadcast and
-/// an answer — to a look-up, a sign-in or a refresh — the higher version, whichever arrived last (an
-/// answer read before a change must not give a just-demoted admin its rights back); on a tie the
-/// answer, which renews the time the user service vouched. When the user service cannot be asked,
+/// yet is checked on its first use. Newer news wins: of two broadcasts the higher version (the
+/// account's, counted up by every stored change; they may arrive out of order), and an answer of the
+/// user service — to a look-up, a sign-in or a refresh — over a broadcast, unless the broadcast has the
+/// higher version and arrived while the answer may have been on its way (after a look-up's question
+/// was sent; within the refresh interval before a sign-in's or a refresh's answer): that answer was
+/// read before the change, and a just-demoted admin must not get its rights back from it. When the user service cannot be asked,
 /// what is known still ends the tokens it has seen ended, but an entry it has not vouched for within
 /// the refresh interval confirms no admin rights: the caller is Unconfirmed (user rights only) until
 /// it answers again; and an account it never vouched for here — nothing known, or only a broadcast,
@@ -73,7 +74,7 @@ public sealed partial class UserSecurityCache(
     /// The state of one account; <see cref="State"/> null means deleted. <see cref="At"/>: when the
     /// state was learnt; <see cref="Confirmed"/>: when the user service last vouched for it.
     /// </summary>
-    private sealed record Entry(SecurityState? State, long Version, DateTimeOffset At, DateTimeOffset Confirmed)
+    private sealed record Entry(SecurityState? State, long Version, DateTimeOffset At, DateTimeOffset Confirmed, bool FromBroadcast = false)
     {
         /// <summary>A deletion the user service confirmed: nothing replaces it (ids are never reused).</summary>
         public bool Final => State is null && Version == long.MaxValue;
@@ -118,15 +119,20 @@ public sealed partial class UserSecurityCache(
             change.Deleted ? null : new SecurityState(change.UserId, change.StampHash, change.Roles, change.Version),
             Math.Min(change.Version, long.MaxValue - 1),
             now,
-            Confirmed: _entries.GetValueOrDefault(change.UserId)?.Confirmed ?? DateTimeOffset.MinValue), authoritative: false);
+            Confirmed: _entries.GetValueOrDefault(change.UserId)?.Confirmed ?? DateTimeOffset.MinValue,
+            FromBroadcast: true), authoritative: false);
     }
 
-    /// <summary>Applies what the user service itself told, at a sign-in or a refresh.</summary>
+    /// <summary>
+    /// Applies what the user service itself told, at a sign-in or a refresh. When the question was sent
+    /// is not known here: a newer broadcast that arrived within the refresh interval may be news the
+    /// answer had not seen, and is kept.
+    /// </summary>
     public void Apply(SecurityState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         var now = time.GetUtcNow();
-        Store(state.UserId, new Entry(state, state.Version, now, now), authoritative: true);
+        Store(state.UserId, new Entry(state, state.Version, now, now), authoritative: true, asked: now - options.Value.SecurityStateRefreshInterval);
     }
 
     /// <summary>This instance deleted the account: refuse its tokens now rather than when the broadcast arrives.</summary>
@@ -153,6 +159,7 @@ public sealed partial class UserSecurityCache(
 
     private async Task<Entry?> AskAsync(string userId)
     {
+        var asked = time.GetUtcNow();
         var result = await requests.SendAsync(new GetSecurityState(userId), new RequestOptions { Timeout = FetchTimeout }, CancellationToken.None);
         Entry? entry = result switch
         {
@@ -174,13 +181,14 @@ public sealed partial class UserSecurityCache(
         }
 
         _unanswered.TryRemove(userId, out _);
-        return Store(userId, entry, authoritative: true);
+        return Store(userId, entry, authoritative: true, asked);
     }
 
     /// <param name="userId">The account.</param>
     /// <param name="entry">What was learnt.</param>
     /// <param name="authoritative">Whether the user service said it (an answer), rather than a broadcast.</param>
-    private Entry Store(string userId, Entry entry, bool authoritative)
+    /// <param name="asked">For an answer: since when it may have been on its way.</param>
+    private Entry Store(string userId, Entry entry, bool authoritative, DateTimeOffset? asked = null)
     {
         if (_entries.Count >= MaxEntries)
         {
@@ -200,14 +208,15 @@ public sealed partial class UserSecurityCache(
             }
         }
 
-        // A deletion the user service confirmed is final. Otherwise the higher version, and on a tie the
-        // user service's own answer. (A newer broadcast kept over an older answer keeps its Confirmed
-        // time, so the next check asks again.)
+        // A deletion the user service confirmed is final. Its answer wins, except over a newer broadcast
+        // that arrived while the answer may have been on its way: that answer was read before the change
+        // (the broadcast keeps its Confirmed time, so the next check asks again). Of two broadcasts, the newer.
         return _entries.AddOrUpdate(
             userId,
             entry,
             (_, current) => current.Final ? current
-                : entry.Version > current.Version || (entry.Version == current.Version && authoritative) ? entry
+                : authoritative && !(current.FromBroadcast && current.Version > entry.Version && current.At >= asked) ? entry
+                : !authoritative && entry.Version >= current.Version ? entry
                 : current);
     }
 

@@ -75,6 +75,11 @@ internal sealed class EventPublisher(BrokerConnection broker, IOptions<Messaging
             // What every instance's cache will believe: only holders of the key can broadcast.
             MessageSignatures.Sign(SignedMessage.Broadcast, properties, body, key, time.GetUtcNow());
         }
+        else if (exchange == Topology.EventsExchange && options.Value.EventSigningKeyBytes is { } eventKey)
+        {
+            // What the subscribers act on (a deletion, a mail): only the publisher's word counts.
+            MessageSignatures.Sign(SignedMessage.Event, properties, body, eventKey, time.GetUtcNow());
+        }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.PublishTimeout);

@@ -31,6 +31,7 @@ internal sealed partial class EventSubscriberHost(
 {
     private readonly ConfirmChannel _replays = new(broker);
     private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
+    private readonly byte[]? _eventSigningKey = options.Value.EventSigningKeyBytes;
 
     // Set when this process found the queue missing, cleared once the replay finished: a replay that
     // failed half-way is resumed by the next set-up attempt, although the queue exists by then.
@@ -155,6 +156,15 @@ internal sealed partial class EventSubscriberHost(
 
     protected override async Task<DeliveryOutcome> ProcessAsync(Delivery delivery, CancellationToken cancellationToken)
     {
+        // A durable event is acted on (an account's movies deleted, a mail sent) only when its publisher
+        // signed it; anything else is set aside where an operator sees it, never dropped. Checked before
+        // its type, like a request.
+        if (!subscription.PerInstance && _eventSigningKey is { } eventKey
+            && MessageSignatures.Check(SignedMessage.Event, delivery.Properties, delivery.Body.Span, eventKey, Time.GetUtcNow(), maxAge: null) is { } unsignedEvent)
+        {
+            return DeliveryOutcome.DeadLetter("unauthenticated", unsignedEvent);
+        }
+
         if (delivery.Properties.Type is not { } type || !subscription.Handlers.TryGetValue(type, out var handle))
         {
             return subscription.PerInstance

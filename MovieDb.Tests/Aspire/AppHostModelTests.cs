@@ -38,7 +38,7 @@ public sealed class AppHostModelTests
         var resources = model.Resources.ToDictionary(r => r.Name);
 
         // The same names in both modes: the services cannot tell them apart.
-        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "cache", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password", "gateway-identity-key", "messaging-signing-key" })
+        foreach (var name in new[] { "moviedb", "userdb", "messaging", "mail", "cache", "movieservice", "userservice", "gateway", "webapp", "notificationservice", "jwt-signing-key", "admin-password", "gateway-identity-key", "messaging-signing-key", "event-signing-key" })
         {
             Assert.True(resources.ContainsKey(name), $"missing resource {name}");
         }
@@ -165,10 +165,17 @@ public sealed class AppHostModelTests
         Assert.Equal("{movieservice.bindings.http.url}", gateway["services__movieservice__http__0"]);
         Assert.Equal("{jwt-signing-key.value}", gateway["Jwt__SigningKey"]);
         Assert.Equal("{messaging-signing-key.value}", gateway["Messaging__SigningKey"]);
-        // The keys two services share reach those two only.
+        // The keys services share reach those services only: the events' key the user service and the
+        // two that act on its events, never the gateway (nor the requests' key anyone but the two).
         Assert.DoesNotContain("Messaging__SigningKey", movieService.Keys);
         Assert.DoesNotContain("Messaging__SigningKey", notificationService.Keys);
         Assert.DoesNotContain("GatewayIdentity__SigningKey", userService.Keys);
+        foreach (var service in new[] { userService, movieService, notificationService })
+        {
+            Assert.Equal("{event-signing-key.value}", service["Messaging__EventSigningKey"]);
+        }
+
+        Assert.DoesNotContain("Messaging__EventSigningKey", gateway.Keys);
 
         // The web app knows the gateway's address and the cache, nothing else: no database, broker or internal service.
         var webApp = resources.Environment("webapp");
@@ -193,6 +200,7 @@ public sealed class AppHostModelTests
         Assert.Contains(parameters, p => p.Name == "jwt-signing-key");
         Assert.Contains(parameters, p => p.Name == "admin-password");
         Assert.Contains(parameters, p => p.Name == "messaging-signing-key");
+        Assert.Contains(parameters, p => p.Name == "event-signing-key");
         foreach (var parameter in parameters)
         {
             var input = parameter.Value.GetProperty("inputs").GetProperty("value");

@@ -160,6 +160,7 @@ public sealed class AspireContainersTests
             $"Parameters:jwt-signing-key={InProcessSystem.SigningKey}",
             $"Parameters:gateway-identity-key={InProcessSystem.IdentityKey}",
             $"Parameters:messaging-signing-key={InProcessSystem.MessagingSigningKey}",
+            $"Parameters:event-signing-key={InProcessSystem.EventSigningKey}",
         ], ct).WaitAsync(timeout, ct);
         await using var app = await builder.BuildAsync(ct).WaitAsync(timeout, ct);
         await app.StartAsync(ct).WaitAsync(timeout, ct);

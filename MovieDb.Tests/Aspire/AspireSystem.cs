@@ -84,6 +84,7 @@ public sealed class AspireSystem(TestServers servers) : MovieDbSystem
             $"Parameters:jwt-signing-key={InProcessSystem.SigningKey}",
             $"Parameters:gateway-identity-key={InProcessSystem.IdentityKey}",
             $"Parameters:messaging-signing-key={InProcessSystem.MessagingSigningKey}",
+            $"Parameters:event-signing-key={InProcessSystem.EventSigningKey}",
         ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MovieDb_AppHost>(
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = true }, args, ct);

@@ -28,6 +28,9 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
     /// <summary>The key the gateway signs its requests to the user service with, and the user service checks them with.</summary>
     public const string MessagingSigningKey = "in-process-tests-messaging-signing-key-0123456789-abcdefghijklmnopq";
 
+    /// <summary>The key of the user service's events (Messaging:EventSigningKey), held by it and by the movie and notification services.</summary>
+    public const string EventSigningKey = "in-process-tests-event-signing-key-0123456789-abcdefghijklmnopqrstu";
+
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "moviedb-tests", Guid.NewGuid().ToString("N"));
     private bool _requireActivation;
     private Dictionary<string, string?> _gatewaySettings = [];
@@ -207,6 +210,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings:mail"] = Smtp.ConnectionString,
             ["Notifications:ActivationUrl"] = new Uri(StartsWebApp ? WebAppAddress : new Uri("http://localhost:5090/"), "activate").ToString(),
             ["Notifications:SentMailStore"] = $"Filename={Path.Combine(_directory, "sent-mail.db")};Connection=shared",
+            ["Messaging:EventSigningKey"] = EventSigningKey,
         });
         using (var client = NotificationService.CreateClient())
         {
@@ -227,6 +231,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(_directory, "users.db")};Connection=shared",
             ["Admin:Password"] = AdminPassword,
             ["Messaging:SigningKey"] = MessagingSigningKey,
+            ["Messaging:EventSigningKey"] = EventSigningKey,
             ["PasswordHasher:IterationCount"] = "10000",
             // Accounts sign in at once here unless a test turned the mailed activation on; it is also
             // proven by ActivationTests, the process launcher (ActivationCrashTests) and run-local (RunLocalTests).

@@ -164,6 +164,7 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
             ["PasswordHasher__IterationCount"] = "10000",
             ["GatewayIdentity__SigningKey"] = InProcessSystem.IdentityKey,
             ["Messaging__SigningKey"] = InProcessSystem.MessagingSigningKey,
+            ["Messaging__EventSigningKey"] = InProcessSystem.EventSigningKey,
             ["RateLimiting__SignIn__PermitLimit"] = "100000",
             ["RateLimiting__Registration__PermitLimit"] = "100000",
             ["RateLimiting__Anonymous__TokenLimit"] = "100000",

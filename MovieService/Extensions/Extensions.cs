@@ -22,6 +22,8 @@ internal static class Extensions
 
         // Movies can be served while the broker is away: only the user.deleted consumer waits for it.
         builder.AddRabbitMQClient("messaging");
+        // Only the user service's word deletes an account's movies: events it did not sign are dead-lettered.
+        SigningKeys.Read(builder, "Messaging:EventSigningKey", "the user service's events (it must hold the same key)", generateInDevelopment: false);
         builder.AddEventSubscription("movieservice.events").On<UserDeleted, UserDeletedConsumer>();
         builder.Services.SetHealthCheckFailureStatus(HealthStatus.Degraded, MessagingHostingExtensions.RabbitMQHealthCheckName, "messaging-events-movieservice.events");
     }

@@ -16,6 +16,8 @@ internal static class Extensions
         // Its own durable queue: events published while this service is down wait there, and the
         // ones published before it ever ran were parked and are replayed to it when the queue is new.
         builder.AddRabbitMQClient("messaging");
+        // Only the user service's word sends a mail: events it did not sign are dead-lettered.
+        SigningKeys.Read(builder, "Messaging:EventSigningKey", "the user service's events (it must hold the same key)", generateInDevelopment: false);
         builder.AddEventSubscription("notificationservice.events")
             .On<UserRegistered, ActivationMailConsumer>()
             .On<UserActivationRequested, ActivationMailConsumer>()

@@ -19,6 +19,7 @@ internal static class Extensions
         builder.AddEventPublisher();
         // Only requests the gateway signed are carried out, and the replies are signed (MovieDb.Messaging's MessageSignatures).
         SigningKeys.Read(builder, "Messaging:SigningKey", "the requests the gateway sends this service (unsigned or changed ones are dead-lettered) and its replies (the gateway must hold the same key)", generateInDevelopment: false);
+        SigningKeys.Read(builder, "Messaging:EventSigningKey", "the events this service publishes (the movie and notification services must hold the same key)", generateInDevelopment: false);
         builder.AddRequestHandlers(UserServiceQueues.Requests)
             .Add<RegisterUser, UserDto, RegisterUserHandler>()
             .Add<GetRegistrationStatus, CommandStatus, GetRegistrationStatusHandler>()

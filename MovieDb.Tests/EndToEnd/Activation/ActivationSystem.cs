@@ -67,6 +67,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(_directory, "users.db")};Connection=shared",
                 ["Admin:Password"] = AdminPassword,
                 ["Messaging:SigningKey"] = InProcessSystem.MessagingSigningKey,
+                ["Messaging:EventSigningKey"] = InProcessSystem.EventSigningKey,
                 ["PasswordHasher:IterationCount"] = "10000",
                 ["Accounts:RequireActivation"] = "true",
                 // Purged every second (on the shifted clock), so a test sees an abandoned account go.
@@ -87,6 +88,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["Notifications:MaxRetryDelay"] = "00:00:01",
                 ["Notifications:RetryWindow"] = "00:01:00",
                 ["Messaging:RetryDelay"] = "00:00:00.050",
+                ["Messaging:EventSigningKey"] = InProcessSystem.EventSigningKey,
             });
             using (var client = NotificationService.CreateClient())
             {

@@ -7,6 +7,7 @@ using MimeKit;
 using MovieDb.Messaging;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
+using MovieDb.Tests.Integration.Messaging;
 using RabbitMQ.Client;
 using UserService.Contracts;
 using UserService.Infrastructure;
@@ -405,6 +406,25 @@ public sealed class ActivationTests(ActivationSystem system) : IClassFixture<Act
     }
 
     [Fact]
+    public async Task An_activation_event_the_user_service_did_not_sign_is_dead_lettered_unauthenticated_and_mails_nothing()
+    {
+        await system.StartAsync();
+        var forged = NewEvent("forged");
+        var deadLetters = Topology.DeadLetterQueueFor(ActivationSystem.NotificationQueue);
+
+        // Anyone who may publish to moviedb.events could otherwise have any address mailed any link.
+        await PublishAsync(forged, signed: false);
+        List<BasicGetResult> dead = [];
+        await Wait.UntilAsync(async () => (dead = [.. dead, .. await RawMessages.DrainAsync(system.VirtualHost, deadLetters)]).Count >= 1, "the made-up event is set aside");
+        Assert.Equal("unauthenticated", RawMessages.Header(dead.Single(), Topology.DeadLetterReasonHeader));
+
+        var genuine = NewEvent("genuine");
+        await PublishAsync(genuine);
+        await Mailbox.WaitForAsync(genuine.Email);
+        Assert.Empty(Mailbox.To(forged.Email));
+    }
+
+    [Fact]
     public async Task A_mail_the_SMTP_server_refuses_for_good_is_dead_lettered_at_once_with_its_token()
     {
         await system.StartAsync();
@@ -488,8 +508,8 @@ public sealed class ActivationTests(ActivationSystem system) : IClassFixture<Act
             WebEncoders.Base64UrlEncode(Guid.NewGuid().ToByteArray().Concat(Guid.NewGuid().ToByteArray()).ToArray()), DateTimeOffset.UtcNow.AddHours(48), DateTimeOffset.UtcNow);
     }
 
-    /// <summary>Publishes an event as the user service would (each publish a new message id).</summary>
-    private async Task PublishAsync(UserRegistered message)
+    /// <summary>Publishes an event as the user service would (each publish a new message id), or made up by someone without its key.</summary>
+    private async Task PublishAsync(UserRegistered message, bool signed = true)
     {
         await using var connection = await system.VirtualHost.ConnectAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), Ct);
@@ -500,7 +520,8 @@ public sealed class ActivationTests(ActivationSystem system) : IClassFixture<Act
             ContentType = MessageSerializer.ContentType,
             Persistent = true,
         };
-        await channel.BasicPublishAsync(Topology.EventsExchange, properties.Type, mandatory: false, properties, MessageSerializer.Serialize(message), Ct);
+        var body = MessageSerializer.Serialize(message);
+        await channel.BasicPublishAsync(Topology.EventsExchange, properties.Type, mandatory: false, signed ? RawMessages.SignedEvent(properties, body) : properties, body, Ct);
     }
 
     private static string? Header(BasicGetResult message, string name) =>

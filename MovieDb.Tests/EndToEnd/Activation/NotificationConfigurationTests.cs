@@ -14,6 +14,7 @@ public sealed class NotificationConfigurationTests
         ["Aspire:RabbitMQ:Client:MaxConnectRetryCount"] = "0",
         ["ConnectionStrings:mail"] = mail,
         ["Notifications:ActivationUrl"] = activationUrl,
+        ["Messaging:EventSigningKey"] = InProcessSystem.EventSigningKey,
         ["Notifications:SentMailStore"] = $"Filename={Path.Combine(Path.GetTempPath(), "moviedb-tests", $"sent-{Guid.NewGuid():N}.db")}",
     }.Where(setting => setting.Value is not null).ToDictionary();
 
@@ -47,5 +48,19 @@ public sealed class NotificationConfigurationTests
         var error = Assert.ThrowsAny<Exception>(() => factory.Server);
 
         Assert.Contains(named, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Development")]
+    [InlineData("Production")]
+    public void Without_the_key_of_the_user_services_events_the_notification_service_refuses_to_start_in_every_environment(string environment)
+    {
+        var settings = Minimal(activationUrl: "https://moviedb.example/activate");
+        settings.Remove("Messaging:EventSigningKey");
+        using var factory = new ServiceFactory<NotificationServiceApp>(settings, environment);
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.Server);
+
+        Assert.Contains("Messaging:EventSigningKey is not set", error.ToString(), StringComparison.Ordinal);
     }
 }

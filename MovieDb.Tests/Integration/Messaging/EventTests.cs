@@ -159,9 +159,9 @@ public sealed class EventTests(TestServers servers)
         {
             // An event this queue would receive, parked while the queue existed (as one published before
             // the service bound its type would be): only a queue declared for the first time replays.
+            var body = MessageSerializer.Serialize(new UserDeleted("left-alone", DateTimeOffset.UtcNow));
             await channel.BasicPublishAsync(Topology.UnroutedEventsExchange, "user.deleted", mandatory: false,
-                new BasicProperties { Type = "user.deleted", ContentType = "application/json", Persistent = true },
-                MessageSerializer.Serialize(new UserDeleted("left-alone", DateTimeOffset.UtcNow)), Ct);
+                RawMessages.SignedEvent(new BasicProperties { Type = "user.deleted", ContentType = "application/json", Persistent = true }, body), body, Ct);
         }
 
         await Wait.UntilAsync(async () => await vhost.MessageCountAsync(Topology.UnroutedEventsQueue) == 1, "the event is parked");
@@ -247,9 +247,10 @@ public sealed class EventTests(TestServers servers)
         var probes = await vhost.MessageCountAsync(deadLetters);
 
         // Unparseable: dead-lettered at its first delivery, without handler retries.
+        var poison = Encoding.UTF8.GetBytes("not json");
         await channel.BasicPublishAsync(Topology.EventsExchange, "user.deleted", mandatory: true,
-            new BasicProperties { MessageId = "poison", Type = "user.deleted", ContentType = "application/json", Persistent = true },
-            Encoding.UTF8.GetBytes("not json"), Ct);
+            RawMessages.SignedEvent(new BasicProperties { MessageId = "poison", Type = "user.deleted", ContentType = "application/json", Persistent = true }, poison),
+            poison, Ct);
 
         // Held, it would be delivered once and stay unacknowledged; handed back, it comes again.
         await Wait.UntilAsync(async () => await vhost.QueueStatAsync("tests.events", "redeliver") >= 2, "the message goes back to its queue and is delivered again");

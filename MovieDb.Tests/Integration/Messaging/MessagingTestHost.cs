@@ -36,6 +36,7 @@ internal sealed class MessagingTestHost : IAsyncDisposable
             ["Messaging:RetryDelay"] = "00:00:00.010",
             // Requests signed and checked as between the gateway and the user service.
             ["Messaging:SigningKey"] = EndToEnd.InProcessSystem.MessagingSigningKey,
+            ["Messaging:EventSigningKey"] = EndToEnd.InProcessSystem.EventSigningKey,
             ["Aspire:RabbitMQ:Client:ConnectionFactory:NetworkRecoveryInterval"] = "00:00:01",
         });
         if (settings is not null)

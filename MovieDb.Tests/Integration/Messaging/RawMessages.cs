@@ -13,6 +13,16 @@ internal static class RawMessages
     /// <summary>The key the tests' gateway and user service share, as bytes.</summary>
     public static byte[] SigningKey => Encoding.UTF8.GetBytes(EndToEnd.InProcessSystem.MessagingSigningKey);
 
+    /// <summary>The key of the user service's events in the tests, as bytes.</summary>
+    public static byte[] EventSigningKey => Encoding.UTF8.GetBytes(EndToEnd.InProcessSystem.EventSigningKey);
+
+    /// <summary>Signs a durable event as the user service does (Messaging:EventSigningKey) and returns its properties.</summary>
+    public static BasicProperties SignedEvent(BasicProperties properties, byte[] body)
+    {
+        MessageSignatures.Sign(SignedMessage.Event, properties, body, EventSigningKey, DateTimeOffset.UtcNow);
+        return properties;
+    }
+
     /// <summary>Publishes to a queue (confirmed), signed as a request with the shared key unless told otherwise.</summary>
     public static async Task PublishAsync(TestVirtualHost vhost, string queue, BasicProperties properties, byte[] body, bool signed = true)
     {

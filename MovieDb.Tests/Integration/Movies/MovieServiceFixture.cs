@@ -35,6 +35,7 @@ public sealed class MovieServiceFixture(TestServers servers) : IAsyncLifetime
             ["ConnectionStrings:moviedb"] = database,
             ["ConnectionStrings:messaging"] = messaging,
             ["GatewayIdentity:SigningKey"] = EndToEnd.InProcessSystem.IdentityKey,
+            ["Messaging:EventSigningKey"] = EndToEnd.InProcessSystem.EventSigningKey,
             ["Messaging:RetryDelay"] = "00:00:00.010",
             ["Database:MaxRetryCount"] = "1",
             ["Database:MaxRetryDelay"] = "00:00:00.200",

@@ -25,6 +25,7 @@ public sealed class UserServiceCrashTests(TestServers servers)
             ["ConnectionStrings__userdb"] = $"Filename={Path.Combine(directory, "users.db")};Connection=shared",
             ["Admin__Password"] = UserServiceHost.AdminPassword,
             ["Messaging__SigningKey"] = EndToEnd.InProcessSystem.MessagingSigningKey,
+            ["Messaging__EventSigningKey"] = EndToEnd.InProcessSystem.EventSigningKey,
             ["PasswordHasher__IterationCount"] = "10000",
             ["Messaging__MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Messaging__RetryDelay"] = "00:00:00.200",

@@ -50,6 +50,7 @@ internal sealed class UserServiceHost : IAsyncDisposable
         ["ConnectionStrings:userdb"] = $"Filename={Path.Combine(directory, "users.db")};Connection=shared",
         ["Admin:Password"] = AdminPassword,
         ["Messaging:SigningKey"] = EndToEnd.InProcessSystem.MessagingSigningKey,
+        ["Messaging:EventSigningKey"] = EndToEnd.InProcessSystem.EventSigningKey,
         ["PasswordHasher:IterationCount"] = "10000",
         ["Messaging:RetryDelay"] = "00:00:00.010",
         ["Accounts:RequireActivation"] = "false",

@@ -407,16 +407,18 @@ public sealed class UserServiceTests(TestServers servers)
     }
 
     [Theory]
-    [InlineData("Development")]
-    [InlineData("Production")]
-    public void Without_the_key_the_gateway_signs_requests_with_the_user_service_refuses_to_start_in_every_environment(string environment)
+    [InlineData("Messaging:SigningKey", "Development")]
+    [InlineData("Messaging:SigningKey", "Production")]
+    [InlineData("Messaging:EventSigningKey", "Development")]
+    [InlineData("Messaging:EventSigningKey", "Production")]
+    public void Without_a_key_it_shares_with_other_services_the_user_service_refuses_to_start_in_every_environment(string key, string environment)
     {
         var settings = UserServiceHost.Settings("amqp://guest:guest@127.0.0.1:5672/", Path.GetTempPath());
-        settings.Remove("Messaging:SigningKey");
+        settings.Remove(key);
         using var factory = new ServiceFactory<UserServiceApp>(settings, environment);
 
         var error = Assert.ThrowsAny<Exception>(() => factory.Server);
 
-        Assert.Contains("Messaging:SigningKey is not set", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"{key} is not set", error.ToString(), StringComparison.Ordinal);
     }
 }
