@@ -42,10 +42,10 @@ public enum SecurityVerdict
 /// <remarks>
 /// A broadcast does not count as the user service vouching: it applies at once, but the next refresh
 /// is due as if it had not arrived, and a broadcast about an account this instance has not asked about
-/// yet is checked on its first use. Newer news wins: of two broadcasts the higher version (the
-/// account's, counted up by every stored change; they may arrive out of order), and an answer of the
-/// user service — to a look-up, a sign-in or a refresh — over a broadcast, unless the broadcast has the
-/// higher version and arrived while the answer may have been on its way (after a look-up's question
+/// yet is checked on its first use. Newer news wins: of two broadcasts, or two answers of the user
+/// service (to a look-up, a sign-in or a refresh), the higher version (the account's, counted up by
+/// every stored change; they may arrive out of order); and an answer over a broadcast, unless the
+/// broadcast has the higher version and arrived while the answer may have been on its way (after a look-up's question
 /// was sent; within the refresh interval before a sign-in's or a refresh's answer): that answer was
 /// read before the change, and a just-demoted admin must not get its rights back from it. When the user service cannot be asked,
 /// what is known still ends the tokens it has seen ended, but an entry it has not vouched for within
@@ -208,15 +208,18 @@ public sealed partial class UserSecurityCache(
             }
         }
 
-        // A deletion the user service confirmed is final. Its answer wins, except over a newer broadcast
-        // that arrived while the answer may have been on its way: that answer was read before the change
-        // (the broadcast keeps its Confirmed time, so the next check asks again). Of two broadcasts, the newer.
+        // A deletion the user service confirmed is final. An answer wins, except over a newer answer (two
+        // answers may arrive out of order too) and over a newer broadcast that arrived while the answer may
+        // have been on its way: that answer was read before the change (the broadcast keeps its Confirmed
+        // time, so the next check asks again). A broadcast that came before the question loses to the
+        // answer whatever its version, so no broadcast can hold an entry against the user service's word.
+        // Of two broadcasts, the newer.
         return _entries.AddOrUpdate(
             userId,
             entry,
             (_, current) => current.Final ? current
-                : authoritative && !(current.FromBroadcast && current.Version > entry.Version && current.At >= asked) ? entry
-                : !authoritative && entry.Version >= current.Version ? entry
+                : authoritative ? (current.Version > entry.Version && (!current.FromBroadcast || current.At >= asked) ? current : entry)
+                : entry.Version >= current.Version ? entry
                 : current);
     }
 

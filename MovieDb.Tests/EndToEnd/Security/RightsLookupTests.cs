@@ -107,6 +107,12 @@ public sealed class RightsLookupTests(TestServers servers)
         cache.Apply(new SecurityState(UserId, StampHash, ["admin", "user"], Version: 6));
         answers.Script.Enqueue((demotedAgain, Released()));
         await ProblemAssert.IsProblemAsync(await client.GetAsync("/api/movies?owner=all", Ct), HttpStatusCode.Forbidden);
+
+        // Two answers out of order: a look-up (or a sign-in) answered at version 9, demoted; a slower one
+        // read at 8, still an admin, arrives after it and changes nothing.
+        cache.Apply(new SecurityState(UserId, StampHash, ["user"], Version: 9));
+        cache.Apply(new SecurityState(UserId, StampHash, ["admin", "user"], Version: 8));
+        await ProblemAssert.IsProblemAsync(await client.GetAsync("/api/movies?owner=all", Ct), HttpStatusCode.Forbidden);
     }
 
     [Fact]
