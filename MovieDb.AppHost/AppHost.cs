@@ -6,36 +6,16 @@ var builder = DistributedApplication.CreateBuilder(args);
 // which every project would inherit — connection strings and secrets included.
 builder.AddSettingsFile();
 
-// Secrets: generated on the first run and kept in this project's user secrets (persist: true);
+// Secrets: generated on the first run and kept in this project's user secrets (SecretParameters.cs);
 // azd generates them too when it deploys. Configuration (Parameters:*) overrides them.
-var jwtSigningKey = builder.AddParameter(
-    "jwt-signing-key",
-    new GenerateParameterDefault { MinLength = 64, Special = false },
-    secret: true,
-    persist: true);
-var adminPassword = builder.AddParameter(
-    "admin-password",
-    new GenerateParameterDefault { MinLength = 20, Special = false },
-    secret: true,
-    persist: true);
+var jwtSigningKey = builder.AddGeneratedSecret("jwt-signing-key");
+var adminPassword = builder.AddGeneratedSecret("admin-password", minLength: 20);
 // The gateway signs the caller's identity for the movie service with this key; only they hold it.
-var gatewayIdentityKey = builder.AddParameter(
-    "gateway-identity-key",
-    new GenerateParameterDefault { MinLength = 64, Special = false },
-    secret: true,
-    persist: true);
+var gatewayIdentityKey = builder.AddGeneratedSecret("gateway-identity-key");
 // The gateway signs its requests to the user service with this key (over the broker); only they hold it.
-var messagingSigningKey = builder.AddParameter(
-    "messaging-signing-key",
-    new GenerateParameterDefault { MinLength = 64, Special = false },
-    secret: true,
-    persist: true);
+var messagingSigningKey = builder.AddGeneratedSecret("messaging-signing-key");
 // The user service signs its events with this key; the services that act on them (movie, notification) check it.
-var eventSigningKey = builder.AddParameter(
-    "event-signing-key",
-    new GenerateParameterDefault { MinLength = 64, Special = false },
-    secret: true,
-    persist: true);
+var eventSigningKey = builder.AddGeneratedSecret("event-signing-key");
 
 // The servers (MySQL, MongoDB, RabbitMQ, mail, Redis): containers (the default), or servers that already run (MovieDb:Servers=existing, for
 // machines without Docker and for managed services; ServerResources.cs). Same names either way.
