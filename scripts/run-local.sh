@@ -70,7 +70,9 @@ stop_all() {
     fi
   fi
   if [ "${#PIDS[@]}" -gt 0 ]; then
+    # Gone, not just told to go: "stopped" below must mean their ports are free.
     kill -TERM "${PIDS[@]}" 2>/dev/null || true
+    wait_gone 10 "${PIDS[@]}" || kill -KILL "${PIDS[@]}" 2>/dev/null || true
   fi
   moviedb_stop_started_servers
   moviedb_log "stopped"
