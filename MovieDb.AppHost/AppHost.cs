@@ -68,13 +68,15 @@ var webApp = builder.AddProject<Projects.WebApp>("webapp")
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 
-// Sends the activation mails: it consumes user events from the broker and talks SMTP to "mail".
-// The links in them open the web app's activation page (the service appends ?token=…).
+// Sends the account mails (activation, a new address, a password reset): it consumes user events
+// from the broker and talks SMTP to "mail". The links in them open the web app's activation and
+// password-reset pages (the service appends ?token=…).
 builder.AddProject<Projects.NotificationService>("notificationservice")
     .WithReferenceEnvironment(ReferenceKeys)
     .WithReference(messaging).WaitFor(messaging)
     .WithReference(mail).WaitFor(mail)
     .WithEnvironment("Notifications__ActivationUrl", ReferenceExpression.Create($"{webApp.GetEndpoint("http")}/activate"))
+    .WithEnvironment("Notifications__PasswordResetUrl", ReferenceExpression.Create($"{webApp.GetEndpoint("http")}/reset-password"))
     .WithEnvironment("Messaging__EventSigningKey", eventSigningKey)
     .WithHttpHealthCheck("/health");
 

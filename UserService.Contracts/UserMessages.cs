@@ -145,6 +145,27 @@ public sealed record ActivateAccount([property: Secret] string Token) : IRequest
 public sealed record SendActivation(string? UserName, string? Email) : IRequest<Empty>;
 
 /// <summary>
+/// Asks for a password-reset link for an active account, named by its user name or its e-mail address:
+/// a new single-use token (an earlier one stops working) goes out in <see cref="UserPasswordResetRequested"/>
+/// to the account's e-mail address. Succeeds whatever the account and its state, so that it reveals
+/// nothing; sent without waiting for a reply.
+/// </summary>
+/// <param name="UserName">The user name, or null when <paramref name="Email"/> names the account.</param>
+/// <param name="Email">The e-mail address, or null when <paramref name="UserName"/> names the account.</param>
+[Message("users.request-password-reset")]
+public sealed record RequestPasswordReset(string? UserName, string? Email) : IRequest<Empty>;
+
+/// <summary>
+/// Sets a new password with the token from a password-reset link: the same rules as a change, and a new
+/// security stamp (every session and access token of the account ends). Does not sign in. An unknown,
+/// replaced, used or expired token is refused as invalid, and the reply says which it can tell.
+/// </summary>
+/// <param name="Token">The raw token from the link (the user service keeps only its hash).</param>
+/// <param name="NewPassword">The new password.</param>
+[Message("users.reset-password")]
+public sealed record ResetPassword([property: Secret] string Token, [property: Secret] string NewPassword) : IRequest<Empty>;
+
+/// <summary>
 /// Published when an account was created (after it was stored; at least once: a redelivered
 /// registration publishes it again). A pending account's event carries a single-use activation token,
 /// which the notification service mails as a link; an account that needs no activation has none.
@@ -214,6 +235,31 @@ public sealed record UserEmailChangeRequested(
     string NewEmail,
     string ConfirmationToken,
     DateTimeOffset ConfirmationExpiresAt,
+    DateTimeOffset OccurredAt) : IEvent;
+
+/// <summary>
+/// Published when an active account asked for a password-reset link (<see cref="RequestPasswordReset"/>):
+/// the notification service mails the link to <paramref name="Email"/>. May arrive more than once.
+/// </summary>
+/// <param name="EventId">Identifies the mail: the same token always comes with the same id, and a repeated event is not mailed twice.</param>
+/// <param name="UserId">The account.</param>
+/// <param name="UserName">Its user name.</param>
+/// <param name="Email">The account's address; the mail goes there.</param>
+/// <param name="ResetToken">
+/// The raw single-use token (only its hash is stored). A <see cref="SecretAttribute">secret</see>, unlike
+/// the activation token: it sets the password of an active account, so a dead-lettered copy keeps it
+/// masked; the person asks for a new link, which is what they would do after an hour anyway.
+/// </param>
+/// <param name="ResetExpiresAt">When the link stops working.</param>
+/// <param name="OccurredAt">When the reset was asked for.</param>
+[Message("user.password-reset-requested")]
+public sealed record UserPasswordResetRequested(
+    string EventId,
+    string UserId,
+    string UserName,
+    string Email,
+    [property: Secret] string ResetToken,
+    DateTimeOffset ResetExpiresAt,
     DateTimeOffset OccurredAt) : IEvent;
 
 /// <summary>Published when an account was deleted. May arrive more than once: handle it idempotently.</summary>

@@ -99,15 +99,20 @@ public static partial class UserRules
     }
 
     /// <summary>Problems with an activation token's shape, or none (whether it is a live token only the user service knows).</summary>
-    public static IEnumerable<string> CheckActivationToken(string? token)
+    public static IEnumerable<string> CheckActivationToken(string? token) => CheckLinkToken(token, "activation token", "an activation token");
+
+    /// <summary>Problems with a password-reset token's shape (the same as an activation token's), or none.</summary>
+    public static IEnumerable<string> CheckResetToken(string? token) => CheckLinkToken(token, "password-reset token", "a password-reset token");
+
+    private static IEnumerable<string> CheckLinkToken(string? token, string name, string aName)
     {
         if (string.IsNullOrEmpty(token))
         {
-            yield return "The activation token is required.";
+            yield return $"The {name} is required.";
         }
         else if (token.Length is < ActivationTokenMinLength or > ActivationTokenMaxLength || !ActivationTokenPattern().IsMatch(token))
         {
-            yield return "This is not an activation token: copy the whole link from the e-mail.";
+            yield return $"This is not {aName}: copy the whole link from the e-mail.";
         }
     }
 

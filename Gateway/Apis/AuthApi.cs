@@ -5,11 +5,12 @@ using Gateway.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using MovieDb.Messaging.Client;
+using MovieDb.Messaging.Contracts;
 using UserService.Contracts;
 
 namespace Gateway.Apis;
 
-/// <summary>Registration, activation, sign-in, token refresh and sign-out. Answers carry <c>Cache-Control: no-store</c>.</summary>
+/// <summary>Registration, activation, password reset, sign-in, token refresh and sign-out. Answers carry <c>Cache-Control: no-store</c>.</summary>
 public static partial class AuthApi
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -29,6 +30,7 @@ public static partial class AuthApi
                 return await next(context);
             });
         MapRegistrationRoutes(api);
+        MapPasswordResetRoutes(api);
         MapSessionRoutes(api);
         return app;
     }
@@ -66,6 +68,26 @@ public static partial class AuthApi
             .WithDescription("Always 202, whether or not a pending account has that user name or e-mail address: the answer reveals nothing. A pending account gets a new link (the first after a minute, each further one after twice the wait before, at most a day) and its previous link stops working. 400 when neither or both are given; 503 when nothing could be queued.")
             .ProducesProblems(400, 503)
             .RequireRateLimiting(RateLimiting.RegistrationPolicy);
+    }
+
+    /// <summary>A forgotten password: a link by mail, and the new password with its token. Anonymous.</summary>
+    private static void MapPasswordResetRoutes(RouteGroupBuilder api)
+    {
+        api.MapPost("/password-reset", RequestPasswordReset)
+            .WithName("RequestPasswordReset")
+            .AllowAnonymous()
+            .WithSummary("Mail a password-reset link to an active account")
+            .WithDescription("Always 202, at once, whether or not an active account has that user name or e-mail address: neither the answer nor its time reveals anything. An active account gets a link to the web app's reset page that works once, for an hour (Accounts:PasswordResetTokenLifetime), and only until a newer one is sent (the first after a minute, each further one after twice the wait before, at most a day). Limited per client address (RateLimiting:PasswordResets). 400 when neither or both are given; 503 when nothing could be queued.")
+            .ProducesProblems(400, 503)
+            .RequireRateLimiting(RateLimiting.PasswordResetPolicy);
+
+        api.MapPost("/password-reset/confirm", ConfirmPasswordReset)
+            .WithName("ConfirmPasswordReset")
+            .AllowAnonymous()
+            .WithSummary("Set a new password with the token from a password-reset link")
+            .WithDescription("200 when the password is set: every session and access token of the account ends, and nobody is signed in (sign in with the new password). 400 for a token that is unknown, replaced by a newer link, already used or expired (the detail says which), or a password that breaks the rules (8 to 128 characters); 202 when the user service has not answered yet (it will check the link when it does: sign in with the new password in a minute, or ask for a new link if that fails); 409 when the account kept changing meanwhile (try again); 503 when nothing could be queued.")
+            .ProducesProblems(400, 409, 503)
+            .RequireRateLimiting(RateLimiting.AnonymousPolicy);
     }
 
     /// <summary>Sign-in, refresh (anonymous) and sign-out (signed in).</summary>
@@ -149,10 +171,51 @@ public static partial class AuthApi
         return UserServiceResults.Command(result, services.HttpContext, TypedResults.Ok, statusPath: null);
     }
 
-    public static async Task<Results<Accepted, ProblemHttpResult>> SendActivationEmail(
-        ActivationEmailRequest body,
+    public static Task<Results<Accepted, ProblemHttpResult>> SendActivationEmail(
+        AccountNameRequest body,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken) =>
+        SendOneWayAsync(body, (userName, email) => new SendActivation(userName, email), services, cancellationToken);
+
+    public static Task<Results<Accepted, ProblemHttpResult>> RequestPasswordReset(
+        AccountNameRequest body,
+        [AsParameters] GatewayServices services,
+        CancellationToken cancellationToken) =>
+        SendOneWayAsync(body, (userName, email) => new RequestPasswordReset(userName, email), services, cancellationToken);
+
+    public static async Task<Results<Ok, Accepted<CommandAccepted>, ProblemHttpResult>> ConfirmPasswordReset(
+        PasswordResetConfirmRequest body,
         [AsParameters] GatewayServices services,
         CancellationToken cancellationToken)
+    {
+        // A malformed token cannot be anyone's, and a password that breaks the rules is refused before
+        // anything is sent on (the user service checks both again).
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        UserRules.Add(errors, "token", UserRules.CheckResetToken(body.Token));
+        UserRules.Add(errors, "newPassword", UserRules.CheckPassword(body.NewPassword));
+        if (errors.Count > 0)
+        {
+            return UserServiceResults.Invalid(errors, "Invalid password reset");
+        }
+
+        var result = await services.Requests.SendAsync(new ResetPassword(body.Token!, body.NewPassword!), cancellationToken: cancellationToken);
+
+        // No status resource: a queued reset is checked and carried out when the user service runs again;
+        // the person tries the new password, or asks for a new link.
+        return UserServiceResults.Command(result, services.HttpContext, _ => TypedResults.Ok(), statusPath: null);
+    }
+
+    /// <summary>
+    /// A request about an account named by its user name or e-mail address, sent one way: 202 whatever
+    /// the account, before the user service has even seen it, so that neither the answer nor its time
+    /// depends on the account. 400 for input that names no account; 503 when nothing could be queued.
+    /// </summary>
+    private static async Task<Results<Accepted, ProblemHttpResult>> SendOneWayAsync<TRequest>(
+        AccountNameRequest body,
+        Func<string?, string?, TRequest> request,
+        GatewayServices services,
+        CancellationToken cancellationToken)
+        where TRequest : IRequest<Empty>
     {
         // Checked before trimming: "carol\n" is not carol.
         if ((body.UserName ?? body.Email) is { } given && UserRules.HasControlCharacters(given))
@@ -174,8 +237,7 @@ public static partial class AuthApi
                 : new() { ["userName"] = [$"At most {UserRules.UserNameMaxLength} characters."] });
         }
 
-        // One way: the answer must not depend on the account (nor on how long the user service takes for it).
-        var result = await services.Requests.SendAsync(new SendActivation(userName, email), new RequestOptions { ExpectReply = false }, cancellationToken);
+        var result = await services.Requests.SendAsync(request(userName, email), new RequestOptions { ExpectReply = false }, cancellationToken);
         return result.Outcome == RequestOutcome.Sent
             ? TypedResults.Accepted((string?)null)
             : UserServiceResults.Unavailable(services.HttpContext);

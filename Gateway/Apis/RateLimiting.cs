@@ -19,6 +19,7 @@ internal static class RateLimiting
 {
     public const string SignInPolicy = "sign-in";
     public const string RegistrationPolicy = "registration";
+    public const string PasswordResetPolicy = "password-reset";
     public const string SessionsPolicy = "sessions";
     public const string AnonymousPolicy = "anonymous";
     public const string ApiPolicy = "api";
@@ -48,6 +49,7 @@ internal static class RateLimiting
 
             options.AddPolicy(SignInPolicy, context => Window(context, SignInPolicy, ClientAddress(context), limits => limits.SignIn));
             options.AddPolicy(RegistrationPolicy, context => Window(context, RegistrationPolicy, ClientAddress(context), limits => limits.Registration));
+            options.AddPolicy(PasswordResetPolicy, context => Window(context, PasswordResetPolicy, ClientAddress(context), limits => limits.PasswordResets));
             options.AddPolicy(SessionsPolicy, context => Window(context, SessionsPolicy, ClientAddress(context), limits => limits.Sessions));
             options.AddPolicy(AnonymousPolicy, context => Bucket(context, AnonymousPolicy, ClientAddress(context), limits => limits.Anonymous));
             options.AddPolicy(ApiPolicy, context => Bucket(

@@ -12,10 +12,15 @@ public sealed record LoginRequest(string? UserName, string? Password);
 /// <summary>Body of <c>POST /api/auth/activate</c>: the token from the activation link.</summary>
 public sealed record ActivateRequest([property: Description("The token parameter of the link in the activation e-mail")] string? Token);
 
-/// <summary>Body of <c>POST /api/auth/activation-email</c>: the account, by user name or by e-mail address (one of them).</summary>
-public sealed record ActivationEmailRequest(
+/// <summary>Body of <c>POST /api/auth/activation-email</c> and <c>POST /api/auth/password-reset</c>: the account, by user name or by e-mail address (one of them).</summary>
+public sealed record AccountNameRequest(
     [property: Description("The user name of the account")] string? UserName,
     [property: Description("Or its e-mail address")] string? Email);
+
+/// <summary>Body of <c>POST /api/auth/password-reset/confirm</c>: the token from the mailed link and the new password.</summary>
+public sealed record PasswordResetConfirmRequest(
+    [property: Description("The token parameter of the link in the password-reset e-mail")] string? Token,
+    [property: Description("The new password (8 to 128 characters)")] string? NewPassword);
 
 /// <summary>Body of <c>POST /api/auth/refresh</c> and <c>POST /api/auth/logout</c>.</summary>
 public sealed record RefreshRequest(string? RefreshToken);

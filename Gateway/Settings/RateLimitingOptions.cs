@@ -14,6 +14,13 @@ public sealed class RateLimitingOptions
     public WindowLimit Registration { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(1) };
 
     /// <summary>
+    /// Password-reset requests per client address. Default 5 a minute: a person needs one or two; the
+    /// mails one account gets are bounded apart, by a doubling wait in the user service. (Confirmations
+    /// count as <see cref="Anonymous"/>: a token works once, so they cost a password hash at most once each.)
+    /// </summary>
+    public WindowLimit PasswordResets { get; set; } = new() { PermitLimit = 5, Window = TimeSpan.FromMinutes(1) };
+
+    /// <summary>
     /// Token refreshes and sign-outs per client address. Default 600 a minute: a refresh token is
     /// unguessable, so this only stops floods — people behind one address must never be logged out by it.
     /// </summary>

@@ -158,6 +158,7 @@ public sealed class AppHostModelTests
         Assert.DoesNotContain(resources.Environment("userservice").Keys, key => key.Contains("mail", StringComparison.OrdinalIgnoreCase));
         // The links in the mails open the deployed web app, not the development default.
         Assert.Equal("{webapp.bindings.http.url}/activate", notificationService["Notifications__ActivationUrl"]);
+        Assert.Equal("{webapp.bindings.http.url}/reset-password", notificationService["Notifications__PasswordResetUrl"]);
 
         var gateway = resources.Environment("gateway");
         Assert.Equal("{messaging.connectionString}", gateway["ConnectionStrings__messaging"]);

@@ -19,6 +19,8 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
             ["RateLimiting:SignIn:Window"] = "00:01:00",
             ["RateLimiting:Api:TokenLimit"] = "5",
             ["RateLimiting:Api:TokensPerSecond"] = "1",
+            ["RateLimiting:PasswordResets:PermitLimit"] = "3",
+            ["RateLimiting:PasswordResets:Window"] = "00:01:00",
         };
     }
 
@@ -67,6 +69,57 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
     }
 
     [Fact]
+    public async Task Password_reset_requests_past_the_per_address_limit_get_429_and_confirmations_are_counted_apart()
+    {
+        await using var limited = new TightLimits(servers);
+        await limited.InitializeAsync();
+        using var client = limited.CreateClient();
+
+        // Each request costs the user service a look-up, and some a mail.
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? rejected = null;
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await client.PostAsJsonAsync("/api/auth/password-reset", new { userName = $"someone{i}" }, Ct);
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                rejected = response;
+            }
+        }
+
+        Assert.Equal([HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+
+        // A confirmation from the same address is not held up by them: a person who asked twice can still use the link.
+        using var confirm = await client.PostAsJsonAsync("/api/auth/password-reset/confirm", new { token = new string('t', 43), newPassword = "a-new-passw0rd" }, Ct);
+        await ProblemAssert.IsProblemAsync(confirm, HttpStatusCode.BadRequest);
+        await ProblemAssert.IsProblemAsync(rejected!, HttpStatusCode.TooManyRequests);
+        Assert.NotNull(rejected!.Headers.RetryAfter?.Delta);
+    }
+
+    [Fact]
+    public async Task A_password_reset_is_answered_before_the_user_service_sees_it_so_the_answer_cannot_tell_accounts_apart()
+    {
+        // Nobody reads the user service's queue: the gateway cannot learn whether an account exists,
+        // and still answers both at once, alike.
+        await system.StopUserServiceAsync();
+        try
+        {
+            using var client = system.CreateClient();
+            foreach (var body in new object[] { new { userName = MovieDbSystem.AdminUserName }, new { userName = "nobody-at-all" }, new { email = "admin@moviedb.local" }, new { email = "nobody@example.test" } })
+            {
+                using var response = await client.PostAsJsonAsync("/api/auth/password-reset", body, Ct);
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                Assert.Empty(await response.Content.ReadAsByteArrayAsync(Ct));
+            }
+        }
+        finally
+        {
+            await system.StartUserServiceAsync();
+        }
+    }
+
+    [Fact]
     public async Task Every_answer_carries_the_security_headers_and_no_server_banner()
     {
         var user = await system.NewUserAsync();
@@ -104,7 +157,7 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
         var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Ct);
 
         var paths = document.GetProperty("paths");
-        foreach (var path in new[] { "/api/auth/register", "/api/auth/activate", "/api/auth/activation-email", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/users/me", "/api/users/{id}", "/api/movies", "/api/movies/{id}" })
+        foreach (var path in new[] { "/api/auth/register", "/api/auth/activate", "/api/auth/activation-email", "/api/auth/password-reset", "/api/auth/password-reset/confirm", "/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/users/me", "/api/users/{id}", "/api/movies", "/api/movies/{id}" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"missing {path}");
         }

@@ -102,6 +102,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["Messaging:SigningKey"] = MessagingSigningKey,
             ["RateLimiting:SignIn:PermitLimit"] = "100000",
             ["RateLimiting:Registration:PermitLimit"] = "100000",
+            ["RateLimiting:PasswordResets:PermitLimit"] = "100000",
             ["RateLimiting:Anonymous:TokenLimit"] = "100000",
             ["RateLimiting:Anonymous:TokensPerSecond"] = "100000",
             ["RateLimiting:Api:TokenLimit"] = "100000",
@@ -209,6 +210,7 @@ public class InProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings:messaging"] = VirtualHost.ConnectionString,
             ["ConnectionStrings:mail"] = Smtp.ConnectionString,
             ["Notifications:ActivationUrl"] = new Uri(StartsWebApp ? WebAppAddress : new Uri("http://localhost:5090/"), "activate").ToString(),
+            ["Notifications:PasswordResetUrl"] = new Uri(StartsWebApp ? WebAppAddress : new Uri("http://localhost:5090/"), "reset-password").ToString(),
             ["Notifications:SentMailStore"] = $"Filename={Path.Combine(_directory, "sent-mail.db")};Connection=shared",
             ["Messaging:EventSigningKey"] = EventSigningKey,
         });

@@ -149,6 +149,7 @@ public class ProcessSystem(TestServers servers) : MovieDbSystem
             ["ConnectionStrings__mail"] = Smtp?.ConnectionString ?? throw new InvalidOperationException("This system runs without mail."),
             ["Notifications__SentMailStore"] = $"Filename={Path.Combine(Directory, "sent-mail.db")};Connection=shared",
             ["Notifications__ActivationUrl"] = "http://localhost:5090/activate?token={token}",
+            ["Notifications__PasswordResetUrl"] = "http://localhost:5090/reset-password?token={token}",
             ["Notifications__RetryDelay"] = "00:00:00.200",
             ["Notifications__MaxRetryDelay"] = "00:00:01",
         }));

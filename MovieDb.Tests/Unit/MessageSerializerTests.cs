@@ -25,6 +25,6 @@ public sealed class MessageSerializerTests
     {
         var secrets = MessageSerializer.SecretFields([typeof(GetUser)]);
 
-        Assert.Equal(["currentPassword", "newPassword", "password", "refreshToken", "token"], secrets.Order(StringComparer.Ordinal));
+        Assert.Equal(["currentPassword", "newPassword", "password", "refreshToken", "resetToken", "token"], secrets.Order(StringComparer.Ordinal));
     }
 }

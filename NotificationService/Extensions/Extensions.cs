@@ -19,9 +19,10 @@ internal static class Extensions
         // Only the user service's word sends a mail: events it did not sign are dead-lettered.
         SigningKeys.Read(builder, "Messaging:EventSigningKey", "the user service's events (it must hold the same key)", generateInDevelopment: false);
         builder.AddEventSubscription("notificationservice.events")
-            .On<UserRegistered, ActivationMailConsumer>()
-            .On<UserActivationRequested, ActivationMailConsumer>()
-            .On<UserEmailChangeRequested, ActivationMailConsumer>();
+            .On<UserRegistered, AccountMailConsumer>()
+            .On<UserActivationRequested, AccountMailConsumer>()
+            .On<UserEmailChangeRequested, AccountMailConsumer>()
+            .On<UserPasswordResetRequested, AccountMailConsumer>();
 
         builder.AddMailSender("mail");
     }
@@ -37,12 +38,15 @@ internal static class Extensions
         var server = SmtpSettings.Parse(builder.Configuration.GetConnectionString(connectionName), connectionName);
         builder.Services.AddSingleton(server);
 
-        // The default link is the web app on this machine: right in Development, a dead link anywhere else.
-        var activationUrlKey = $"{NotificationOptions.SectionName}:{nameof(NotificationOptions.ActivationUrl)}";
-        if (!builder.Environment.IsDevelopment() && string.IsNullOrEmpty(builder.Configuration[activationUrlKey]))
+        // The default links are the web app on this machine: right in Development, dead links anywhere else.
+        foreach (var (setting, page) in new[] { (nameof(NotificationOptions.ActivationUrl), "activate"), (nameof(NotificationOptions.PasswordResetUrl), "reset-password") })
         {
-            throw new InvalidOperationException(
-                $"{activationUrlKey} is not set: outside Development the activation mails need the web app's public address, e.g. https://moviedb.example.com/activate (the AppHost sets it from the web app's endpoint).");
+            var key = $"{NotificationOptions.SectionName}:{setting}";
+            if (!builder.Environment.IsDevelopment() && string.IsNullOrEmpty(builder.Configuration[key]))
+            {
+                throw new InvalidOperationException(
+                    $"{key} is not set: outside Development the mails need the web app's public address, e.g. https://moviedb.example.com/{page} (the AppHost sets it from the web app's endpoint).");
+            }
         }
 
         // Checked now, while the host is built, so that the message names the setting every time (a
@@ -73,7 +77,8 @@ internal static class Extensions
     {
         try
         {
-            ActivationMail.Link(options.ActivationUrl, "probe");
+            AccountMail.Link(options.ActivationUrl, "probe");
+            AccountMail.Link(options.PasswordResetUrl, "probe", nameof(NotificationOptions.PasswordResetUrl));
         }
         catch (InvalidOperationException ex)
         {

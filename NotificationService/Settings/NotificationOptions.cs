@@ -15,6 +15,16 @@ public sealed class NotificationOptions
     [Required]
     public string ActivationUrl { get; set; } = "http://localhost:5090/activate?token={token}";
 
+    /// <summary>
+    /// The password-reset link: the web UI's reset page, <c>{token}</c> as in <see cref="ActivationUrl"/>.
+    /// Default <c>http://localhost:5090/reset-password?token={token}</c>.
+    /// </summary>
+    [Required]
+    public string PasswordResetUrl { get; set; } = "http://localhost:5090/reset-password?token={token}";
+
+    /// <summary>The link template of a mail of <paramref name="kind"/>.</summary>
+    public string LinkTemplate(Model.AccountMailKind kind) => kind == Model.AccountMailKind.PasswordReset ? PasswordResetUrl : ActivationUrl;
+
     /// <summary>The sender, e.g. <c>MovieDb &lt;no-reply@example.com&gt;</c>; a relay may accept only addresses of verified domains.</summary>
     [Required]
     public string From { get; set; } = "MovieDb <no-reply@moviedb.local>";

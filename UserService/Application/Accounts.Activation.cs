@@ -66,6 +66,8 @@ internal sealed partial class Accounts
                 user.NormalizedEmail = UserRules.NormalizeEmail(newEmail);
                 user.PendingEmail = null;
                 user.ActivationLinksSent = 0;
+                user.EmailSetByAdmin = false;
+                user.ForgetPasswordResetLink();
                 return Task.FromResult<Reply<UserDto>?>(null);
             }
 
@@ -95,12 +97,7 @@ internal sealed partial class Accounts
     /// </summary>
     public async Task<Reply<Empty>> SendActivationAsync(string requestId, SendActivation command, CancellationToken cancellationToken)
     {
-        var user = command switch
-        {
-            { UserName: { Length: > 0 and <= UserRules.UserNameMaxLength } name } when !UserRules.HasControlCharacters(name) => await store.FindByUserNameAsync(UserRules.NormalizeUserName(name), cancellationToken),
-            { Email: { Length: > 0 and <= UserRules.EmailMaxLength } email } => await store.FindByEmailAsync(UserRules.NormalizeEmail(email), cancellationToken),
-            _ => null,
-        };
+        var user = await FindByUserNameOrEmailAsync(command.UserName, command.Email, cancellationToken);
 
         if (user is not { IsPending: true })
         {

@@ -79,7 +79,7 @@ internal sealed partial class Accounts
         }
 
         var roles = command.Roles?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        Apply(user, command, roles);
+        Apply(caller, user, command, roles);
         return (null, token);
     }
 
@@ -171,7 +171,7 @@ internal sealed partial class Accounts
     }
 
     /// <summary>Applies a checked update; a new password or new roles end every session (a new stamp).</summary>
-    private void Apply(User user, UpdateUser command, List<string>? roles)
+    private void Apply(User caller, User user, UpdateUser command, List<string>? roles)
     {
         if (command.Email is not null)
         {
@@ -179,12 +179,19 @@ internal sealed partial class Accounts
             user.Email = command.Email;
             user.NormalizedEmail = UserRules.NormalizeEmail(command.Email);
             user.PendingEmail = null;
+            user.ForgetPasswordResetLink();
+
+            // An address the account did not prove itself: no reset link goes there once the account
+            // is or was an admin (one admin must not hold another's way back in).
+            user.EmailSetByAdmin = caller.Id != user.Id;
         }
 
         var securityChanged = false;
         if (command.NewPassword is not null)
         {
             user.PasswordHash = passwords.Hash(user, command.NewPassword);
+            user.ForgetPasswordResetLink();
+            user.DropPendingEmail();
             securityChanged = true;
         }
 
@@ -192,6 +199,7 @@ internal sealed partial class Accounts
         {
             user.Roles = roles;
             user.HasBeenAdmin |= user.IsAdmin;
+            user.ForgetPasswordResetLink();
             securityChanged = true;
         }
 

@@ -25,6 +25,8 @@ internal static class Extensions
             .Add<GetRegistrationStatus, CommandStatus, GetRegistrationStatusHandler>()
             .Add<ActivateAccount, UserDto, ActivateAccountHandler>()
             .Add<SendActivation, Empty, SendActivationHandler>()
+            .Add<RequestPasswordReset, Empty, RequestPasswordResetHandler>()
+            .Add<ResetPassword, Empty, ResetPasswordHandler>()
             .Add<GetCommandStatus, CommandStatus, GetCommandStatusHandler>()
             .Add<GetSecurityState, SecurityState, GetSecurityStateHandler>()
             .Add<RevokeAllSessions, Empty, RevokeAllSessionsHandler>()

@@ -51,6 +51,9 @@ public interface IUserStore
     /// <summary>The live account whose current activation token has this hash (hex SHA-256).</summary>
     Task<User?> FindByActivationTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
 
+    /// <summary>The live account whose current password-reset token, or the one it replaced, has this hash (hex SHA-256).</summary>
+    Task<User?> FindByPasswordResetTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
+
     /// <summary>The tombstone of a deleted account, if it is still kept.</summary>
     Task<User?> FindTombstoneAsync(string id, CancellationToken cancellationToken);
 

@@ -65,6 +65,8 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
             _users.EnsureIndex(u => u.CreatedAt);
             _users.EnsureIndex(u => u.DeletedAt);
             _users.EnsureIndex(u => u.ActivationTokenHash);
+            _users.EnsureIndex(u => u.PasswordResetTokenHash);
+            _users.EnsureIndex(u => u.PasswordResetReplacedTokenHash);
             _families.EnsureIndex(f => f.UserId);
             _families.EnsureIndex(f => f.ExpiresAt);
             _tokens.EnsureIndex(t => t.FamilyId);
@@ -120,6 +122,9 @@ internal sealed class LiteDbUserStore : IUserStore, IDisposable
 
     public Task<User?> FindByActivationTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
         FindAsync(u => u.ActivationTokenHash == tokenHash && u.DeletedAt == null);
+
+    public Task<User?> FindByPasswordResetTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
+        FindAsync(u => (u.PasswordResetTokenHash == tokenHash || u.PasswordResetReplacedTokenHash == tokenHash) && u.DeletedAt == null);
 
     public Task<User?> FindTombstoneAsync(string id, CancellationToken cancellationToken) =>
         FindAsync(u => u.Id == id && u.DeletedAt != null);

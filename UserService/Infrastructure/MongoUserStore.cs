@@ -71,6 +71,8 @@ internal sealed class MongoUserStore : IUserStore
             new CreateIndexModel<User>(user.Ascending(u => u.CreatedAt), new CreateIndexOptions { Name = "ix_created" }),
             new CreateIndexModel<User>(user.Ascending(u => u.DeletedAt), new CreateIndexOptions { Name = "ttl_deleted", ExpireAfter = ProcessedCommand.Retention }),
             new CreateIndexModel<User>(user.Ascending(u => u.ActivationTokenHash), new CreateIndexOptions { Name = "ix_activation_token" }),
+            new CreateIndexModel<User>(user.Ascending(u => u.PasswordResetTokenHash), new CreateIndexOptions { Name = "ix_password_reset_token" }),
+            new CreateIndexModel<User>(user.Ascending(u => u.PasswordResetReplacedTokenHash), new CreateIndexOptions { Name = "ix_password_reset_replaced_token" }),
         ]);
 
         await _commands.Indexes.CreateOneAsync(new CreateIndexModel<ProcessedCommand>(
@@ -157,6 +159,9 @@ internal sealed class MongoUserStore : IUserStore
 
     public Task<User?> FindByActivationTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
         FindOneAsync(UserFilter.Eq(u => u.ActivationTokenHash, tokenHash) & Live, cancellationToken);
+
+    public Task<User?> FindByPasswordResetTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
+        FindOneAsync((UserFilter.Eq(u => u.PasswordResetTokenHash, tokenHash) | UserFilter.Eq(u => u.PasswordResetReplacedTokenHash, tokenHash)) & Live, cancellationToken);
 
     public Task<User?> FindTombstoneAsync(string id, CancellationToken cancellationToken) =>
         FindOneAsync(UserFilter.Eq(u => u.Id, id) & UserFilter.Ne(u => u.DeletedAt, null), cancellationToken);

@@ -102,6 +102,40 @@ public sealed class User
     /// <summary>When the account was activated.</summary>
     public DateTime? ActivatedAt { get; set; }
 
+    /// <summary>
+    /// True while the account's address is one an admin set for it, not one the account proved
+    /// (by activation or a confirmed change): an account that is or was an admin gets no password-reset
+    /// link there. False for accounts stored before it existed.
+    /// </summary>
+    public bool EmailSetByAdmin { get; set; }
+
+    /// <summary>Hex SHA-256 of the current password-reset token (the raw token exists only in the mail); null when none was asked for.</summary>
+    public string? PasswordResetTokenHash { get; set; }
+
+    /// <summary>When the current password-reset token was issued.</summary>
+    public DateTime? PasswordResetIssuedAt { get; set; }
+
+    /// <summary>When the current password-reset token stops working (<c>Accounts:PasswordResetTokenLifetime</c> after it was issued).</summary>
+    public DateTime? PasswordResetExpiresAt { get; set; }
+
+    /// <summary>When the current password-reset token set the password: it works once.</summary>
+    public DateTime? PasswordResetUsedAt { get; set; }
+
+    /// <summary>
+    /// The hash of the reset token the current one replaced, so that a person who opens the older of
+    /// two mails is told a newer link was sent (it sets nothing).
+    /// </summary>
+    public string? PasswordResetReplacedTokenHash { get; set; }
+
+    /// <summary>How many reset links were mailed since the last reset (or since a day without one): each new one waits twice as long.</summary>
+    public int PasswordResetLinksSent { get; set; }
+
+    /// <summary>The event id of the mail that carries the current reset token: a repeated event keeps it, so the mail is not sent twice.</summary>
+    public string? PasswordResetEventId { get; set; }
+
+    /// <summary>The request id of the command that issued the current reset token: its redelivery issues a new one without waiting.</summary>
+    public string? PasswordResetRequestId { get; set; }
+
     public bool IsAdmin => Roles.Contains(Role.Admin);
 
     /// <summary>Whether only the account itself may change its e-mail address and password.</summary>
@@ -115,6 +149,37 @@ public sealed class User
 
     /// <summary>How many recent request ids an account remembers.</summary>
     public const int RememberedRequests = 20;
+
+    /// <summary>
+    /// Ends the current password-reset link (a new address or a new password: a link mailed to the
+    /// old address, or asked for before the change, must not undo it). The wait for the next link stays.
+    /// </summary>
+    public void ForgetPasswordResetLink()
+    {
+        PasswordResetTokenHash = null;
+        PasswordResetReplacedTokenHash = null;
+        PasswordResetExpiresAt = null;
+    }
+
+    /// <summary>
+    /// Drops a new address waiting for confirmation, and its link (a new password: whoever asked for
+    /// that address with the old password must not get the account through it afterwards). A pending
+    /// account's activation link stays.
+    /// </summary>
+    public void DropPendingEmail()
+    {
+        if (PendingEmail is null)
+        {
+            return;
+        }
+
+        PendingEmail = null;
+        ActivationTokenHash = null;
+        ActivationTokenExpiresAt = null;
+    }
+
+    /// <summary>Whether a password-reset link may be mailed to the account's address: an admin's (or former admin's) only when the account proved it.</summary>
+    public bool MayGetPasswordResetLink => !IsPending && !(CredentialsSelfManaged && EmailSetByAdmin);
 
     /// <summary>A new security stamp.</summary>
     public static string NewStamp() => Guid.NewGuid().ToString("N");

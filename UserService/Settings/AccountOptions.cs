@@ -30,10 +30,18 @@ public sealed class AccountOptions
     /// <summary>
     /// The wait before the first new activation link; each further link waits twice as long as the one
     /// before (1 minute, 2, 4, … up to a day), whoever asks: rate limits count per client address, and
-    /// this keeps many addresses from flooding one mailbox. Default 1 minute.
+    /// this keeps many addresses from flooding one mailbox. Password-reset links wait the same way,
+    /// counted apart (and counted afresh after a reset, or a day without a link). Default 1 minute.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan ActivationEmailInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a password-reset link works. Default 1 hour: whoever holds the link can set the
+    /// password, so it should not wait in a mailbox for long. A newer link replaces it at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan PasswordResetTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// How long an account that was never activated is kept, counted from its registration: then it

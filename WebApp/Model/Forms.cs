@@ -29,6 +29,20 @@ public sealed class ResendActivationForm
     public string? UserNameOrEmail { get; set; }
 }
 
+public sealed class ForgotPasswordForm
+{
+    public string? UserNameOrEmail { get; set; }
+}
+
+public sealed class ResetPasswordForm
+{
+    public string? Token { get; set; }
+
+    public string? NewPassword { get; set; }
+
+    public string? ConfirmPassword { get; set; }
+}
+
 public sealed class ActivateForm
 {
     public string? Token { get; set; }

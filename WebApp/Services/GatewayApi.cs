@@ -85,6 +85,18 @@ public sealed class GatewayApi(HttpClient http, DeviceCookies devices, IHttpCont
                 : Post("/api/auth/activation-email", new { userName = userNameOrEmail }),
             cancellationToken);
 
+    /// <summary>Asks for a password-reset link; the gateway always answers 202 (it reveals no account).</summary>
+    public Task<ApiResult<bool>> RequestPasswordResetAsync(string userNameOrEmail, CancellationToken cancellationToken) =>
+        SendAsync<bool>(
+            userNameOrEmail.Contains('@', StringComparison.Ordinal)
+                ? Post("/api/auth/password-reset", new { email = userNameOrEmail })
+                : Post("/api/auth/password-reset", new { userName = userNameOrEmail }),
+            cancellationToken);
+
+    /// <summary>Sets a new password with the token of a reset link: 200, 202 when queued, 400 for a dead link or a bad password.</summary>
+    public Task<ApiResult<bool>> ResetPasswordAsync(string token, string newPassword, CancellationToken cancellationToken) =>
+        SendAsync<bool>(Post("/api/auth/password-reset/confirm", new { token, newPassword }), cancellationToken);
+
     // Users
 
     public Task<ApiResult<UserDto>> GetMeAsync(CancellationToken cancellationToken) =>

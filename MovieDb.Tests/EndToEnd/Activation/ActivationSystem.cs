@@ -18,6 +18,9 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
     /// <summary>The link template the notification service is given: not the default, to prove it is used.</summary>
     public const string ActivationUrl = "https://movies.example.test/activate?token={token}";
 
+    /// <summary>The reset link template: not the default either.</summary>
+    public const string PasswordResetUrl = "https://movies.example.test/reset-password?token={token}";
+
     public const string NotificationQueue = "notificationservice.events";
 
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -32,6 +35,9 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
     public ShiftedClock Clock { get; } = new();
 
     public TestVirtualHost VirtualHost { get; private set; } = null!;
+
+    /// <summary>What the user service's account operations log, Debug included (e.g. "No password-reset mail sent: …").</summary>
+    public LogRecorder AccountsLog { get; } = new("UserService.Application.Accounts");
 
     public TestMailServer Smtp { get; private set; } = null!;
 
@@ -72,7 +78,11 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["Accounts:RequireActivation"] = "true",
                 // Purged every second (on the shifted clock), so a test sees an abandoned account go.
                 ["Accounts:PurgeInterval"] = "00:00:01",
-            }, configureServices: services => services.AddSingleton<TimeProvider>(Clock));
+            }, configureServices: services =>
+            {
+                services.AddSingleton<TimeProvider>(Clock);
+                AccountsLog.AddTo(services);
+            });
             using (var client = UserService.CreateClient())
             {
                 await Wait.UntilHealthAsync(client, "the user service is ready");
@@ -83,6 +93,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["ConnectionStrings:messaging"] = VirtualHost.ConnectionString,
                 ["ConnectionStrings:mail"] = Smtp.ConnectionString,
                 ["Notifications:ActivationUrl"] = ActivationUrl,
+                ["Notifications:PasswordResetUrl"] = PasswordResetUrl,
                 ["Notifications:SentMailStore"] = $"Filename={Path.Combine(_directory, "sent-mail.db")};Connection=shared",
                 ["Notifications:RetryDelay"] = "00:00:00.200",
                 ["Notifications:MaxRetryDelay"] = "00:00:01",
@@ -105,6 +116,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
                 ["Messaging:SigningKey"] = InProcessSystem.MessagingSigningKey,
                 ["RateLimiting:SignIn:PermitLimit"] = "100000",
                 ["RateLimiting:Registration:PermitLimit"] = "100000",
+                ["RateLimiting:PasswordResets:PermitLimit"] = "100000",
                 ["RateLimiting:Anonymous:TokenLimit"] = "100000",
                 ["RateLimiting:Anonymous:TokensPerSecond"] = "100000",
             }, configureServices: services => services.AddSingleton<TimeProvider>(Clock));

@@ -83,6 +83,70 @@ public sealed class ActivationBrowserTests(ActivationBrowserTests.System system)
     }
 
     [Fact]
+    public async Task A_person_who_forgot_their_password_gets_back_in_from_the_sign_in_page_and_their_older_session_ends()
+    {
+        system.SkipWithoutBrowser();
+        await system.StartMailedActivationAsync();
+        var user = await system.NewUserAsync("forgot");
+        var email = $"{user.UserName}@example.test";
+        const string newPassword = "my-new-passw0rd-7";
+
+        // Signed in elsewhere before: that session must end with the reset.
+        var elsewhere = await system.NewPageAsync();
+        await WebAppSystem.SignInAsync(elsewhere, user.UserName, user.Password);
+
+        var page = await system.NewPageAsync();
+        await page.GotoAsync("/signin");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Forgot your password?" }).ClickAsync();
+        await page.GetByLabel("User name or e-mail").FillAsync(email);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send me a link" }).ClickAsync();
+        await Expect(page.GetByText("If an account exists with that user name or e-mail address, we sent a link")).ToBeVisibleAsync();
+
+        // The link in the real mail opens this web app's reset page; nothing happens before the button.
+        var mail = await ResetMailAsync(email);
+        Assert.StartsWith(new Uri(system.WebAppAddress, "reset-password?token=").ToString(), mail.Link.AbsoluteUri, StringComparison.Ordinal);
+        await page.GotoAsync(mail.Link.AbsoluteUri);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Choose a new password" })).ToBeVisibleAsync();
+        await page.GetByLabel("New password", new() { Exact = true }).FillAsync(newPassword);
+        await page.GetByLabel("New password again").FillAsync(newPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Set my new password" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/signin\\?reason=password-reset$"));
+        await Expect(page.GetByText("Your password has changed.")).ToBeVisibleAsync();
+        await Chromium.ScreenshotAsync(page, "password-reset");
+
+        // The old password no longer signs in; the new one does.
+        await page.GetByLabel("User name").FillAsync(user.UserName);
+        await page.GetByLabel("Password").FillAsync(user.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByText("That user name and password do not match an account.")).ToBeVisibleAsync();
+        await WebAppSystem.SignInAsync(page, user.UserName, newPassword);
+
+        // The older session's next page sends it to sign in, told why.
+        await elsewhere.GotoAsync("/account");
+        await Expect(elsewhere).ToHaveURLAsync(new Regex("/signin"));
+        await Expect(elsewhere.GetByText("Your session has ended.")).ToBeVisibleAsync();
+
+        // The link worked once: opened again, the page says so and offers a new one.
+        await page.GotoAsync(mail.Link.AbsoluteUri);
+        await page.GetByLabel("New password", new() { Exact = true }).FillAsync("another-passw0rd");
+        await page.GetByLabel("New password again").FillAsync("another-passw0rd");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Set my new password" }).ClickAsync();
+        await Expect(page.GetByText("This link no longer works")).ToBeVisibleAsync();
+        await Expect(page.GetByText("already used")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Send me a new link" })).ToBeVisibleAsync();
+    }
+
+    private async Task<ReceivedMail> ResetMailAsync(string email)
+    {
+        ReceivedMail? found = null;
+        await Wait.UntilAsync(
+            () => (found = system.Mailbox!.To(email).LastOrDefault(m => m.Message.Subject == "Reset your MovieDb password")) is not null,
+            $"the password-reset mail to {email}",
+            TimeSpan.FromSeconds(60));
+        return found!;
+    }
+
+    [Fact]
     public async Task An_activation_the_user_service_has_not_confirmed_yet_is_not_shown_as_done()
     {
         system.SkipWithoutBrowser();

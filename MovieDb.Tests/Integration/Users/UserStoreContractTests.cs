@@ -130,6 +130,35 @@ public abstract class UserStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_password_reset_token_hash_finds_the_live_account_until_the_token_is_replaced_or_the_account_deleted()
+    {
+        var user = NewUser("rosa");
+        user.PasswordResetTokenHash = "RESET-1";
+        user.PasswordResetExpiresAt = new DateTime(2026, 1, 3, 4, 5, 6, DateTimeKind.Utc);
+        user.PasswordResetLinksSent = 2;
+        user.PasswordResetEventId = "reset-event-1";
+        await Store.InsertAsync(user, Ct);
+        await Store.InsertAsync(NewUser("sven"), Ct);
+
+        var found = await Store.FindByPasswordResetTokenHashAsync("RESET-1", Ct);
+        Assert.Equal(user.Id, found?.Id);
+        Assert.Equal(user.PasswordResetExpiresAt, found!.PasswordResetExpiresAt?.ToUniversalTime());
+        Assert.Equal((2, "reset-event-1"), (found.PasswordResetLinksSent, found.PasswordResetEventId));
+        Assert.Null(await Store.FindByActivationTokenHashAsync("RESET-1", Ct));
+
+        found.PasswordResetTokenHash = "RESET-2";
+        found.PasswordResetUsedAt = new DateTime(2026, 1, 3, 5, 0, 0, DateTimeKind.Utc);
+        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(found, found.Version, Ct));
+        Assert.Null(await Store.FindByPasswordResetTokenHashAsync("RESET-1", Ct));
+        Assert.Equal(found.PasswordResetUsedAt, (await Store.FindByPasswordResetTokenHashAsync("RESET-2", Ct))!.PasswordResetUsedAt?.ToUniversalTime());
+
+        found.DeletedAt = DateTime.UtcNow;
+        found.NormalizedUserName = found.NormalizedEmail = found.UserNameSkeleton = $"#deleted:{found.Id}";
+        Assert.Equal(UserUpdateResult.Updated, await Store.UpdateAsync(found, found.Version, Ct));
+        Assert.Null(await Store.FindByPasswordResetTokenHashAsync("RESET-2", Ct));
+    }
+
+    [Fact]
     public async Task The_activation_token_hash_finds_the_live_account_until_the_token_is_replaced_or_the_account_deleted()
     {
         var user = NewUser("petra");

@@ -9,10 +9,10 @@ using NotificationService.Settings;
 namespace MovieDb.Tests.Unit;
 
 /// <summary>The notification service's pieces that need no server: links, mails, SMTP settings, failure kinds.</summary>
-public sealed class ActivationMailTests
+public sealed class AccountMailTests
 {
-    private static ActivationMail Mail(string userName = "amelie", string token = "tok_en-0123456789abcdef") =>
-        new("event-1", "user-1", userName, "amelie@example.com", token, new DateTimeOffset(2026, 11, 25, 9, 30, 0, TimeSpan.Zero), ActivationMailKind.Registration);
+    private static AccountMail Mail(string userName = "amelie", string token = "tok_en-0123456789abcdef") =>
+        new("event-1", "user-1", userName, "amelie@example.com", token, new DateTimeOffset(2026, 11, 25, 9, 30, 0, TimeSpan.Zero), AccountMailKind.Registration);
 
     [Theory]
     [InlineData("http://localhost:5090/activate?token={token}", "a+b/c=0123456789", "http://localhost:5090/activate?token=a%2Bb%2Fc%3D0123456789")]
@@ -20,12 +20,12 @@ public sealed class ActivationMailTests
     [InlineData("https://movies.example.com/activate?lang=en", "abc", "https://movies.example.com/activate?lang=en&token=abc")]
     [InlineData("https://movies.example.com/a/{token}/b", "x y", "https://movies.example.com/a/x%20y/b")]
     public void The_link_is_the_template_with_the_url_encoded_token(string template, string token, string expected) =>
-        Assert.Equal(expected, ActivationMail.Link(template, token).AbsoluteUri);
+        Assert.Equal(expected, AccountMail.Link(template, token).AbsoluteUri);
 
     [Fact]
     public void The_mail_for_a_new_address_says_so_and_its_link_asks_the_page_to_confirm_an_address()
     {
-        var mail = Mail() with { Kind = ActivationMailKind.EmailChange };
+        var mail = Mail() with { Kind = AccountMailKind.EmailChange };
 
         var message = mail.Compose(MailboxAddress.Parse("MovieDb <no-reply@moviedb.local>"), "https://movies.example.com/activate?token={token}");
 
@@ -35,13 +35,39 @@ public sealed class ActivationMailTests
         Assert.DoesNotContain("Welcome", message.TextBody, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_password_reset_mail_links_to_the_reset_page_and_says_the_password_stays_if_ignored()
+    {
+        var mail = Mail(userName: "<i>amelie</i>") with { Kind = AccountMailKind.PasswordReset };
+        var options = new NotificationOptions { ActivationUrl = "https://movies.example.com/activate", PasswordResetUrl = "https://movies.example.com/reset-password?token={token}" };
+
+        var message = mail.Compose(MailboxAddress.Parse("MovieDb <no-reply@movies.example.com>"), options.LinkTemplate(mail.Kind));
+
+        Assert.Equal("Reset your MovieDb password", message.Subject);
+        Assert.Contains("https://movies.example.com/reset-password?token=tok_en-0123456789abcdef", message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("href=\"https://movies.example.com/reset-password?token=tok_en-0123456789abcdef\"", message.HtmlBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("activate", message.TextBody, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("your password stays as it is", message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("&lt;i&gt;amelie&lt;/i&gt;", message.HtmlBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("<i>amelie", message.HtmlBody, StringComparison.Ordinal);
+        Assert.Equal("password-reset.event-1@movies.example.com", message.MessageId);
+    }
+
+    [Fact]
+    public void A_reset_link_template_that_is_not_an_absolute_http_url_is_refused_naming_its_setting()
+    {
+        var problem = NotificationService.Extensions.Extensions.Check(new NotificationOptions { PasswordResetUrl = "/reset-password" });
+
+        Assert.Contains("Notifications:PasswordResetUrl", problem, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("/activate?token={token}")]
     [InlineData("ftp://example.com/activate")]
     [InlineData("not a url")]
     public void A_template_that_is_not_an_absolute_http_url_is_refused_naming_the_setting(string template)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => ActivationMail.Link(template, "abc"));
+        var error = Assert.Throws<InvalidOperationException>(() => AccountMail.Link(template, "abc"));
         Assert.Contains("Notifications:ActivationUrl", error.Message, StringComparison.Ordinal);
     }
 

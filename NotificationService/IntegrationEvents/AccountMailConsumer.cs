@@ -10,18 +10,19 @@ using UserService.Contracts;
 namespace NotificationService.IntegrationEvents;
 
 /// <summary>
-/// Sends the activation mail of <c>user.registered</c> (a new account), <c>user.activation-requested</c>
-/// (a new link asked for) and <c>user.email-change-requested</c> (a new address to confirm, mailed to it). At least once, and once per event id as far as this machine can tell: a
+/// Sends the mail with a link of <c>user.registered</c> (a new account), <c>user.activation-requested</c>
+/// (a new link asked for), <c>user.email-change-requested</c> (a new address to confirm, mailed to it)
+/// and <c>user.password-reset-requested</c> (a forgotten password). At least once, and once per event id as far as this machine can tell: a
 /// mail the SMTP server accepted is recorded before the event is acknowledged, and an event whose
 /// mail is recorded is acknowledged without sending. The remaining window — killed after the server
 /// accepted the mail and before it was recorded — sends it twice (docs/reliability.md).
 /// </summary>
-internal sealed partial class ActivationMailConsumer(
+internal sealed partial class AccountMailConsumer(
     SmtpMailSender sender,
     SentMailLog sent,
     IOptions<NotificationOptions> options,
     TimeProvider time,
-    ILogger<ActivationMailConsumer> logger) : IEventConsumer<UserRegistered>, IEventConsumer<UserActivationRequested>, IEventConsumer<UserEmailChangeRequested>
+    ILogger<AccountMailConsumer> logger) : IEventConsumer<UserRegistered>, IEventConsumer<UserActivationRequested>, IEventConsumer<UserEmailChangeRequested>, IEventConsumer<UserPasswordResetRequested>
 {
     // Event ids being sent by this process right now: a second copy in flight at the same moment
     // (a parked event replayed twice) waits for the first instead of sending along with it.
@@ -37,16 +38,19 @@ internal sealed partial class ActivationMailConsumer(
             return Task.CompletedTask;
         }
 
-        return SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt.Value, ActivationMailKind.Registration), cancellationToken);
+        return SendAsync(new AccountMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt.Value, AccountMailKind.Registration), cancellationToken);
     }
 
     public Task HandleAsync(UserActivationRequested message, CancellationToken cancellationToken) =>
-        SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt, ActivationMailKind.NewLink), cancellationToken);
+        SendAsync(new AccountMail(message.EventId, message.UserId, message.UserName, message.Email, message.ActivationToken, message.ActivationExpiresAt, AccountMailKind.NewLink), cancellationToken);
 
     public Task HandleAsync(UserEmailChangeRequested message, CancellationToken cancellationToken) =>
-        SendAsync(new ActivationMail(message.EventId, message.UserId, message.UserName, message.NewEmail, message.ConfirmationToken, message.ConfirmationExpiresAt, ActivationMailKind.EmailChange), cancellationToken);
+        SendAsync(new AccountMail(message.EventId, message.UserId, message.UserName, message.NewEmail, message.ConfirmationToken, message.ConfirmationExpiresAt, AccountMailKind.EmailChange), cancellationToken);
 
-    private async Task SendAsync(ActivationMail mail, CancellationToken cancellationToken)
+    public Task HandleAsync(UserPasswordResetRequested message, CancellationToken cancellationToken) =>
+        SendAsync(new AccountMail(message.EventId, message.UserId, message.UserName, message.Email, message.ResetToken, message.ResetExpiresAt, AccountMailKind.PasswordReset), cancellationToken);
+
+    private async Task SendAsync(AccountMail mail, CancellationToken cancellationToken)
     {
         if (mail.ExpiresAt <= time.GetUtcNow())
         {
@@ -73,11 +77,12 @@ internal sealed partial class ActivationMailConsumer(
             var settings = options.Value;
             try
             {
-                await sender.SendAsync(mail.Compose(MailboxAddress.Parse(settings.From), settings.ActivationUrl), cancellationToken);
+                await sender.SendAsync(mail.Compose(MailboxAddress.Parse(settings.From), settings.LinkTemplate(mail.Kind)), cancellationToken);
             }
             catch (MailRefusedException ex)
             {
-                // Sending it again cannot help: dead-lettered now, token intact, for an operator to look at.
+                // Sending it again cannot help: dead-lettered now for an operator to look at (an activation token
+                // stays intact there; a reset token is masked, and the person asks for a new link).
                 throw new UnprocessableEventException(ex.Message, ex);
             }
 
@@ -101,12 +106,12 @@ internal sealed partial class ActivationMailConsumer(
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sent the {Kind} mail of user {UserId} (event {EventId})")]
-    private partial void LogSent(ActivationMailKind kind, string userId, string eventId);
+    private partial void LogSent(AccountMailKind kind, string userId, string eventId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The activation mail of event {EventId} (user {UserId}) was sent before: not sending it again")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "The mail of event {EventId} (user {UserId}) was sent before: not sending it again")]
     private partial void LogAlreadySent(string eventId, string userId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The activation link of event {EventId} (user {UserId}) has expired: no mail sent; the user can ask for a new one")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The link of event {EventId} (user {UserId}) has expired: no mail sent; the user can ask for a new one")]
     private partial void LogExpired(string eventId, string userId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The mail of event {EventId} (user {UserId}) was sent but could not be recorded: a redelivery of the event would send it again")]

@@ -5,8 +5,8 @@ using NotificationService.Settings;
 
 namespace NotificationService.Model;
 
-/// <summary>What an activation mail is for.</summary>
-public enum ActivationMailKind
+/// <summary>What an account mail is for.</summary>
+public enum AccountMailKind
 {
     /// <summary>The link sent at registration.</summary>
     Registration,
@@ -16,20 +16,26 @@ public enum ActivationMailKind
 
     /// <summary>The link that confirms a new e-mail address of an active account; it goes to the new address.</summary>
     EmailChange,
+
+    /// <summary>A link that sets a new password of an active account; it goes to the account's address.</summary>
+    PasswordReset,
 }
 
-/// <summary>One activation mail, as an event asks for it.</summary>
+/// <summary>One mail with a single-use link (activation, a new address, a password reset), as an event asks for it.</summary>
 /// <param name="EventId">Identifies the mail: a repeated event has the same id and is not sent again.</param>
 /// <param name="UserId">The account.</param>
 /// <param name="UserName">Whom it greets.</param>
 /// <param name="Email">Where it goes.</param>
-/// <param name="Token">The single-use activation token.</param>
+/// <param name="Token">The single-use token of the link.</param>
 /// <param name="ExpiresAt">When the link stops working.</param>
 /// <param name="Kind">What the link is for.</param>
-public sealed record ActivationMail(string EventId, string UserId, string UserName, string Email, string Token, DateTimeOffset ExpiresAt, ActivationMailKind Kind)
+public sealed record AccountMail(string EventId, string UserId, string UserName, string Email, string Token, DateTimeOffset ExpiresAt, AccountMailKind Kind)
 {
-    /// <summary>The link to the activation page: <paramref name="template"/> with the URL-encoded token.</summary>
-    public static Uri Link(string template, string token)
+    /// <summary>
+    /// The link to the web app's page: <paramref name="template"/> (the value of the <c>Notifications</c>
+    /// setting <paramref name="setting"/>) with the URL-encoded token.
+    /// </summary>
+    public static Uri Link(string template, string token, string setting = nameof(NotificationOptions.ActivationUrl))
     {
         ArgumentNullException.ThrowIfNull(template);
         var encoded = Uri.EscapeDataString(token);
@@ -38,15 +44,15 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
             : template + (template.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "token=" + encoded;
         return Uri.TryCreate(url, UriKind.Absolute, out var link) && link.Scheme is "http" or "https"
             ? link
-            : throw new InvalidOperationException($"'{NotificationOptions.SectionName}:ActivationUrl' must be an absolute http(s) URL, e.g. https://moviedb.example.com/activate?token={{token}}.");
+            : throw new InvalidOperationException($"'{NotificationOptions.SectionName}:{setting}' must be an absolute http(s) URL, e.g. https://moviedb.example.com/{(setting == nameof(NotificationOptions.PasswordResetUrl) ? "reset-password" : "activate")}?token={{token}}.");
     }
 
-    /// <summary>The mail: plain text and HTML, from <paramref name="from"/>, with the link built from <paramref name="activationUrl"/>.</summary>
-    public MimeMessage Compose(MailboxAddress from, string activationUrl)
+    /// <summary>The mail: plain text and HTML, from <paramref name="from"/>, with the link built from <paramref name="linkTemplate"/>.</summary>
+    public MimeMessage Compose(MailboxAddress from, string linkTemplate)
     {
         ArgumentNullException.ThrowIfNull(from);
-        var link = Link(activationUrl, Token).AbsoluteUri;
-        if (Kind == ActivationMailKind.EmailChange)
+        var link = Link(linkTemplate, Token, Kind == AccountMailKind.PasswordReset ? nameof(NotificationOptions.PasswordResetUrl) : nameof(NotificationOptions.ActivationUrl)).AbsoluteUri;
+        if (Kind == AccountMailKind.EmailChange)
         {
             // The web app's page words its button for a new address.
             link += (link.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "for=email";
@@ -86,7 +92,7 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
             Subject = subject,
             // The same id for the same event: a copy sent twice (see docs/reliability.md) is one message
             // to receivers that collapse duplicates by Message-Id.
-            MessageId = $"activation.{EventId}@{from.Domain}",
+            MessageId = $"{(Kind == AccountMailKind.PasswordReset ? "password-reset" : "activation")}.{EventId}@{from.Domain}",
             Body = new BodyBuilder { TextBody = text, HtmlBody = html }.ToMessageBody(),
         };
         message.From.Add(from);
@@ -97,14 +103,19 @@ public sealed record ActivationMail(string EventId, string UserId, string UserNa
     private static string Html(string value) => WebUtility.HtmlEncode(value);
 
     /// <summary>The subject, the opening line, the button and the "not you?" line of a mail of <paramref name="kind"/>.</summary>
-    private static (string Subject, string Opening, string Button, string Ignore) Wording(ActivationMailKind kind) => kind switch
+    private static (string Subject, string Opening, string Button, string Ignore) Wording(AccountMailKind kind) => kind switch
     {
-        ActivationMailKind.NewLink => (
+        AccountMailKind.NewLink => (
             "Your new MovieDb activation link",
             "Here is the new link to activate your MovieDb account; earlier links no longer work.",
             "Activate my account",
             "Did not sign up for MovieDb? Then ignore this mail: nobody can sign in to an account that is not activated, and it is removed after a few days."),
-        ActivationMailKind.EmailChange => (
+        AccountMailKind.PasswordReset => (
+            "Reset your MovieDb password",
+            "Someone asked to reset the password of your MovieDb account. Open this link to choose a new one:",
+            "Choose a new password",
+            "Did not ask for this? Then ignore this mail: your password stays as it is, and nobody can use the link without this mailbox."),
+        AccountMailKind.EmailChange => (
             "Confirm your new MovieDb e-mail address",
             "Your MovieDb account is to use this e-mail address from now on. Open this link to confirm it:",
             "Confirm this address",
