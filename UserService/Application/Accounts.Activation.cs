@@ -105,27 +105,48 @@ internal sealed partial class Accounts
             return Reply<Empty>.Ok(Empty.Instance);
         }
 
+        return await MailNewLinkAsync(
+            user.Id,
+            stored => WhyNoNewLink(stored, requestId),
+            stored => IssueActivationToken(stored, requestId),
+            (stored, token) => new UserActivationRequested(stored.ActivationEventId!, stored.Id, stored.UserName, stored.Email, token, Utc(stored.ActivationTokenExpiresAt!.Value), time.GetUtcNow()),
+            LogNoActivationMail,
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Mails the account a new link unless <paramref name="whyNot"/> names a reason (logged): the
+    /// token is issued in the account's conditional write, and the event that carries it published
+    /// after it. Answers the same whatever happened: the outcome is nobody's business but the mailbox's.
+    /// Not remembered by request id: a redelivery issues the token again (the first may not have gone out).
+    /// </summary>
+    private async Task<Reply<Empty>> MailNewLinkAsync<TEvent>(
+        string userId,
+        Func<User, string?> whyNot,
+        Func<User, string> issue,
+        Func<User, string, TEvent> mail,
+        Action<string> logNoMail,
+        CancellationToken cancellationToken)
+        where TEvent : IEvent
+    {
         string? token = null;
-        await ChangeAsync<Empty>(user.Id, AnonymousCaller, requestId: null, stored =>
+        await ChangeAsync<Empty>(userId, AnonymousCaller, requestId: null, stored =>
         {
             token = null;
-            if (WhyNoNewLink(stored, requestId) is { } reason)
+            if (whyNot(stored) is { } reason)
             {
-                LogNoActivationMail(reason);
+                logNoMail(reason);
                 return Task.FromResult<Reply<Empty>?>(Reply<Empty>.Ok(Empty.Instance));
             }
 
-            token = IssueActivationToken(stored, requestId);
+            token = issue(stored);
             return Task.FromResult<Reply<Empty>?>(null);
         }, async stored =>
         {
-            await events.PublishAsync(
-                new UserActivationRequested(stored.ActivationEventId!, stored.Id, stored.UserName, stored.Email, token!, Utc(stored.ActivationTokenExpiresAt!.Value), time.GetUtcNow()),
-                cancellationToken);
+            await events.PublishAsync(mail(stored, token!), cancellationToken);
             return Reply<Empty>.Ok(Empty.Instance);
         }, cancellationToken);
 
-        // The outcome is nobody's business but the mailbox's.
         return Reply<Empty>.Ok(Empty.Instance);
     }
 

@@ -34,34 +34,15 @@ internal sealed partial class Accounts
             return Reply<Empty>.Ok(Empty.Instance);
         }
 
-        string? token = null;
-        await ChangeAsync<Empty>(user.Id, AnonymousCaller, requestId: null, stored =>
-        {
-            token = null;
-            if (!stored.MayGetPasswordResetLink)
-            {
-                LogNoResetMail("the account changed meanwhile");
-                return Task.FromResult<Reply<Empty>?>(Reply<Empty>.Ok(Empty.Instance));
-            }
-
-            if (TooSoonForResetLink(stored, requestId))
-            {
-                LogNoResetMail("the last link was sent too recently");
-                return Task.FromResult<Reply<Empty>?>(Reply<Empty>.Ok(Empty.Instance));
-            }
-
-            token = IssueResetToken(stored, requestId);
-            return Task.FromResult<Reply<Empty>?>(null);
-        }, async stored =>
-        {
-            await events.PublishAsync(
-                new UserPasswordResetRequested(stored.PasswordResetEventId!, stored.Id, stored.UserName, stored.Email, token!, Utc(stored.PasswordResetExpiresAt!.Value), time.GetUtcNow()),
-                cancellationToken);
-            return Reply<Empty>.Ok(Empty.Instance);
-        }, cancellationToken);
-
-        // The outcome is nobody's business but the mailbox's.
-        return Reply<Empty>.Ok(Empty.Instance);
+        return await MailNewLinkAsync(
+            user.Id,
+            stored => !stored.MayGetPasswordResetLink ? "the account changed meanwhile"
+                : TooSoonForResetLink(stored, requestId) ? "the last link was sent too recently"
+                : null,
+            stored => IssueResetToken(stored, requestId),
+            (stored, token) => new UserPasswordResetRequested(stored.PasswordResetEventId!, stored.Id, stored.UserName, stored.Email, token, Utc(stored.PasswordResetExpiresAt!.Value), time.GetUtcNow()),
+            LogNoResetMail,
+            cancellationToken);
     }
 
     /// <summary>
