@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 
-namespace Microsoft.Extensions.Hosting;
+namespace MovieDb.ServiceDefaults;
 
 /// <summary>
 /// Minimal APIs reject unreadable requests (malformed JSON, a value of the wrong type, a query value

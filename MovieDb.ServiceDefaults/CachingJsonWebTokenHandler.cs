@@ -3,7 +3,7 @@ using System.Security.Claims;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Microsoft.Extensions.Hosting;
+namespace MovieDb.ServiceDefaults;
 
 /// <summary>
 /// A <see cref="JsonWebTokenHandler"/> that remembers the tokens it found valid, so a client that
@@ -22,6 +22,9 @@ namespace Microsoft.Extensions.Hosting;
 /// delegates (<see cref="ValidationRules"/>) — so new keys or rules are never bypassed. (JWT bearer
 /// authentication clones its parameters for every request, so the rules are compared, not the
 /// parameter objects.)</item>
+/// <item>Every member of <see cref="TokenValidationParameters"/> that decides validity is part of the
+/// rules (CachingJsonWebTokenHandlerTests enumerates them by reflection and fails on a new one); with
+/// <c>ValidateTokenReplay</c> nothing is remembered.</item>
 /// <item>Invalid tokens are never remembered, and tokens longer than <see cref="MaxTokenLength"/> are
 /// not either: an attacker cannot fill the cache without valid tokens of this service.</item>
 /// <item>At most <c>capacity</c> entries: when it is full, expired entries go, then all of them.</item>
@@ -45,6 +48,13 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
     {
         var now = time.GetUtcNow();
         var rules = ValidationRules.Of(validationParameters);
+
+        // A token that must be seen only once is never answered from memory: the replay cache decides.
+        if (validationParameters.ValidateTokenReplay)
+        {
+            return await base.ValidateTokenAsync(token, validationParameters);
+        }
+
         if (token is not null
             && _validated.TryGetValue(token, out var entry)
             && entry.Rules.Equals(rules)
@@ -123,6 +133,14 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
             p.IssuerSigningKeyResolver, p.IssuerSigningKeyValidator, p.SignatureValidator, p.IssuerValidator, p.AudienceValidator,
             p.LifetimeValidator, p.AlgorithmValidator, p.TypeValidator, p.TokenReplayValidator, p.TokenReader,
             p.NameClaimTypeRetriever, p.RoleClaimTypeRetriever,
+            .. p.TokenDecryptionKeys ?? [], null,
+            p.TokenDecryptionKeyResolver, p.TryAllDecryptionKeys,
+            p.ActorValidationParameters, p.ValidateActor,
+            p.IgnoreCaseWhenValidatingAudience, p.IgnoreTrailingSlashWhenValidatingAudience,
+            p.IssuerSigningKeyResolverUsingConfiguration, p.IssuerSigningKeyValidatorUsingConfiguration,
+            p.IssuerValidatorUsingConfiguration, p.SignatureValidatorUsingConfiguration,
+            p.TransformBeforeSignatureValidation, p.TryReadJwtClaim,
+            p.TokenReplayCache, p.ValidateTokenReplay,
         ]);
 
         // Keys, resolvers and validators by identity (a clone of the parameters shares them); strings by value.

@@ -1,4 +1,6 @@
-namespace Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace MovieDb.ServiceDefaults;
 
 /// <summary>Reading settings that a service cannot run without.</summary>
 public static class ConfigurationExtensions

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Microsoft.Extensions.Hosting;
+namespace MovieDb.ServiceDefaults;
 
 /// <summary>
 /// Secret settings (signing keys, the bootstrap admin's password), read the same way in every service:

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Microsoft.Extensions.Hosting;
+namespace MovieDb.ServiceDefaults;
 
 /// <summary>
 /// The identity tokens in which the gateway vouches for the caller to the services behind it (section

@@ -1,4 +1,4 @@
-namespace Microsoft.Extensions.Hosting;
+namespace MovieDb.ServiceDefaults;
 
 /// <summary>
 /// The paging rules of every MovieDb list: pages from 1, page sizes from 1 to

@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Hosting;
 
-namespace Microsoft.Extensions.Hosting;
+namespace MovieDb.ServiceDefaults;
 
 /// <summary>
 /// HMAC-SHA256 keys from configuration: used as UTF-8 bytes, at least <see cref="MinimumBytes"/>

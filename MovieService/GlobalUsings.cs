@@ -1,1 +1,2 @@
 global using MovieService.Extensions;
+global using MovieDb.ServiceDefaults;

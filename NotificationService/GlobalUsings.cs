@@ -1,1 +1,2 @@
 global using NotificationService.Extensions;
+global using MovieDb.ServiceDefaults;

@@ -1,1 +1,2 @@
 global using UserService.Extensions;
+global using MovieDb.ServiceDefaults;

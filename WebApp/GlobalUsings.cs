@@ -1,2 +1,3 @@
 global using WebApp.Model;
 global using WebApp.Services;
+global using MovieDb.ServiceDefaults;

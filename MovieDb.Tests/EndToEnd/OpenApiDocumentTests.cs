@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Hosting;
+using MovieDb.ServiceDefaults;
 using MovieDb.Tests.Infrastructure;
 using MovieService.Apis;
 using MovieService.Model;

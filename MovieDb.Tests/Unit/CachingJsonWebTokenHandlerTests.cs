@@ -1,8 +1,9 @@
+using System.Reflection;
 using System.Security.Claims;
 using System.Text;
-using Microsoft.Extensions.Hosting;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using MovieDb.ServiceDefaults;
 using MovieDb.Tests.Infrastructure;
 
 namespace MovieDb.Tests.Unit;
@@ -41,6 +42,152 @@ public sealed class CachingJsonWebTokenHandlerTests
             SigningCredentials = new SigningCredentials(key ?? Key, SecurityAlgorithms.HmacSha256),
             Claims = new Dictionary<string, object> { ["sub"] = subject, ["unique_name"] = subject, ["role"] = new[] { "admin" } },
         });
+    }
+
+    /// <summary>
+    /// Members of <see cref="TokenValidationParameters"/> whose change may leave a remembered token
+    /// valid, and why that is safe. Anything else must make the cache validate again: a member added
+    /// by a new IdentityModel that is in neither group fails this test, instead of being silently ignored.
+    /// </summary>
+    private static readonly Dictionary<string, string> NotDecidingValidity = new(StringComparer.Ordinal)
+    {
+        ["ClockSkew"] = "an entry is used only until the token's own exp, without any skew: a skew can only widen what a full validation accepts",
+        ["PropertyBag"] = "free-form data for custom validators, which are keyed themselves",
+        ["IsClone"] = "set by Clone(), which JWT bearer authentication calls for every request",
+        ["DebugId"] = "a label for logs",
+        ["LogTokenId"] = "logging only",
+        ["LogValidationExceptions"] = "logging only",
+        ["SaveSigninToken"] = "keeps the raw token on the identity; the cache gives each caller a copy of the identity it validated",
+        ["IncludeTokenOnFailedValidation"] = "only changes failed results, which are never remembered",
+        ["RefreshBeforeValidation"] = "when to refresh the ConfigurationManager, which is keyed itself",
+        ["CryptoProviderFactory"] = "how signatures are computed, not which are valid",
+    };
+
+    [Fact]
+    public async Task Every_member_of_the_validation_parameters_either_keys_the_cache_or_is_listed_as_not_deciding_validity()
+    {
+        var token = Token("alice", TimeSpan.FromMinutes(5));
+        var ignored = new List<string>();
+        var cannotTell = new List<string>();
+        foreach (var member in typeof(TokenValidationParameters).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0))
+        {
+            // A fresh cache for each member, holding the token as validated under the usual parameters.
+            var handler = new CachingJsonWebTokenHandler(TimeProvider.System) { MapInboundClaims = false };
+            var parameters = Parameters(Key);
+            var first = await handler.ValidateTokenAsync(token, parameters);
+            Assert.True(first.IsValid);
+            Assert.Same(first.SecurityToken, (await handler.ValidateTokenAsync(token, parameters.Clone())).SecurityToken);
+
+            var changed = parameters.Clone();
+            if (OtherValue(member.PropertyType, member.GetValue(changed)) is not { } other)
+            {
+                cannotTell.Add($"{member.Name} ({member.PropertyType.Name})");
+                continue;
+            }
+
+            member.SetValue(changed, other);
+
+            // The remembered result comes back as the very token object it validated; a fresh validation makes a new one.
+            if (ReferenceEquals((await handler.ValidateTokenAsync(token, changed)).SecurityToken, first.SecurityToken))
+            {
+                ignored.Add(member.Name);
+            }
+        }
+
+        Assert.Empty(cannotTell);
+        // Named in the output, so that a failure says which members are on which side.
+        TestContext.Current.TestOutputHelper?.WriteLine("Left valid by a change: " + string.Join(", ", ignored.Order(StringComparer.Ordinal)));
+        Assert.Equal(string.Join(", ", NotDecidingValidity.Keys.Order(StringComparer.Ordinal)), string.Join(", ", ignored.Order(StringComparer.Ordinal)));
+    }
+
+    /// <summary>A value of <paramref name="type"/> other than <paramref name="current"/>, or null when the test cannot make one.</summary>
+    private static object? OtherValue(Type type, object? current)
+    {
+        if (type == typeof(bool))
+        {
+            return !(bool)current!;
+        }
+
+        if (type == typeof(string))
+        {
+            return current + "-other";
+        }
+
+        if (type == typeof(TimeSpan))
+        {
+            return (TimeSpan)current! + TimeSpan.FromMinutes(1);
+        }
+
+        if (type == typeof(int))
+        {
+            return (int)current! + 1;
+        }
+
+        if (type.IsAssignableFrom(typeof(string[])) && type != typeof(object))
+        {
+            return new[] { "other" };
+        }
+
+        if (type.IsAssignableFrom(typeof(SymmetricSecurityKey)))
+        {
+            return OtherKey;
+        }
+
+        if (type.IsAssignableFrom(typeof(SecurityKey[])))
+        {
+            return new SecurityKey[] { OtherKey };
+        }
+
+        if (type.IsAssignableFrom(typeof(Dictionary<string, object>)))
+        {
+            return new Dictionary<string, object> { ["other"] = 1 };
+        }
+
+        if (type == typeof(TokenValidationParameters))
+        {
+            return new TokenValidationParameters { ValidIssuer = "other" };
+        }
+
+        if (type == typeof(CryptoProviderFactory))
+        {
+            return new CryptoProviderFactory();
+        }
+
+        if (type.IsAssignableFrom(typeof(OtherConfigurationManager)))
+        {
+            return new OtherConfigurationManager();
+        }
+
+        if (type.IsAssignableFrom(typeof(OtherReplayCache)))
+        {
+            return new OtherReplayCache();
+        }
+
+        if (typeof(Delegate).IsAssignableFrom(type))
+        {
+            // A delegate of that type that returns its type's default: any other validator or resolver.
+            var invoke = type.GetMethod("Invoke")!;
+            var arguments = invoke.GetParameters().Select(p => System.Linq.Expressions.Expression.Parameter(p.ParameterType, p.Name)).ToArray();
+            return System.Linq.Expressions.Expression.Lambda(type, System.Linq.Expressions.Expression.Default(invoke.ReturnType), arguments).Compile();
+        }
+
+        return null;
+    }
+
+    private sealed class OtherConfigurationManager : BaseConfigurationManager
+    {
+        public override Task<BaseConfiguration> GetBaseConfigurationAsync(CancellationToken cancel) => Task.FromResult<BaseConfiguration>(null!);
+
+        public override void RequestRefresh()
+        {
+        }
+    }
+
+    private sealed class OtherReplayCache : ITokenReplayCache
+    {
+        public bool TryAdd(string securityToken, DateTime expiresOn) => true;
+
+        public bool TryFind(string securityToken) => false;
     }
 
     [Fact]
