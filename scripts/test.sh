@@ -6,8 +6,16 @@
 # runs every test against the real servers. The last line it prints is "N passed, N failed, N skipped"; it exits non-zero when
 # anything failed or did not build. Servers it started are stopped again; running ones are left alone.
 #
-# Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter "FullyQualifiedName~Movies"]
+# Usage: scripts/test.sh [--unit] [extra dotnet test arguments, e.g. --filter "FullyQualifiedName~Movies"]
+#   --unit  only the tests that need no server (MovieDb.Tests/Unit): nothing is installed or started,
+#           and they run in seconds — the loop to keep going while you change code.
 set -uo pipefail
+
+UNIT_ONLY=false
+if [ "${1:-}" = "--unit" ]; then
+  UNIT_ONLY=true
+  shift
+fi
 
 cd "$(dirname "$0")/.." || exit 1
 ROOT="$(pwd)"
@@ -54,28 +62,37 @@ fi
 trap 'moviedb_stop_started_servers' EXIT
 trap 'exit 130' INT TERM
 
-moviedb_start_servers || fail_before_tests "MariaDB, RabbitMQ and Redis are needed for the tests and could not be started (see above)"
-# Not fatal: without a browser, the browser tests report themselves skipped with the reason.
-moviedb_install_chromium || true
-moviedb_install_shellcheck || true
+start_test_servers() {
+  moviedb_start_servers || fail_before_tests "MariaDB, RabbitMQ and Redis are needed for the tests and could not be started (see above)"
+  # Not fatal: without a browser, the browser tests report themselves skipped with the reason.
+  moviedb_install_chromium || true
+  moviedb_install_shellcheck || true
 
-# The mail tests start their own SMTP servers (aiosmtpd) on free ports. Not fatal here: without it
-# they skip, saying why — and fail under CI=true.
-moviedb_install_aiosmtpd || moviedb_log "no SMTP server for the mail tests: they will skip (and fail under CI=true)"
-export MOVIEDB_TEST_SMTP_PYTHON="$MOVIEDB_SMTP_PYTHON"
+  # The mail tests start their own SMTP servers (aiosmtpd) on free ports. Not fatal here: without it
+  # they skip, saying why — and fail under CI=true.
+  moviedb_install_aiosmtpd || moviedb_log "no SMTP server for the mail tests: they will skip (and fail under CI=true)"
+  export MOVIEDB_TEST_SMTP_PYTHON="$MOVIEDB_SMTP_PYTHON"
 
-TEST_PASSWORD="$(moviedb_random_secret)"
-# The tests create a database per test and a virtual host per test (through the management API):
-# their account has rights on every database (without GRANT OPTION) and the broker's administrator tag.
-moviedb_mariadb_account moviedb_test "$TEST_PASSWORD" '*' || fail_before_tests "could not create the MariaDB test account"
-moviedb_rabbitmq_account moviedb_test "$TEST_PASSWORD" / administrator || fail_before_tests "could not create the RabbitMQ test account"
-export MOVIEDB_TEST_MYSQL="Server=127.0.0.1;Port=3306;User ID=moviedb_test;Password=$TEST_PASSWORD"
-export MOVIEDB_TEST_RABBITMQ="amqp://moviedb_test:$TEST_PASSWORD@127.0.0.1:5672/"
-export MOVIEDB_TEST_RABBITMQ_MANAGEMENT="http://127.0.0.1:15672/"
-# Each test system keeps its keys under a prefix of its own in this Redis.
-export MOVIEDB_TEST_REDIS="127.0.0.1:$MOVIEDB_REDIS_PORT"
-# Lets the fault tests stop and start the servers (scripts/serverctl.sh).
-export MOVIEDB_TEST_SERVERCTL="$ROOT/scripts/serverctl.sh"
+  local password
+  password="$(moviedb_random_secret)"
+  # The tests create a database per test and a virtual host per test (through the management API):
+  # their account has rights on every database (without GRANT OPTION) and the broker's administrator tag.
+  moviedb_mariadb_account moviedb_test "$password" '*' || fail_before_tests "could not create the MariaDB test account"
+  moviedb_rabbitmq_account moviedb_test "$password" / administrator || fail_before_tests "could not create the RabbitMQ test account"
+  export MOVIEDB_TEST_MYSQL="Server=127.0.0.1;Port=3306;User ID=moviedb_test;Password=$password"
+  export MOVIEDB_TEST_RABBITMQ="amqp://moviedb_test:$password@127.0.0.1:5672/"
+  export MOVIEDB_TEST_RABBITMQ_MANAGEMENT="http://127.0.0.1:15672/"
+  # Each test system keeps its keys under a prefix of its own in this Redis.
+  export MOVIEDB_TEST_REDIS="127.0.0.1:$MOVIEDB_REDIS_PORT"
+  # Lets the fault tests stop and start the servers (scripts/serverctl.sh).
+  export MOVIEDB_TEST_SERVERCTL="$ROOT/scripts/serverctl.sh"
+}
+
+if [ "$UNIT_ONLY" = true ]; then
+  set -- --filter "FullyQualifiedName~MovieDb.Tests.Unit" "$@"
+else
+  start_test_servers
+fi
 
 moviedb_log "building MovieDb.sln ($CONFIGURATION)"
 dotnet restore MovieDb.sln -v quiet \

@@ -6,7 +6,7 @@ using MovieDb.Caching;
 using MovieDb.Tests.Infrastructure;
 using StackExchange.Redis;
 
-namespace MovieDb.Tests.Unit;
+namespace MovieDb.Tests.Integration.RateLimits;
 
 /// <summary>The gateway's limiters whose counts are in Redis, as the partitioned rate limiter keeps one per client address or user.</summary>
 public sealed class SharedLimitersTests(TestServers servers)

@@ -11,7 +11,7 @@ using MovieDb.Caching;
 using MovieDb.Tests.Infrastructure;
 using StackExchange.Redis;
 
-namespace MovieDb.Tests.Unit;
+namespace MovieDb.Tests.Integration.RateLimits;
 
 /// <summary>
 /// The per-account sign-in throttle — its counts in this process, and in Redis as the gateway keeps
