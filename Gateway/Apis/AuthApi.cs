@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Gateway.Auth;
+using Gateway.Limits;
 using Gateway.Model;
 using Gateway.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,4 +1,5 @@
 using Gateway.Auth;
+using Gateway.Limits;
 using Gateway.Model;
 using Gateway.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -2,6 +2,7 @@ using System.Net;
 using Gateway.Apis;
 using Gateway.Auth;
 using Gateway.IntegrationEvents;
+using Gateway.Limits;
 using Gateway.OpenApi;
 using Gateway.Proxy;
 using Gateway.Settings;

@@ -43,7 +43,7 @@ public sealed class RateLimitingOptions
     /// </summary>
     public WindowLimit PasswordChanges { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(1) };
 
-    /// <summary>Failed sign-ins (and other password checks) of one account, from any address (<see cref="Auth.SignInThrottle"/>).</summary>
+    /// <summary>Failed sign-ins (and other password checks) of one account, from any address (<see cref="Limits.SignInThrottle"/>).</summary>
     public FailureLimit SignInFailures { get; set; } = new();
 
     public sealed class WindowLimit

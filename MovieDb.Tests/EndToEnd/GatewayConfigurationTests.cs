@@ -34,6 +34,25 @@ public sealed class GatewayConfigurationTests(GatewayConfigurationTests.System s
     }
 
     [Fact]
+    public void The_rate_limiter_policy_of_the_proxied_routes_is_the_gateways_api_policy_and_an_unknown_one_stops_the_start()
+    {
+        // The one place a limit is named outside the code: appsettings.json's ReverseProxy section.
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "Gateway", "appsettings.json")));
+        var routes = json.RootElement.GetProperty("ReverseProxy").GetProperty("Routes").EnumerateObject().ToList();
+        Assert.NotEmpty(routes);
+        Assert.All(routes, route => Assert.Equal(Gateway.Limits.RateLimiting.ApiPolicy, route.Value.GetProperty("RateLimiterPolicy").GetString()));
+
+        // A misspelt one is no silent "unlimited": YARP refuses the route and the gateway does not start.
+        var settings = Minimal(InProcessSystem.SigningKey);
+        settings["ReverseProxy:Routes:movies:RateLimiterPolicy"] = "apj";
+        using var factory = new ServiceFactory<GatewayApp>(settings, "Production");
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.Server);
+
+        Assert.Contains("RateLimiter policy 'apj' not found for route 'movies'", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_signing_key_shorter_than_256_bits_is_refused()
     {
         using var factory = new ServiceFactory<GatewayApp>(Minimal("too-short-key-of-31-characters!"), "Production");

@@ -1,6 +1,6 @@
 using System.Net;
-using Gateway.Apis;
 using Gateway.Auth;
+using Gateway.Limits;
 using Gateway.Settings;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;

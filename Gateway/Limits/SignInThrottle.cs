@@ -1,9 +1,10 @@
+using Gateway.Auth;
 using Gateway.Settings;
 using Microsoft.Extensions.Options;
 using MovieDb.Caching;
 using UserService.Contracts;
 
-namespace Gateway.Auth;
+namespace Gateway.Limits;
 
 /// <summary>
 /// Slows down password guessing against one account, wherever the guesses come from — at sign-in and

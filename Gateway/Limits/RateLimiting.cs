@@ -2,12 +2,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Gateway.Auth;
-using Gateway.Limits;
 using Gateway.Settings;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
-namespace Gateway.Apis;
+namespace Gateway.Limits;
 
 /// <summary>
 /// The ASP.NET Core rate limiter, configured for the gateway: a per-address floor for every request,

@@ -3,7 +3,7 @@ using Gateway.Settings;
 using MovieDb.Caching;
 using StackExchange.Redis;
 
-namespace Gateway.Auth;
+namespace Gateway.Limits;
 
 /// <summary>
 /// The counts of <see cref="SignInThrottle"/>, one per bucket (an account's clients without a device
