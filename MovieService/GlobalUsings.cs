@@ -1,2 +1,3 @@
 global using MovieService.Extensions;
 global using MovieDb.ServiceDefaults;
+global using MovieService.Contracts;

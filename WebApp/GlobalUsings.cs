@@ -1,3 +1,4 @@
 global using WebApp.Model;
 global using WebApp.Services;
 global using MovieDb.ServiceDefaults;
+global using MovieService.Contracts;

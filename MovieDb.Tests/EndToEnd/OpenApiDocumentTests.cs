@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using MovieDb.ServiceDefaults;
 using MovieDb.Tests.Infrastructure;
 using MovieService.Apis;
+using MovieService.Contracts;
 using MovieService.Model;
 
 namespace MovieDb.Tests.EndToEnd;
@@ -90,21 +91,21 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.System system, Tes
 
         var input = published["components"]!["schemas"]!["MovieInput"]!["properties"]!;
         Assert.Equal(1, input["title"]!["minLength"]!.GetValue<int>());
-        Assert.Equal(MovieRules.TitleMaxLength, input["title"]!["maxLength"]!.GetValue<int>());
-        Assert.Equal(MovieRules.FirstReleaseYear, input["releaseYear"]!["minimum"]!.GetValue<int>());
+        Assert.Equal(MovieLimits.TitleMaxLength, input["title"]!["maxLength"]!.GetValue<int>());
+        Assert.Equal(MovieLimits.FirstReleaseYear, input["releaseYear"]!["minimum"]!.GetValue<int>());
         Assert.Equal(MovieRules.LastReleaseYear(TimeProvider.System), input["releaseYear"]!["maximum"]!.GetValue<int>());
-        Assert.Equal(MovieRules.MaxGenres, input["genres"]!["maxItems"]!.GetValue<int>());
-        Assert.Equal(MovieRules.GenreMaxLength, input["genres"]!["items"]!["maxLength"]!.GetValue<int>());
-        Assert.Equal(MovieRules.RuntimeMin, input["runtimeMinutes"]!["minimum"]!.GetValue<int>());
-        Assert.Equal(MovieRules.RuntimeMax, input["runtimeMinutes"]!["maximum"]!.GetValue<int>());
-        Assert.Equal(MovieRules.SynopsisMaxLength, input["synopsis"]!["maxLength"]!.GetValue<int>());
+        Assert.Equal(MovieLimits.MaxGenres, input["genres"]!["maxItems"]!.GetValue<int>());
+        Assert.Equal(MovieLimits.GenreMaxLength, input["genres"]!["items"]!["maxLength"]!.GetValue<int>());
+        Assert.Equal(MovieLimits.RuntimeMin, input["runtimeMinutes"]!["minimum"]!.GetValue<int>());
+        Assert.Equal(MovieLimits.RuntimeMax, input["runtimeMinutes"]!["maximum"]!.GetValue<int>());
+        Assert.Equal(MovieLimits.SynopsisMaxLength, input["synopsis"]!["maxLength"]!.GetValue<int>());
         Assert.Equal(["releaseYear", "title"], published["components"]!["schemas"]!["MovieInput"]!["required"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal));
 
         var query = published["paths"]!["/api/movies"]!["get"]!["parameters"]!.AsArray().ToDictionary(p => p!["name"]!.GetValue<string>(), p => p!);
         Assert.Equal(["after", "genre", "owner", "page", "pageSize", "search", "sort", "year"], query.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(MovieCursor.MaxLength, query["after"]["schema"]!["maxLength"]!.GetValue<int>());
         Assert.Equal(MovieListQuery.MaxSearchLength, query["search"]["schema"]!["maxLength"]!.GetValue<int>());
-        Assert.Equal(MovieRules.GenreMaxLength, query["genre"]["schema"]!["maxLength"]!.GetValue<int>());
+        Assert.Equal(MovieLimits.GenreMaxLength, query["genre"]["schema"]!["maxLength"]!.GetValue<int>());
         Assert.Equal(MovieListQuery.MaxOwnerLength, query["owner"]["schema"]!["maxLength"]!.GetValue<int>());
         Assert.Equal(PagingRules.MaxPage, query["page"]["schema"]!["maximum"]!.GetValue<int>());
         Assert.Equal(PagingRules.MaxPageSize, query["pageSize"]["schema"]!["maximum"]!.GetValue<int>());

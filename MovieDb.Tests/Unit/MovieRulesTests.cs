@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Time.Testing;
 using MovieService.Apis;
+using MovieService.Contracts;
 using MovieService.Infrastructure;
 using MovieService.Model;
 

@@ -31,8 +31,8 @@ public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, 
     {
         string[] keys = sort.Field switch
         {
-            "year" => [sort.ToString(), movie.ReleaseYear.ToString(CultureInfo.InvariantCulture), movie.Title, movie.Id.ToString()],
-            "created" => [sort.ToString(), movie.CreatedAt.Ticks.ToString(CultureInfo.InvariantCulture), movie.Id.ToString()],
+            MovieSorts.Year => [sort.ToString(), movie.ReleaseYear.ToString(CultureInfo.InvariantCulture), movie.Title, movie.Id.ToString()],
+            MovieSorts.Created => [sort.ToString(), movie.CreatedAt.Ticks.ToString(CultureInfo.InvariantCulture), movie.Id.ToString()],
             _ => [sort.ToString(), movie.Title, movie.Id.ToString()],
         };
         return Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(keys, Json));
@@ -59,13 +59,13 @@ public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, 
 
         switch (sort.Field, keys.Length)
         {
-            case ("title", 3) when IsTitle(keys[1]):
+            case (MovieSorts.Title, 3) when IsTitle(keys[1]):
                 cursor = new MovieCursor(sort, keys[1], 0, default, id);
                 return true;
-            case ("year", 4) when int.TryParse(keys[1], NumberStyles.None, CultureInfo.InvariantCulture, out var year) && IsTitle(keys[2]):
+            case (MovieSorts.Year, 4) when int.TryParse(keys[1], NumberStyles.None, CultureInfo.InvariantCulture, out var year) && IsTitle(keys[2]):
                 cursor = new MovieCursor(sort, keys[2], year, default, id);
                 return true;
-            case ("created", 3) when long.TryParse(keys[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && ticks <= DateTime.MaxValue.Ticks:
+            case (MovieSorts.Created, 3) when long.TryParse(keys[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && ticks <= DateTime.MaxValue.Ticks:
                 cursor = new MovieCursor(sort, string.Empty, 0, new DateTime(ticks, DateTimeKind.Utc), id);
                 return true;
             default:
@@ -73,7 +73,7 @@ public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, 
         }
 
         // The title rules of MovieRules: a cursor of any title the service stored is accepted.
-        static bool IsTitle(string? title) => title is not null && MovieRules.IsWellFormed(title) && MovieRules.Length(title) <= MovieRules.TitleMaxLength;
+        static bool IsTitle(string? title) => title is not null && MovieRules.IsWellFormed(title) && MovieRules.Length(title) <= MovieLimits.TitleMaxLength;
     }
 
     /// <summary>
@@ -91,12 +91,12 @@ public sealed record MovieCursor(MovieSort Sort, string Title, int ReleaseYear, 
         var id = Id;
         return (Sort.Field, Sort.Descending) switch
         {
-            ("year", false) => m => m.ReleaseYear > year
+            (MovieSorts.Year, false) => m => m.ReleaseYear > year
                 || (m.ReleaseYear == year && (m.Title.CompareTo(title) > 0 || (m.Title == title && m.Id.CompareTo(id) > 0))),
-            ("year", true) => m => m.ReleaseYear < year
+            (MovieSorts.Year, true) => m => m.ReleaseYear < year
                 || (m.ReleaseYear == year && (m.Title.CompareTo(title) < 0 || (m.Title == title && m.Id.CompareTo(id) < 0))),
-            ("created", false) => m => m.CreatedAt > created || (m.CreatedAt == created && m.Id.CompareTo(id) > 0),
-            ("created", true) => m => m.CreatedAt < created || (m.CreatedAt == created && m.Id.CompareTo(id) < 0),
+            (MovieSorts.Created, false) => m => m.CreatedAt > created || (m.CreatedAt == created && m.Id.CompareTo(id) > 0),
+            (MovieSorts.Created, true) => m => m.CreatedAt < created || (m.CreatedAt == created && m.Id.CompareTo(id) < 0),
             (_, false) => m => m.Title.CompareTo(title) > 0 || (m.Title == title && m.Id.CompareTo(id) > 0),
             (_, true) => m => m.Title.CompareTo(title) < 0 || (m.Title == title && m.Id.CompareTo(id) < 0),
         };

@@ -7,7 +7,7 @@ namespace MovieService.Apis;
 /// <summary>The query string of the list endpoint.</summary>
 public sealed record MovieListQuery(
     [property: Description("Part of the title, any case"), MaxLength(MovieListQuery.MaxSearchLength)] string? Search = null,
-    [property: Description("One genre, any case"), MaxLength(MovieRules.GenreMaxLength)] string? Genre = null,
+    [property: Description("One genre, any case"), MaxLength(MovieLimits.GenreMaxLength)] string? Genre = null,
     [property: Description("Release year")] int? Year = null,
     [property: Description("title, year or created; prefix '-' for descending. Default: title")] string? Sort = null,
     [property: Description("1-based page number. Default 1"), Range(1, PagingRules.MaxPage)] int Page = 1,
@@ -16,8 +16,8 @@ public sealed record MovieListQuery(
     [property: Description("The 'next' of a page listed with the same sort and filters: the page after it, found by a seek, without counting all matches. Not with 'page'; such pages have no page number or total count. Empty: the first page"), MaxLength(MovieCursor.MaxLength)] string? After = null)
 {
     public const string AllOwners = "all";
-    public const int MaxSearchLength = 200;
-    public const int MaxOwnerLength = 64;
+    public const int MaxSearchLength = MovieLimits.MaxSearchLength;
+    public const int MaxOwnerLength = MovieLimits.MaxOwnerLength;
 
     public Dictionary<string, string[]> Validate(out MovieSort sort, out MovieCursor? after)
     {
@@ -46,9 +46,9 @@ public sealed record MovieListQuery(
             errors["search"] = [$"The search text must be at most {MaxSearchLength} characters of one line."];
         }
 
-        if (Genre is { Length: > MovieRules.GenreMaxLength } || (Genre is not null && MovieRules.HasControlCharacters(Genre, allowLineBreaks: false)))
+        if (Genre is { Length: > MovieLimits.GenreMaxLength } || (Genre is not null && MovieRules.HasControlCharacters(Genre, allowLineBreaks: false)))
         {
-            errors["genre"] = [$"A genre is at most {MovieRules.GenreMaxLength} characters of one line."];
+            errors["genre"] = [$"A genre is at most {MovieLimits.GenreMaxLength} characters of one line."];
         }
 
         if (Owner is { Length: > MaxOwnerLength } || (Owner is not null && MovieRules.HasControlCharacters(Owner, allowLineBreaks: false)))
@@ -70,19 +70,19 @@ public sealed record MovieListQuery(
 public sealed record MovieSort(string Field, bool Descending)
 {
     /// <summary>The sort as the query string spells it: <c>title</c>, <c>-year</c>, …</summary>
-    public override string ToString() => Descending ? "-" + Field : Field;
+    public override string ToString() => Descending ? MovieSorts.Descending(Field) : Field;
 
     public static bool TryParse(string? value, out MovieSort sort)
     {
-        sort = new MovieSort("title", false);
+        sort = new MovieSort(MovieSorts.Title, false);
         if (string.IsNullOrEmpty(value))
         {
             return true;
         }
 
-        var descending = value.StartsWith('-');
-        var field = descending ? value[1..] : value;
-        if (field is not ("title" or "year" or "created"))
+        var descending = value.StartsWith(MovieSorts.DescendingPrefix, StringComparison.Ordinal);
+        var field = descending ? value[MovieSorts.DescendingPrefix.Length..] : value;
+        if (!MovieSorts.Fields.Contains(field))
         {
             return false;
         }
@@ -93,10 +93,10 @@ public sealed record MovieSort(string Field, bool Descending)
 
     public IQueryable<Movie> Apply(IQueryable<Movie> movies) => (Field, Descending) switch
     {
-        ("year", false) => movies.OrderBy(m => m.ReleaseYear).ThenBy(m => m.Title).ThenBy(m => m.Id),
-        ("year", true) => movies.OrderByDescending(m => m.ReleaseYear).ThenByDescending(m => m.Title).ThenByDescending(m => m.Id),
-        ("created", false) => movies.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id),
-        ("created", true) => movies.OrderByDescending(m => m.CreatedAt).ThenByDescending(m => m.Id),
+        (MovieSorts.Year, false) => movies.OrderBy(m => m.ReleaseYear).ThenBy(m => m.Title).ThenBy(m => m.Id),
+        (MovieSorts.Year, true) => movies.OrderByDescending(m => m.ReleaseYear).ThenByDescending(m => m.Title).ThenByDescending(m => m.Id),
+        (MovieSorts.Created, false) => movies.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id),
+        (MovieSorts.Created, true) => movies.OrderByDescending(m => m.CreatedAt).ThenByDescending(m => m.Id),
         (_, false) => movies.OrderBy(m => m.Title).ThenBy(m => m.Id),
         (_, true) => movies.OrderByDescending(m => m.Title).ThenByDescending(m => m.Id),
     };

@@ -98,12 +98,12 @@ internal static class MoviesOpenApi
         {
             case "releaseYear":
                 var time = context.ApplicationServices.GetRequiredService<TimeProvider>();
-                schema.Minimum = MovieRules.FirstReleaseYear.ToString(CultureInfo.InvariantCulture);
+                schema.Minimum = MovieLimits.FirstReleaseYear.ToString(CultureInfo.InvariantCulture);
                 schema.Maximum = MovieRules.LastReleaseYear(time).ToString(CultureInfo.InvariantCulture);
                 break;
             case "genres" when schema.Items is OpenApiSchema genre:
                 genre.MinLength = 1;
-                genre.MaxLength = MovieRules.GenreMaxLength;
+                genre.MaxLength = MovieLimits.GenreMaxLength;
                 break;
         }
 

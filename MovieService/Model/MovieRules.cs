@@ -5,16 +5,8 @@ namespace MovieService.Model;
 /// <summary>Validation of movie input (DESIGN.md): every problem is reported, by field.</summary>
 public static class MovieRules
 {
-    public const int TitleMaxLength = 200;
-    public const int MaxGenres = 10;
-    public const int GenreMaxLength = 40;
-    public const int SynopsisMaxLength = 4000;
-    public const int RuntimeMin = 1;
-    public const int RuntimeMax = 1000;
-    public const int FirstReleaseYear = 1888;
-
     /// <summary>The latest acceptable release year: next year plus five (announced films).</summary>
-    public static int LastReleaseYear(TimeProvider time) => time.GetUtcNow().Year + 6;
+    public static int LastReleaseYear(TimeProvider time) => MovieLimits.LastReleaseYear(time);
 
     /// <summary>Field errors (camelCase names, as in the JSON); empty when the input is valid.</summary>
     public static Dictionary<string, string[]> Validate(MovieInput input, TimeProvider time)
@@ -34,9 +26,9 @@ public static class MovieRules
         {
             errors["title"] = ["The title must be one line of text, without control characters."];
         }
-        else if (Length(input.Title) > TitleMaxLength)
+        else if (Length(input.Title) > MovieLimits.TitleMaxLength)
         {
-            errors["title"] = [$"The title must be at most {TitleMaxLength} characters."];
+            errors["title"] = [$"The title must be at most {MovieLimits.TitleMaxLength} characters."];
         }
 
         var lastYear = LastReleaseYear(time);
@@ -44,9 +36,9 @@ public static class MovieRules
         {
             errors["releaseYear"] = ["The release year is required."];
         }
-        else if (input.ReleaseYear < FirstReleaseYear || input.ReleaseYear > lastYear)
+        else if (input.ReleaseYear < MovieLimits.FirstReleaseYear || input.ReleaseYear > lastYear)
         {
-            errors["releaseYear"] = [$"The release year must be between {FirstReleaseYear} and {lastYear}."];
+            errors["releaseYear"] = [$"The release year must be between {MovieLimits.FirstReleaseYear} and {lastYear}."];
         }
 
         if (input.Genres is { } genres && GenreProblems(genres) is { Count: > 0 } problems)
@@ -54,9 +46,9 @@ public static class MovieRules
             errors["genres"] = [.. problems];
         }
 
-        if (input.RuntimeMinutes is { } runtime && (runtime < RuntimeMin || runtime > RuntimeMax))
+        if (input.RuntimeMinutes is { } runtime && (runtime < MovieLimits.RuntimeMin || runtime > MovieLimits.RuntimeMax))
         {
-            errors["runtimeMinutes"] = [$"The runtime must be between {RuntimeMin} and {RuntimeMax} minutes."];
+            errors["runtimeMinutes"] = [$"The runtime must be between {MovieLimits.RuntimeMin} and {MovieLimits.RuntimeMax} minutes."];
         }
 
         if (input.Synopsis is { } synopsis)
@@ -69,9 +61,9 @@ public static class MovieRules
             {
                 errors["synopsis"] = ["The synopsis may break lines and hold tabs, but no other control characters."];
             }
-            else if (Length(synopsis) > SynopsisMaxLength)
+            else if (Length(synopsis) > MovieLimits.SynopsisMaxLength)
             {
-                errors["synopsis"] = [$"The synopsis must be at most {SynopsisMaxLength} characters."];
+                errors["synopsis"] = [$"The synopsis must be at most {MovieLimits.SynopsisMaxLength} characters."];
             }
         }
 
@@ -81,9 +73,9 @@ public static class MovieRules
     private static List<string> GenreProblems(IReadOnlyList<string?> genres)
     {
         var problems = new List<string>();
-        if (genres.Count > MaxGenres)
+        if (genres.Count > MovieLimits.MaxGenres)
         {
-            problems.Add($"At most {MaxGenres} genres.");
+            problems.Add($"At most {MovieLimits.MaxGenres} genres.");
         }
 
         for (var i = 0; i < genres.Count; i++)
@@ -93,9 +85,9 @@ public static class MovieRules
             {
                 problems.Add($"Genre {i + 1} is empty.");
             }
-            else if (!IsWellFormed(genre) || HasControlCharacters(genre, allowLineBreaks: false) || Length(genre.Trim()) > GenreMaxLength)
+            else if (!IsWellFormed(genre) || HasControlCharacters(genre, allowLineBreaks: false) || Length(genre.Trim()) > MovieLimits.GenreMaxLength)
             {
-                problems.Add($"Genre {i + 1} must be 1 to {GenreMaxLength} characters of valid text.");
+                problems.Add($"Genre {i + 1} must be 1 to {MovieLimits.GenreMaxLength} characters of valid text.");
             }
         }
 

@@ -2,23 +2,10 @@ using System.Text.Json.Serialization;
 
 namespace WebApp.Model;
 
-// The gateway's JSON shapes (DESIGN.md): the web app's own copies, so it depends on the public
-// API and on nothing inside the services.
+// The gateway's JSON shapes (DESIGN.md) that no service contract defines: the movies' come from
+// MovieService.Contracts, the movie service's public contract, with the limits of their fields.
 
-public sealed record MovieDto(
-    string Id,
-    string Title,
-    int ReleaseYear,
-    IReadOnlyList<string> Genres,
-    int? RuntimeMinutes,
-    string? Synopsis,
-    string OwnerId,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
-
-public sealed record MovieInput(string Title, int? ReleaseYear, IReadOnlyList<string> Genres, int? RuntimeMinutes, string? Synopsis);
-
-public sealed record PagedResult<T>(IReadOnlyList<T> Items, int Page, int PageSize, long TotalCount)
+public sealed record ApiPage<T>(IReadOnlyList<T> Items, int Page, int PageSize, long TotalCount)
 {
     public int PageCount => TotalCount == 0 ? 1 : (int)((TotalCount + PageSize - 1) / PageSize);
 }

@@ -105,8 +105,8 @@ public sealed class GatewayApi(HttpClient http, DeviceCookies devices, IHttpCont
     public Task<ApiResult<UserDto>> GetUserAsync(string id, CancellationToken cancellationToken) =>
         SendAsync<UserDto>(new HttpRequestMessage(HttpMethod.Get, $"/api/users/{Uri.EscapeDataString(id)}"), cancellationToken);
 
-    public Task<ApiResult<PagedResult<UserDto>>> ListUsersAsync(int page, int pageSize, CancellationToken cancellationToken) =>
-        SendAsync<PagedResult<UserDto>>(new HttpRequestMessage(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"/api/users?page={page}&pageSize={pageSize}")), cancellationToken);
+    public Task<ApiResult<ApiPage<UserDto>>> ListUsersAsync(int page, int pageSize, CancellationToken cancellationToken) =>
+        SendAsync<ApiPage<UserDto>>(new HttpRequestMessage(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"/api/users?page={page}&pageSize={pageSize}")), cancellationToken);
 
     /// <summary>A change with the current password is checked like a sign-in: it carries this browser's device token.</summary>
     public Task<ApiResult<UserDto>> UpdateUserAsync(string id, UpdateUserRequest body, CancellationToken cancellationToken)
@@ -129,8 +129,8 @@ public sealed class GatewayApi(HttpClient http, DeviceCookies devices, IHttpCont
 
     // Movies
 
-    public Task<ApiResult<PagedResult<MovieDto>>> ListMoviesAsync(MovieQuery query, CancellationToken cancellationToken) =>
-        SendAsync<PagedResult<MovieDto>>(new HttpRequestMessage(HttpMethod.Get, "/api/movies" + query.ToApiQueryString()), cancellationToken);
+    public Task<ApiResult<ApiPage<MovieDto>>> ListMoviesAsync(MovieQuery query, CancellationToken cancellationToken) =>
+        SendAsync<ApiPage<MovieDto>>(new HttpRequestMessage(HttpMethod.Get, "/api/movies" + query.ToApiQueryString()), cancellationToken);
 
     public Task<ApiResult<MovieDto>> GetMovieAsync(string id, CancellationToken cancellationToken) =>
         SendAsync<MovieDto>(new HttpRequestMessage(HttpMethod.Get, $"/api/movies/{Uri.EscapeDataString(id)}"), cancellationToken);

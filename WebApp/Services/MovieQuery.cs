@@ -14,15 +14,15 @@ public sealed record MovieQuery(string? Search, string? Genre, int? Year, string
     /// <summary>The sort orders the API knows, with what a person reads.</summary>
     public static readonly IReadOnlyList<(string Value, string Label)> SortOrders =
     [
-        ("title", "Title A–Z"),
-        ("-title", "Title Z–A"),
-        ("-year", "Newest release"),
-        ("year", "Oldest release"),
-        ("-created", "Recently added"),
-        ("created", "First added"),
+        (MovieSorts.Title, "Title A–Z"),
+        (MovieSorts.Descending(MovieSorts.Title), "Title Z–A"),
+        (MovieSorts.Descending(MovieSorts.Year), "Newest release"),
+        (MovieSorts.Year, "Oldest release"),
+        (MovieSorts.Descending(MovieSorts.Created), "Recently added"),
+        (MovieSorts.Created, "First added"),
     ];
 
-    public string EffectiveSort => SortOrders.Any(s => s.Value == Sort) ? Sort! : "title";
+    public string EffectiveSort => SortOrders.Any(s => s.Value == Sort) ? Sort! : MovieSorts.Title;
 
     public bool IsFiltered => !string.IsNullOrWhiteSpace(Search) || !string.IsNullOrWhiteSpace(Genre) || Year is not null;
 
