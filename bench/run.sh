@@ -88,12 +88,12 @@ MESSAGING_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)" EVENT_S
 moviedb_rabbitmq_account moviedb_bench "$BROKER_PASSWORD" moviedb-bench || fail "could not create the bench broker account"
 export ASPNETCORE_ENVIRONMENT=Production ConnectionStrings__messaging="amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" \
   Logging__LogLevel__Default=Warning
-start_service() {
-  local project="$1" port="$2"; shift 2
+start_service() { # project port settings... (SERVICE_NAME names the process and its log; default: the project)
+  local project="$1" port="$2" name="${SERVICE_NAME:-$1}"; shift 2
   local dll="$ROOT/$project/bin/Release/net10.0/$project.dll"
-  (cd "$(dirname "$dll")" && exec env ASPNETCORE_URLS="http://127.0.0.1:$port" "$@" dotnet "$dll") >"$STATE/$project.log" 2>&1 &
+  (cd "$(dirname "$dll")" && exec env ASPNETCORE_URLS="http://127.0.0.1:$port" "$@" dotnet "$dll") >"$STATE/$name.log" 2>&1 &
   SERVICE_PIDS+=($!)
-  echo "$project $!" >> "$STATE/pids"
+  echo "$name $!" >> "$STATE/pids"
 }
 start_service MovieService "$MOVIESERVICE_PORT" \
   ConnectionStrings__moviedb="Server=127.0.0.1;Port=3306;User ID=moviedb_bench;Password=$DB_PASSWORD;Database=moviedb_bench" \
@@ -104,14 +104,13 @@ start_service UserService "$USERSERVICE_PORT" \
 # The gateway's rate limits and sign-in throttle in Redis, as deployed; a second gateway keeps them in its memory.
 start_gateway() { # name port extra-settings...
   local name=$1 port=$2; shift 2
-  start_service Gateway "$port" "$@" \
+  SERVICE_NAME="$name" start_service Gateway "$port" "$@" \
     services__movieservice__http__0="http://127.0.0.1:$MOVIESERVICE_PORT" \
     Jwt__SigningKey="$JWT_SIGNING_KEY" Jwt__AccessTokenLifetime=01:00:00 GatewayIdentity__SigningKey="$GATEWAY_IDENTITY_KEY" \
     Messaging__SigningKey="$MESSAGING_SIGNING_KEY" \
     RateLimiting__SignIn__PermitLimit=100000000 RateLimiting__Registration__PermitLimit=100000000 \
     RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 \
     RateLimiting__PerAddress__TokenLimit=100000000 RateLimiting__PerAddress__TokensPerSecond=100000000
-  sed -i "\$s/^Gateway /$name /" "$STATE/pids"
 }
 start_gateway Gateway "$GATEWAY_PORT" ConnectionStrings__cache="127.0.0.1:$MOVIEDB_REDIS_PORT" Cache__KeyPrefix=moviedb-bench:
 start_gateway GatewayMemory "$GATEWAY_MEMORY_PORT"

@@ -96,7 +96,7 @@ public static class UsersApi
         }
 
         // A password to check or hash costs the user service tens of milliseconds: a user gets a few a minute.
-        if ((body.Password is not null || (body.CurrentPassword is not null && body.Email is not null))
+        if (MakesPasswordWork(body)
             && await services.PasswordChanges.TryAcquireAsync(caller.UserId(), cancellationToken) is { } tooSoon)
         {
             return RateLimiting.TooManyRequests(services.HttpContext, tooSoon);
@@ -107,7 +107,7 @@ public static class UsersApi
         // (The user service checks the current password only with a new e-mail address or password; a
         // "current password" sent with nothing to change tests nothing and must not clear the count.)
         SignInAttempt? attempt = null;
-        if (body.CurrentPassword is not null && (body.Email is not null || body.Password is not null) && caller.UserId() == id.ToString())
+        if (ChecksCurrentPassword(body) && caller.UserId() == id.ToString())
         {
             attempt = await services.SignIns.StartAsync(caller.UserName(), deviceToken, cancellationToken);
             if (attempt.Wait is { } wait)
@@ -126,6 +126,14 @@ public static class UsersApi
 
         return UserServiceResults.Command(result, services.HttpContext, TypedResults.Ok);
     }
+
+    /// <summary>Whether the user service will check the current password: it does with a new e-mail address or a new password.</summary>
+    private static bool ChecksCurrentPassword(UpdateUserRequest body) =>
+        body.CurrentPassword is not null && (body.Email is not null || body.Password is not null);
+
+    /// <summary>Whether the user service will hash a password or check one: a new password, or a new address confirmed with the current one.</summary>
+    private static bool MakesPasswordWork(UpdateUserRequest body) =>
+        body.Password is not null || (body.CurrentPassword is not null && body.Email is not null);
 
     /// <summary>
     /// A change made (the password was right) clears the count; a wrong password, or a change still

@@ -35,11 +35,20 @@ internal sealed class MongoUserStore : IUserStore
 
     private static FilterDefinition<User> Live => UserFilter.Eq(u => u.DeletedAt, null);
 
+    // Accounts stored before versions, skeletons and stamps existed get them first: the unique index
+    // on the skeleton must not meet two documents without one.
     private async Task SetUpSchemaAsync()
     {
-        // Accounts stored before versions, skeletons and stamps existed get them first: the unique
-        // index on the skeleton must not meet two documents without one. Each write is guarded by what
-        // it fixes, so instances starting together cannot undo each other's work.
+        await UpgradeOldAccountsAsync();
+        await CreateIndexesAsync();
+    }
+
+    /// <summary>
+    /// The one-time data upgrade of accounts stored by older versions (UserMigration). Each write is
+    /// guarded by what it fixes, so instances starting together cannot undo each other's work.
+    /// </summary>
+    private async Task UpgradeOldAccountsAsync()
+    {
         await _users.UpdateManyAsync(UserFilter.Exists(u => u.Version, false), Builders<User>.Update.Set(u => u.Version, 0L));
         var old = await _users.Find(UserFilter.Eq(u => u.UserNameSkeleton, null) | UserFilter.Eq(u => u.SecurityStamp, null) | UserFilter.Exists(u => u.HasBeenAdmin, false)).ToListAsync();
         foreach (var stored in old)
@@ -60,7 +69,11 @@ internal sealed class MongoUserStore : IUserStore
 
             await _users.UpdateOneAsync(id & UserFilter.Exists(u => u.HasBeenAdmin, false), Builders<User>.Update.Set(u => u.HasBeenAdmin, stored.HasBeenAdmin));
         }
+    }
 
+    /// <summary>The indexes every query and uniqueness rule relies on (idempotent: creating an existing index is a no-op).</summary>
+    private async Task CreateIndexesAsync()
+    {
         var user = Builders<User>.IndexKeys;
         await _users.Indexes.CreateManyAsync(
         [
