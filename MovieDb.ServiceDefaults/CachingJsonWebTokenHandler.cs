@@ -49,8 +49,9 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
         var now = time.GetUtcNow();
         var rules = ValidationRules.Of(validationParameters);
 
-        // A token that must be seen only once is never answered from memory: the replay cache decides.
-        if (validationParameters.ValidateTokenReplay)
+        // A token that must be seen only once is never answered from memory: the replay check decides
+        // (IdentityModel calls a custom replay validator even when ValidateTokenReplay is off).
+        if (validationParameters.ValidateTokenReplay || validationParameters.TokenReplayValidator is not null)
         {
             return await base.ValidateTokenAsync(token, validationParameters);
         }
@@ -135,7 +136,7 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
             p.NameClaimTypeRetriever, p.RoleClaimTypeRetriever,
             .. p.TokenDecryptionKeys ?? [], null,
             p.TokenDecryptionKeyResolver, p.TryAllDecryptionKeys,
-            p.ActorValidationParameters, p.ValidateActor,
+            p.ActorValidationParameters is { } actor ? Of(actor) : null, p.ValidateActor,
             p.IgnoreCaseWhenValidatingAudience, p.IgnoreTrailingSlashWhenValidatingAudience,
             p.IssuerSigningKeyResolverUsingConfiguration, p.IssuerSigningKeyValidatorUsingConfiguration,
             p.IssuerValidatorUsingConfiguration, p.SignatureValidatorUsingConfiguration,
@@ -143,7 +144,8 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
             p.TokenReplayCache, p.ValidateTokenReplay,
         ]);
 
-        // Keys, resolvers and validators by identity (a clone of the parameters shares them); strings by value.
+        // Keys, resolvers and validators by identity (a clone of the parameters shares them); strings by
+        // value; the actor's parameters, which a clone copies, by their own rules.
         public bool Equals(ValidationRules? other)
         {
             if (other is null || _values.Length != other._values.Length)
@@ -154,7 +156,7 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
             for (var i = 0; i < _values.Length; i++)
             {
                 var (mine, theirs) = (_values[i], other._values[i]);
-                var same = mine is string or bool or Delegate ? Equals(mine, theirs) : ReferenceEquals(mine, theirs);
+                var same = mine is string or bool or Delegate or ValidationRules ? Equals(mine, theirs) : ReferenceEquals(mine, theirs);
                 if (!same)
                 {
                     return false;

@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Polly.Retry;
 using Polly;
+using Polly.Retry;
 
 namespace MovieDb.ServiceDefaults;
 

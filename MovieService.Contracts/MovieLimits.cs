@@ -24,6 +24,9 @@ public static class MovieLimits
     /// <summary>How many years after this one a release may be announced: next year plus five.</summary>
     public const int YearsAhead = 6;
 
+    /// <summary>The largest body of a create or update, in bytes; the gateway's proxied route allows the same (GatewayConfigurationTests).</summary>
+    public const long MaxBodyBytes = 64 * 1024;
+
     /// <summary>The longest search text of the list (<c>search</c>).</summary>
     public const int MaxSearchLength = 200;
 

@@ -11,11 +11,28 @@
 #           and they run in seconds — the loop to keep going while you change code.
 set -uo pipefail
 
+# --unit may come anywhere; with a --filter of the caller's, both apply.
 UNIT_ONLY=false
-if [ "${1:-}" = "--unit" ]; then
-  UNIT_ONLY=true
+UNIT_FILTER="FullyQualifiedName~MovieDb.Tests.Unit."
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --unit) UNIT_ONLY=true ;;
+    *) args+=("$1") ;;
+  esac
   shift
+done
+if [ "$UNIT_ONLY" = true ]; then
+  filtered=false
+  for i in "${!args[@]}"; do
+    if [ "${args[$i]}" = "--filter" ] && [ $((i + 1)) -lt ${#args[@]} ]; then
+      args[i + 1]="($UNIT_FILTER)&(${args[i + 1]})"
+      filtered=true
+    fi
+  done
+  [ "$filtered" = true ] || args=(--filter "$UNIT_FILTER" "${args[@]}")
 fi
+set -- "${args[@]}"
 
 cd "$(dirname "$0")/.." || exit 1
 ROOT="$(pwd)"
@@ -88,9 +105,7 @@ start_test_servers() {
   export MOVIEDB_TEST_SERVERCTL="$ROOT/scripts/serverctl.sh"
 }
 
-if [ "$UNIT_ONLY" = true ]; then
-  set -- --filter "FullyQualifiedName~MovieDb.Tests.Unit" "$@"
-else
+if [ "$UNIT_ONLY" = false ]; then
   start_test_servers
 fi
 

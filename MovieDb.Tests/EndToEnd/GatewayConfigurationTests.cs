@@ -34,13 +34,16 @@ public sealed class GatewayConfigurationTests(GatewayConfigurationTests.System s
     }
 
     [Fact]
-    public void The_rate_limiter_policy_of_the_proxied_routes_is_the_gateways_api_policy_and_an_unknown_one_stops_the_start()
+    public void The_proxied_routes_use_the_gateways_api_policy_and_the_movie_services_body_limit_and_an_unknown_policy_stops_the_start()
     {
         // The one place a limit is named outside the code: appsettings.json's ReverseProxy section.
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "Gateway", "appsettings.json")));
         var routes = json.RootElement.GetProperty("ReverseProxy").GetProperty("Routes").EnumerateObject().ToList();
         Assert.NotEmpty(routes);
         Assert.All(routes, route => Assert.Equal(Gateway.Limits.RateLimiting.ApiPolicy, route.Value.GetProperty("RateLimiterPolicy").GetString()));
+
+        // And it lets through exactly the bodies the movie service accepts.
+        Assert.All(routes, route => Assert.Equal(MovieService.Contracts.MovieLimits.MaxBodyBytes, route.Value.GetProperty("MaxRequestBodySize").GetInt64()));
 
         // A misspelt one is no silent "unlimited": YARP refuses the route and the gateway does not start.
         var settings = Minimal(InProcessSystem.SigningKey);

@@ -64,7 +64,9 @@ public sealed class AppSettingsTests
     {
         var project = file.Split('/')[0];
         var configuration = new ConfigurationBuilder().AddJsonFile(Path.Combine(RepositoryPaths.Root, file)).Build();
-        var sections = Projects[project].Concat(Shared)
+        // The shared libraries' sections count only for a project that references them.
+        var references = Projects[project].SelectMany(assembly => assembly.GetReferencedAssemblies()).Select(name => name.Name).ToHashSet(StringComparer.Ordinal);
+        var sections = Projects[project].Concat(Shared.Where(shared => references.Contains(shared.GetName().Name)))
             .SelectMany(assembly => assembly.GetTypes())
             .Select(type => (Type: type, Name: type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() as string))
             .Where(options => options.Name is not null)
@@ -84,10 +86,19 @@ public sealed class AppSettingsTests
             var section = key.Split(':')[0];
             if (sections.TryGetValue(section, out var options))
             {
-                // The options class must have a property for every key under its section (the binder names the first that has none).
+                // The options class must have a property for every key under its section (the binder names
+                // the first that has none), and a value must not merely repeat the class's default: the
+                // default is written in one place, the options class.
                 try
                 {
-                    configuration.GetSection(section).Get(options, binder => binder.ErrorOnUnknownConfiguration = true);
+                    var bound = configuration.GetSection(section).Get(options, binder => binder.ErrorOnUnknownConfiguration = true)!;
+                    var property = options.GetProperty(key.Split(':')[1], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+                    var defaults = Activator.CreateInstance(options);
+                    if (property is not null && key.Split(':').Length == 2
+                        && System.Text.Json.JsonSerializer.Serialize(property.GetValue(bound)) == System.Text.Json.JsonSerializer.Serialize(property.GetValue(defaults)))
+                    {
+                        dead.Add($"{key} repeats the default of {options.Name}.{property.Name}");
+                    }
                 }
                 catch (InvalidOperationException ex)
                 {

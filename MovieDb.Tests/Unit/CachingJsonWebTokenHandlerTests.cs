@@ -51,13 +51,13 @@ public sealed class CachingJsonWebTokenHandlerTests
     /// </summary>
     private static readonly Dictionary<string, string> NotDecidingValidity = new(StringComparer.Ordinal)
     {
-        ["ClockSkew"] = "an entry is used only until the token's own exp, without any skew: a skew can only widen what a full validation accepts",
-        ["PropertyBag"] = "free-form data for custom validators, which are keyed themselves",
+        ["ClockSkew"] = "an entry is used only until the token's own exp, without any skew, and it was valid (nbf included) when remembered: a skew can only widen what a full validation accepts",
+        ["PropertyBag"] = "free-form data for custom validators; a validator that reads it must be replaced (a new delegate: a new key) when its data changes",
         ["IsClone"] = "set by Clone(), which JWT bearer authentication calls for every request",
         ["DebugId"] = "a label for logs",
         ["LogTokenId"] = "logging only",
         ["LogValidationExceptions"] = "logging only",
-        ["SaveSigninToken"] = "keeps the raw token on the identity; the cache gives each caller a copy of the identity it validated",
+        ["SaveSigninToken"] = "keeps the raw token on the identity (BootstrapContext); MovieDb reads no BootstrapContext, and the verdict does not depend on it",
         ["IncludeTokenOnFailedValidation"] = "only changes failed results, which are never remembered",
         ["RefreshBeforeValidation"] = "when to refresh the ConfigurationManager, which is keyed itself",
         ["CryptoProviderFactory"] = "how signatures are computed, not which are valid",
@@ -69,6 +69,7 @@ public sealed class CachingJsonWebTokenHandlerTests
         var token = Token("alice", TimeSpan.FromMinutes(5));
         var ignored = new List<string>();
         var cannotTell = new List<string>();
+        var neverRemembered = new List<string>();
         foreach (var member in typeof(TokenValidationParameters).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0))
         {
             // A fresh cache for each member, holding the token as validated under the usual parameters.
@@ -88,11 +89,24 @@ public sealed class CachingJsonWebTokenHandlerTests
             member.SetValue(changed, other);
 
             // The remembered result comes back as the very token object it validated; a fresh validation makes a new one.
-            if (ReferenceEquals((await handler.ValidateTokenAsync(token, changed)).SecurityToken, first.SecurityToken))
+            var probe = await handler.ValidateTokenAsync(token, changed);
+            if (ReferenceEquals(probe.SecurityToken, first.SecurityToken))
             {
                 ignored.Add(member.Name);
             }
+
+            // Under the changed rules the token is remembered in its turn, and found again with the
+            // copy of those rules the next request brings (JWT bearer clones them for each request).
+            // (Not for delegates: Clone shares them, and the test's stand-ins return null, which makes
+            // some validations produce nothing worth remembering.)
+            if (!typeof(Delegate).IsAssignableFrom(member.PropertyType) && probe.IsValid && changed.ValidateLifetime && !changed.ValidateTokenReplay && changed.TokenReplayValidator is null
+                && !ReferenceEquals((await handler.ValidateTokenAsync(token, changed.Clone())).SecurityToken, probe.SecurityToken))
+            {
+                neverRemembered.Add(member.Name);
+            }
         }
+
+        Assert.Empty(neverRemembered);
 
         Assert.Empty(cannotTell);
         // Named in the output, so that a failure says which members are on which side.

@@ -14,7 +14,8 @@ public sealed class UnitTestRulesTests
     public void No_test_class_in_the_unit_folder_asks_for_a_server()
     {
         var unit = typeof(UnitTestRulesTests).Assembly.GetTypes()
-            .Where(type => type.Namespace == typeof(UnitTestRulesTests).Namespace && type.IsClass && !type.IsNested)
+            .Where(type => type.Namespace is { } ns && (ns == typeof(UnitTestRulesTests).Namespace || ns.StartsWith(typeof(UnitTestRulesTests).Namespace + ".", StringComparison.Ordinal)))
+            .Where(type => type.IsClass && !type.IsNested && !type.IsAbstract)
             .ToList();
 
         var offenders = unit.Where(type => NeedsServers(type, depth: 0)).Select(type => type.Name).ToList();

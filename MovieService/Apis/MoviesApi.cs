@@ -15,7 +15,7 @@ namespace MovieService.Apis;
 public static class MoviesApi
 {
     /// <summary>Largest accepted request body: a movie is a few kilobytes at most.</summary>
-    public const long MaxBodyBytes = 64 * 1024;
+    public const long MaxBodyBytes = MovieLimits.MaxBodyBytes;
 
     public static IEndpointRouteBuilder MapMoviesApi(this IEndpointRouteBuilder app)
     {
