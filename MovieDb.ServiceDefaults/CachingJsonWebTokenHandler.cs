@@ -46,15 +46,15 @@ public sealed class CachingJsonWebTokenHandler(TimeProvider time, int capacity =
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
-        var now = time.GetUtcNow();
-        var rules = ValidationRules.Of(validationParameters);
-
         // A token that must be seen only once is never answered from memory: the replay check decides
         // (IdentityModel calls a custom replay validator even when ValidateTokenReplay is off).
         if (validationParameters.ValidateTokenReplay || validationParameters.TokenReplayValidator is not null)
         {
             return await base.ValidateTokenAsync(token, validationParameters);
         }
+
+        var now = time.GetUtcNow();
+        var rules = ValidationRules.Of(validationParameters);
 
         if (token is not null
             && _validated.TryGetValue(token, out var entry)

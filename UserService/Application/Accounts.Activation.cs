@@ -252,10 +252,18 @@ internal sealed partial class Accounts
     /// ago. A redelivered request issues its token again at once (its first attempt's may not have gone out).
     /// </summary>
     private bool TooSoonForNewLink(User user, string requestId) =>
-        user.ActivationLinksSent > 0
-        && user.ActivationRequestId != requestId
-        && user.ActivationTokenIssuedAt is { } issued
-        && time.GetUtcNow().UtcDateTime - issued.ToUniversalTime() < accountOptions.Value.ActivationEmailWait(user.ActivationLinksSent);
+        TooSoon(user.ActivationLinksSent, user.ActivationTokenIssuedAt, user.ActivationRequestId, requestId);
+
+    /// <summary>
+    /// Whether a link mailed at <paramref name="issued"/>, the <paramref name="linksSent"/>th, went out
+    /// less than <see cref="AccountOptions.ActivationEmailWait"/> ago. The request that issued it
+    /// (<paramref name="issuedBy"/>), redelivered, is never too soon: its first attempt's mail may not have gone out.
+    /// </summary>
+    private bool TooSoon(int linksSent, DateTime? issued, string? issuedBy, string requestId) =>
+        linksSent > 0
+        && issuedBy != requestId
+        && issued is { } at
+        && time.GetUtcNow().UtcDateTime - at.ToUniversalTime() < accountOptions.Value.ActivationEmailWait(linksSent);
 
     /// <summary>Whether the account's current activation token is past its expiry.</summary>
     private bool IsExpired(User user) =>

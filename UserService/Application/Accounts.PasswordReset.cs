@@ -122,10 +122,7 @@ internal sealed partial class Accounts
     /// request issues its token again at once (its first attempt's may not have gone out).
     /// </summary>
     private bool TooSoonForResetLink(User user, string requestId) =>
-        user.PasswordResetLinksSent > 0
-        && user.PasswordResetRequestId != requestId
-        && user.PasswordResetIssuedAt is { } issued
-        && time.GetUtcNow().UtcDateTime - issued.ToUniversalTime() < accountOptions.Value.ActivationEmailWait(user.PasswordResetLinksSent);
+        TooSoon(user.PasswordResetLinksSent, user.PasswordResetIssuedAt, user.PasswordResetRequestId, requestId);
 
     /// <summary>Gives the account a new reset token (replacing any earlier one) and returns the raw token.</summary>
     private string IssueResetToken(User user, string requestId)

@@ -79,19 +79,17 @@ public sealed class GatewayApi(HttpClient http, DeviceCookies devices, IHttpCont
 
     /// <summary>Sends the activation link again; the gateway always answers 202 (it reveals no account).</summary>
     public Task<ApiResult<bool>> SendActivationEmailAsync(string userNameOrEmail, CancellationToken cancellationToken) =>
-        SendAsync<bool>(
-            userNameOrEmail.Contains('@', StringComparison.Ordinal)
-                ? Post("/api/auth/activation-email", new { email = userNameOrEmail })
-                : Post("/api/auth/activation-email", new { userName = userNameOrEmail }),
-            cancellationToken);
+        SendAsync<bool>(PostAccountName("/api/auth/activation-email", userNameOrEmail), cancellationToken);
 
     /// <summary>Asks for a password-reset link; the gateway always answers 202 (it reveals no account).</summary>
     public Task<ApiResult<bool>> RequestPasswordResetAsync(string userNameOrEmail, CancellationToken cancellationToken) =>
-        SendAsync<bool>(
-            userNameOrEmail.Contains('@', StringComparison.Ordinal)
-                ? Post("/api/auth/password-reset", new { email = userNameOrEmail })
-                : Post("/api/auth/password-reset", new { userName = userNameOrEmail }),
-            cancellationToken);
+        SendAsync<bool>(PostAccountName("/api/auth/password-reset", userNameOrEmail), cancellationToken);
+
+    /// <summary>A body that names an account as a person typed it: an e-mail address when it has an '@', otherwise a user name.</summary>
+    private static HttpRequestMessage PostAccountName(string path, string userNameOrEmail) =>
+        userNameOrEmail.Contains('@', StringComparison.Ordinal)
+            ? Post(path, new { email = userNameOrEmail })
+            : Post(path, new { userName = userNameOrEmail });
 
     /// <summary>Sets a new password with the token of a reset link: 200, 202 when queued, 400 for a dead link or a bad password.</summary>
     public Task<ApiResult<bool>> ResetPasswordAsync(string token, string newPassword, CancellationToken cancellationToken) =>
