@@ -57,11 +57,39 @@ summary() {
     printf '%s: %d passed, %d failed, %d skipped\n' "${name%.dll}" "$passed" "$failed" "$skipped"
     total_passed=$((total_passed + passed)); total_failed=$((total_failed + failed)); total_skipped=$((total_skipped + skipped))
   done
+  if [ "$total_failed" -gt 0 ]; then
+    # Names the failures again at the end, where a CI log that keeps only its tail still shows them.
+    echo "failed tests (the first line of each message; the whole of it is above and in $RESULTS_DIR):"
+    for trx in "$RESULTS_DIR"/*.trx; do
+      failed_tests "$trx"
+    done
+  fi
   if [ "$1" -ne 0 ] && [ "$total_failed" -eq 0 ]; then
     echo "the test run did not complete (exit code $1): counted as 1 failure"
     total_failed=1
   fi
   printf '%d passed, %d failed, %d skipped\n' "$total_passed" "$total_failed" "$total_skipped"
+}
+
+failed_tests() {
+  # "  - <test name>: <first line of its message>" for each failed test of a TRX file.
+  awk '
+    function unescape(t) {
+      gsub(/&quot;/, "\"", t); gsub(/&apos;/, "\047", t); gsub(/&lt;/, "<", t); gsub(/&gt;/, ">", t); gsub(/&amp;/, "\\&", t)
+      return t
+    }
+    /<UnitTestResult / {
+      name = ""; failed = 0
+      if (match($0, /testName="[^"]*"/)) name = unescape(substr($0, RSTART + 10, RLENGTH - 11))
+      if ($0 ~ / outcome="(Failed|Error|Timeout|Aborted)"/) { failed = 1; printed = 0 }
+      if (failed && $0 ~ /\/>[[:space:]]*$/) { print "  - " name; failed = 0 }
+    }
+    failed && !printed && /<Message>/ {
+      line = $0; sub(/.*<Message>/, "", line); sub(/<\/Message>.*/, "", line)
+      print "  - " name ": " substr(unescape(line), 1, 300); printed = 1; failed = 0
+    }
+    failed && /<\/UnitTestResult>/ { print "  - " name; failed = 0 }
+  ' "$1"
 }
 
 fail_before_tests() {

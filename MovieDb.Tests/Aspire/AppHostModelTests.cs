@@ -270,7 +270,18 @@ public sealed class AppHostModelTests
             using var client = factory.CreateClient();
             using var response = await client.GetAsync("/alive", Ct);
             Assert.True(response.IsSuccessStatusCode, $"{typeof(T).Name} did not start with the manifest's configuration");
-            using var health = await client.GetAsync("/health", Ct);
+            // Checks of servers the manifest names but this machine lacks (MongoDB) would wait out their
+            // own time-outs (a minute); the settings they read were read when they were registered.
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            patience.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                using var health = await client.GetAsync("/health", patience.Token);
+            }
+            catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+            {
+            }
+
             return factory;
         }
     }
