@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MovieDb.Messaging.Contracts;
@@ -49,9 +50,16 @@ public sealed class RequestHandlerRegistry
         where THandler : class, IRequestHandler<TRequest, TResponse>
     {
         var metadata = MessageMetadata.Of<TRequest>();
+        if (_handlers.TryGetValue(metadata.Type, out var registered))
+        {
+            throw new InvalidOperationException(
+                $"'{metadata.Type}' has two handlers: {registered.Handler.FullName} and {typeof(THandler).FullName}. A request is handled in one place.");
+        }
+
         _services.TryAddScoped<THandler>();
         Contracts.Add(typeof(TRequest));
         _handlers[metadata.Type] = new Registration(
+            typeof(THandler),
             metadata.Kind,
             body => MessageSerializer.Deserialize<TRequest>(body.Span),
             async (services, request, context, cancellationToken) =>
@@ -63,7 +71,39 @@ public sealed class RequestHandlerRegistry
         return this;
     }
 
+    /// <summary>
+    /// Handles every request that a class of <paramref name="assembly"/> implements
+    /// <see cref="IRequestHandler{TRequest, TResponse}"/> for (one class may handle several): a new
+    /// request needs its handler method and nothing else here. Two handlers of one request stop the start.
+    /// </summary>
+    public RequestHandlerRegistry AddHandlersFrom(Assembly assembly)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        var add = typeof(RequestHandlerRegistry).GetMethod(nameof(Add))!;
+        foreach (var (request, response, handler) in HandlersIn(assembly))
+        {
+            add.MakeGenericMethod(request, response, handler).Invoke(this, null);
+        }
+
+        return this;
+    }
+
+    /// <summary>Each request and response type a concrete class of <paramref name="assembly"/> handles, with the class.</summary>
+    public static IEnumerable<(Type Request, Type Response, Type Handler)> HandlersIn(Assembly assembly)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        return
+            from type in assembly.GetTypes()
+            where type is { IsClass: true, IsAbstract: false, IsGenericTypeDefinition: false }
+            from contract in type.GetInterfaces()
+            where contract.IsGenericType && contract.GetGenericTypeDefinition() == typeof(IRequestHandler<,>)
+            let arguments = contract.GetGenericArguments()
+            orderby type.FullName, arguments[0].FullName
+            select (arguments[0], arguments[1], type);
+    }
+
     internal sealed record Registration(
+        Type Handler,
         MessageKind Kind,
         Func<ReadOnlyMemory<byte>, object> Deserialize,
         Func<IServiceProvider, object, RequestContext, CancellationToken, Task<byte[]>> Invoke);

@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using MovieDb.Messaging.Contracts;
-using UserService.Application;
 using UserService.Contracts;
-using UserService.Handlers;
+using UserService.Features.Accounts;
+using UserService.Features.Activation;
+using UserService.Features.SignIn;
 using UserService.Infrastructure;
 using UserService.Model;
 using UserService.Settings;
@@ -20,23 +20,8 @@ internal static class Extensions
         // Only requests the gateway signed are carried out, and the replies are signed (MovieDb.Messaging's MessageSignatures).
         SigningKeys.Read(builder, "Messaging:SigningKey", "the requests the gateway sends this service (unsigned or changed ones are dead-lettered) and its replies (the gateway must hold the same key)", generateInDevelopment: false);
         SigningKeys.Read(builder, "Messaging:EventSigningKey", "the events this service publishes (the movie and notification services must hold the same key)", generateInDevelopment: false);
-        builder.AddRequestHandlers(UserServiceQueues.Requests)
-            .Add<RegisterUser, UserDto, RegisterUserHandler>()
-            .Add<GetRegistrationStatus, CommandStatus, GetRegistrationStatusHandler>()
-            .Add<ActivateAccount, UserDto, ActivateAccountHandler>()
-            .Add<SendActivation, Empty, SendActivationHandler>()
-            .Add<RequestPasswordReset, Empty, RequestPasswordResetHandler>()
-            .Add<ResetPassword, Empty, ResetPasswordHandler>()
-            .Add<GetCommandStatus, CommandStatus, GetCommandStatusHandler>()
-            .Add<GetSecurityState, SecurityState, GetSecurityStateHandler>()
-            .Add<RevokeAllSessions, Empty, RevokeAllSessionsHandler>()
-            .Add<AuthenticateUser, UserSession, AuthenticateUserHandler>()
-            .Add<RefreshSession, UserSession, RefreshSessionHandler>()
-            .Add<RevokeSession, Empty, RevokeSessionHandler>()
-            .Add<GetUser, UserDto, GetUserHandler>()
-            .Add<ListUsers, UserPage, ListUsersHandler>()
-            .Add<UpdateUser, UserDto, UpdateUserHandler>()
-            .Add<DeleteUser, Empty, DeleteUserHandler>();
+        // Every request is handled by the feature class that implements IRequestHandler for it (Features/).
+        builder.AddRequestHandlers(UserServiceQueues.Requests).AddHandlersFrom(typeof(Extensions).Assembly);
 
         builder.AddUserStore("userdb");
         builder.AddAdminOptions();
@@ -49,9 +34,12 @@ internal static class Extensions
         builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         builder.Services.AddSingleton<Passwords>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddScoped<Sessions>();
+        // What the features share (Features/Accounts), and the pieces two features use.
+        builder.Services.AddScoped<AccountAccess>();
         builder.Services.AddScoped<CommandInbox>();
-        builder.Services.AddScoped<Accounts>();
+        builder.Services.AddScoped<LinkMailer>();
+        builder.Services.AddScoped<ActivationLinks>();
+        builder.Services.AddScoped<Sessions>();
 
         builder.AddStartupTask<UserStoreInitializer>("userdb-initialized", maxRetryDelay: TimeSpan.FromSeconds(30));
         builder.Services.AddHostedService<StorePurge>();

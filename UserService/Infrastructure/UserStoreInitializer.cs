@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using UserService.Application;
+using UserService.Features.Accounts;
 using UserService.Contracts;
 using UserService.Model;
 using UserService.Settings;

@@ -37,7 +37,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
     public TestVirtualHost VirtualHost { get; private set; } = null!;
 
     /// <summary>What the user service's account operations log, Debug included (e.g. "No password-reset mail sent: …").</summary>
-    public LogRecorder AccountsLog { get; } = new("UserService.Application.Accounts");
+    public LogRecorder PasswordResetLog { get; } = new(typeof(UserService.Features.PasswordReset.PasswordResetRequests).FullName!);
 
     public TestMailServer Smtp { get; private set; } = null!;
 
@@ -81,7 +81,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
             }, configureServices: services =>
             {
                 services.AddSingleton<TimeProvider>(Clock);
-                AccountsLog.AddTo(services);
+                PasswordResetLog.AddTo(services);
             });
             using (var client = UserService.CreateClient())
             {

@@ -475,15 +475,15 @@ public sealed class PasswordResetTests(ActivationSystem system) : IClassFixture<
     /// <summary>Asks for a reset link (202) and waits until the user service has decided to send none; returns its reason.</summary>
     private async Task<string> NoMailDecisionAsync(object body)
     {
-        var before = system.AccountsLog.Count(NoResetMail);
+        var before = system.PasswordResetLog.Count(NoResetMail);
         using (var response = await RequestAsync(body))
         {
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             Assert.Empty(await response.Content.ReadAsByteArrayAsync(Ct));
         }
 
-        await system.AccountsLog.WaitForAsync(NoResetMail, before, "the user service's decision to send no reset mail");
-        return system.AccountsLog.Messages.Last(m => m.StartsWith(NoResetMail, StringComparison.Ordinal));
+        await system.PasswordResetLog.WaitForAsync(NoResetMail, before, "the user service's decision to send no reset mail");
+        return system.PasswordResetLog.Messages.Last(m => m.StartsWith(NoResetMail, StringComparison.Ordinal));
     }
 
     private async Task<HttpResponseMessage> RequestAsync(object body)

@@ -2,6 +2,9 @@ using MovieDb.Messaging;
 using MovieDb.Messaging.Contracts;
 using MovieDb.Tests.Infrastructure;
 using UserService.Contracts;
+using UserService.Features.AccountChanges;
+using UserService.Features.Deletion;
+using UserService.Features.SignIn;
 
 namespace MovieDb.Tests.Integration.Users;
 
@@ -25,8 +28,8 @@ public sealed class CommandCrashPointTests(TestServers servers)
         var session = (await host.SendAsync(new AuthenticateUser("crashy", Password))).Value!;
         var change = new UpdateUser(self, user.Id, NewPassword: "an0ther-passw0rd", CurrentPassword: Password);
 
-        var first = await host.WithAccountsAsync(accounts => accounts.UpdateAsync("change-1", change, TestContext.Current.CancellationToken));
-        var redelivered = await host.WithAccountsAsync(accounts => accounts.UpdateAsync("change-1", change, TestContext.Current.CancellationToken));
+        var first = await host.WithFeatureAsync<AccountChangeRequests, Reply<UserDto>>(feature => feature.UpdateAsync("change-1", change, TestContext.Current.CancellationToken));
+        var redelivered = await host.WithFeatureAsync<AccountChangeRequests, Reply<UserDto>>(feature => feature.UpdateAsync("change-1", change, TestContext.Current.CancellationToken));
 
         Assert.Equal(ReplyStatus.Ok, first.Status);
         Assert.Equal(System.Text.Encoding.UTF8.GetString(MessageSerializer.Serialize(first)), System.Text.Encoding.UTF8.GetString(MessageSerializer.Serialize(redelivered)));
@@ -43,9 +46,9 @@ public sealed class CommandCrashPointTests(TestServers servers)
         var (user, _) = await host.NewUserAsync("goner");
         var delete = new DeleteUser(admin, user.Id);
 
-        var first = await host.WithAccountsAsync(accounts => accounts.DeleteAsync("delete-1", delete, TestContext.Current.CancellationToken));
-        var redelivered = await host.WithAccountsAsync(accounts => accounts.DeleteAsync("delete-1", delete, TestContext.Current.CancellationToken));
-        var another = await host.WithAccountsAsync(accounts => accounts.DeleteAsync("delete-2", delete, TestContext.Current.CancellationToken));
+        var first = await host.WithFeatureAsync<DeletionRequests, Reply<Empty>>(feature => feature.DeleteAsync("delete-1", delete, TestContext.Current.CancellationToken));
+        var redelivered = await host.WithFeatureAsync<DeletionRequests, Reply<Empty>>(feature => feature.DeleteAsync("delete-1", delete, TestContext.Current.CancellationToken));
+        var another = await host.WithFeatureAsync<DeletionRequests, Reply<Empty>>(feature => feature.DeleteAsync("delete-2", delete, TestContext.Current.CancellationToken));
 
         Assert.Equal(ReplyStatus.Ok, first.Status);
         Assert.Equal(ReplyStatus.Ok, redelivered.Status);
@@ -71,7 +74,7 @@ public sealed class CommandCrashPointTests(TestServers servers)
             await channel.QueueBindAsync("tests.refuse-deletions", Topology.EventsExchange, "user.deleted", cancellationToken: ct);
         }
 
-        await Assert.ThrowsAnyAsync<Exception>(() => host.WithAccountsAsync(accounts => accounts.DeleteAsync("delete-halfway", delete, ct)));
+        await Assert.ThrowsAnyAsync<Exception>(() => host.WithFeatureAsync<DeletionRequests, Reply<Empty>>(feature => feature.DeleteAsync("delete-halfway", delete, ct)));
         Assert.Null(await host.Store.FindByIdAsync(user.Id, ct));
 
         // Refused by one queue, the publish failed as a whole (another queue may still have its copy:
@@ -84,7 +87,7 @@ public sealed class CommandCrashPointTests(TestServers servers)
             await channel.QueueDeleteAsync("tests.refuse-deletions", ifUnused: false, ifEmpty: false, cancellationToken: ct);
         }
 
-        var redelivered = await host.WithAccountsAsync(accounts => accounts.DeleteAsync("delete-halfway", delete, ct));
+        var redelivered = await host.WithFeatureAsync<DeletionRequests, Reply<Empty>>(feature => feature.DeleteAsync("delete-halfway", delete, ct));
         Assert.Equal(ReplyStatus.Ok, redelivered.Status);
         await Wait.UntilAsync(() => host.Events.Events.Count(e => e.UserId == user.Id) > before, "user.deleted goes out on redelivery");
     }
@@ -96,9 +99,9 @@ public sealed class CommandCrashPointTests(TestServers servers)
         var (user, self) = await host.NewUserAsync("everywhere");
         var command = new RevokeAllSessions(self, user.Id);
 
-        var first = await host.WithAccountsAsync(accounts => accounts.RevokeAllSessionsAsync("revoke-1", command, TestContext.Current.CancellationToken));
+        var first = await host.WithFeatureAsync<SignInRequests, Reply<Empty>>(feature => feature.RevokeAllSessionsAsync("revoke-1", command, TestContext.Current.CancellationToken));
         var stampAfterFirst = (await host.Store.FindByIdAsync(user.Id, TestContext.Current.CancellationToken))!.SecurityStamp;
-        var redelivered = await host.WithAccountsAsync(accounts => accounts.RevokeAllSessionsAsync("revoke-1", command, TestContext.Current.CancellationToken));
+        var redelivered = await host.WithFeatureAsync<SignInRequests, Reply<Empty>>(feature => feature.RevokeAllSessionsAsync("revoke-1", command, TestContext.Current.CancellationToken));
 
         Assert.Equal(ReplyStatus.Ok, first.Status);
         Assert.Equal(ReplyStatus.Ok, redelivered.Status);

@@ -92,11 +92,12 @@ internal sealed class UserServiceHost : IAsyncDisposable
         return (user, await SignInAsync(name, password));
     }
 
-    /// <summary>Runs <paramref name="action"/> on the service's own account operations, as a handler would (no broker, no inbox).</summary>
-    public async Task<T> WithAccountsAsync<T>(Func<UserService.Application.Accounts, Task<T>> action)
+    /// <summary>Runs <paramref name="action"/> on one of the service's feature classes, as its handler would (no broker, no inbox).</summary>
+    public async Task<T> WithFeatureAsync<TFeature, T>(Func<TFeature, Task<T>> action)
+        where TFeature : notnull
     {
         await using var scope = Service.Services.CreateAsyncScope();
-        return await action(scope.ServiceProvider.GetRequiredService<UserService.Application.Accounts>());
+        return await action(scope.ServiceProvider.GetRequiredService<TFeature>());
     }
 
     public UserService.Infrastructure.IUserStore Store => Service.Services.GetRequiredService<UserService.Infrastructure.IUserStore>();

@@ -1,7 +1,7 @@
 using MongoDB.Bson;
 using MongoDB.Driver;
 using MovieDb.Tests.Infrastructure;
-using UserService.Application;
+using UserService.Features.SignIn;
 using UserService.Infrastructure;
 using UserService.Model;
 

@@ -7,7 +7,7 @@ using UserService.Infrastructure;
 using UserService.Model;
 using UserService.Settings;
 
-namespace UserService.Application;
+namespace UserService.Features.SignIn;
 
 /// <summary>
 /// Refresh tokens: random 256-bit values, stored only as SHA-256 hashes, grouped in families (one per

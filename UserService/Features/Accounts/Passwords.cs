@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Identity;
 using UserService.Model;
 
-namespace UserService.Application;
+namespace UserService.Features.Accounts;
 
 /// <summary>
 /// PBKDF2 password hashing (ASP.NET Core's <see cref="PasswordHasher{TUser}"/>). Verifying against an

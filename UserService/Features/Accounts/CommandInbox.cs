@@ -5,7 +5,7 @@ using UserService.Contracts;
 using UserService.Infrastructure;
 using UserService.Model;
 
-namespace UserService.Application;
+namespace UserService.Features.Accounts;
 
 /// <summary>
 /// Makes commands idempotent by request id: the first reply is recorded, and a redelivery (after a
@@ -14,6 +14,9 @@ namespace UserService.Application;
 /// </summary>
 internal sealed class CommandInbox(IUserStore store, TimeProvider time)
 {
+    /// <summary>What a request id may be: the gateway's GUIDs and clients' Idempotency-Keys are shorter.</summary>
+    public const int MaxRequestIdLength = 128;
+
     /// <summary>
     /// Returns the recorded reply of <paramref name="requestId"/>, or runs <paramref name="execute"/>
     /// and records its reply (unless it says the command could not be processed), with the account

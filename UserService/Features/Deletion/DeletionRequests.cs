@@ -1,59 +1,39 @@
 using MovieDb.Messaging.Contracts;
+using MovieDb.Messaging.Events;
+using MovieDb.Messaging.Server;
 using UserService.Contracts;
+using UserService.Features.Accounts;
+using UserService.Infrastructure;
 using UserService.Model;
 
-namespace UserService.Application;
+namespace UserService.Features.Deletion;
 
-/// <summary>
-/// The ends of an account's use on behalf of a caller: sign-out everywhere and deletion, each one
-/// conditional write that also records the command's request id (<see cref="ChangeAsync"/>).
-/// </summary>
-internal sealed partial class Accounts
+/// <summary><c>users.delete</c>: an admin deletes an account; idempotent by request id; publishes <c>user.deleted</c>.</summary>
+internal sealed partial class DeletionRequests(
+    IUserStore store,
+    AccountAccess accounts,
+    CommandInbox inbox,
+    IEventPublisher events,
+    TimeProvider time,
+    ILogger<DeletionRequests> logger)
+    : IRequestHandler<DeleteUser, Empty>
 {
-    /// <summary>Signs an account out everywhere: a new security stamp.</summary>
-    public async Task<Reply<Empty>> RevokeAllSessionsAsync(string requestId, RevokeAllSessions command, CancellationToken cancellationToken)
-    {
-        if (await AppliedAsync(command.UserId, command.Actor, requestId, cancellationToken) is { } applied)
-        {
-            await PublishSecurityChangeAsync(applied, cancellationToken);
-            return Reply<Empty>.Ok(Empty.Instance);
-        }
-
-        var (caller, refused) = await CallerAsync<Empty>(command.Actor, cancellationToken);
-        if (refused is not null)
-        {
-            return refused;
-        }
-
-        return await ChangeAsync(command.UserId, caller!.Id, requestId, user =>
-        {
-            if (caller!.Id != user.Id && !(caller.IsAdmin && !user.IsAdmin))
-            {
-                return Task.FromResult<Reply<Empty>?>(Forbidden<Empty>("Only the account itself, or an admin for an account that is not an admin, may end its sessions."));
-            }
-
-            user.SecurityStamp = User.NewStamp();
-            return Task.FromResult<Reply<Empty>?>(null);
-        }, async user =>
-        {
-            await PublishSecurityChangeAsync(user, cancellationToken);
-            return Reply<Empty>.Ok(Empty.Instance);
-        }, cancellationToken);
-    }
+    public Task<Reply<Empty>> HandleAsync(DeleteUser request, RequestContext context, CancellationToken cancellationToken) =>
+        inbox.RunOnceAsync(context.RequestId, request, request.Actor, () => DeleteAsync(context.RequestId, request, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Deletes the account: it becomes a tombstone (one write, with this request id), then
     /// <c>user.deleted</c> goes out and its sessions are removed. A redelivery at any point finds the
     /// tombstone and finishes; consumers of the event are idempotent.
     /// </summary>
-    public async Task<Reply<Empty>> DeleteAsync(string requestId, DeleteUser command, CancellationToken cancellationToken)
+    internal async Task<Reply<Empty>> DeleteAsync(string requestId, DeleteUser command, CancellationToken cancellationToken)
     {
         if (await DeletedByAsync(command, requestId, cancellationToken) is { } tombstone)
         {
             return await FinishDeletionAsync(tombstone, command.Actor.UserId, cancellationToken);
         }
 
-        var (caller, refused) = await CallerAsync<Empty>(command.Actor, cancellationToken);
+        var (caller, refused) = await accounts.CallerAsync<Empty>(command.Actor, cancellationToken);
         if (refused is not null)
         {
             return refused;
@@ -61,14 +41,14 @@ internal sealed partial class Accounts
 
         if (!caller!.IsAdmin)
         {
-            return Forbidden<Empty>("Only an admin may delete accounts.");
+            return Replies.Forbidden<Empty>("Only an admin may delete accounts.");
         }
 
-        var deleted = await ChangeAsync(command.UserId, caller.Id, requestId, async user =>
+        var deleted = await accounts.ChangeAsync(command.UserId, caller.Id, requestId, async user =>
         {
             if (user.IsBootstrapAdmin)
             {
-                return Forbidden<Empty>("The bootstrap admin account cannot be deleted.");
+                return Replies.Forbidden<Empty>("The bootstrap admin account cannot be deleted.");
             }
 
             if (user.IsAdmin && await store.CountAdminsAsync(cancellationToken) <= 1)
@@ -101,7 +81,7 @@ internal sealed partial class Accounts
     private async Task<Reply<Empty>> FinishDeletionAsync(User tombstone, string actorId, CancellationToken cancellationToken)
     {
         await events.PublishAsync(new UserDeleted(tombstone.Id, time.GetUtcNow()), cancellationToken);
-        await PublishSecurityChangeAsync(tombstone, cancellationToken);
+        await accounts.PublishSecurityChangeAsync(tombstone, cancellationToken);
         await store.DeleteSessionsOfUserAsync(tombstone.Id, cancellationToken);
         LogDeleted(tombstone.Id, actorId);
         return Reply<Empty>.Ok(Empty.Instance);

@@ -1,27 +1,43 @@
+using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Contracts;
+using MovieDb.Messaging.Server;
 using UserService.Contracts;
+using UserService.Features.Accounts;
+using UserService.Features.Activation;
+using UserService.Infrastructure;
 using UserService.Model;
 using UserService.Settings;
 
-namespace UserService.Application;
+namespace UserService.Features.AccountChanges;
 
 /// <summary>
-/// Updates of an existing account on behalf of a caller (e-mail, password, roles): one conditional
-/// write that also records the command's request id (<see cref="ChangeAsync"/>).
+/// <c>users.update</c>: a change of an existing account on behalf of a caller (e-mail, password,
+/// roles), idempotent by request id: one conditional write that also records it
+/// (<see cref="AccountAccess.ChangeAsync"/>).
 /// </summary>
-internal sealed partial class Accounts
+internal sealed class AccountChangeRequests(
+    IUserStore store,
+    AccountAccess accounts,
+    CommandInbox inbox,
+    ActivationLinks links,
+    Passwords passwords,
+    IOptions<AccountOptions> options)
+    : IRequestHandler<UpdateUser, UserDto>
 {
-    public async Task<Reply<UserDto>> UpdateAsync(string requestId, UpdateUser command, CancellationToken cancellationToken)
+    public Task<Reply<UserDto>> HandleAsync(UpdateUser request, RequestContext context, CancellationToken cancellationToken) =>
+        inbox.RunOnceAsync(context.RequestId, request, request.Actor, () => UpdateAsync(context.RequestId, request, cancellationToken), cancellationToken);
+
+    internal async Task<Reply<UserDto>> UpdateAsync(string requestId, UpdateUser command, CancellationToken cancellationToken)
     {
         // A redelivery of a change that took effect: the caller was authorised then, and the change
         // itself may have ended the stamp it came with (a new password).
-        if (await AppliedAsync(command.UserId, command.Actor, requestId, cancellationToken) is { } applied)
+        if (await accounts.AppliedAsync(command.UserId, command.Actor, requestId, cancellationToken) is { } applied)
         {
-            await PublishSecurityChangeAsync(applied, cancellationToken);
-            return await RepublishEmailChangeAsync(applied, requestId, cancellationToken);
+            await accounts.PublishSecurityChangeAsync(applied, cancellationToken);
+            return await links.RepublishEmailChangeAsync(applied, requestId, cancellationToken);
         }
 
-        var (caller, refused) = await CallerAsync<UserDto>(command.Actor, cancellationToken);
+        var (caller, refused) = await accounts.CallerAsync<UserDto>(command.Actor, cancellationToken);
         if (refused is not null)
         {
             return refused;
@@ -29,11 +45,11 @@ internal sealed partial class Accounts
 
         if (caller!.Id != command.UserId && !caller.IsAdmin)
         {
-            return Forbidden<UserDto>("Only an admin may change another account.");
+            return Replies.Forbidden<UserDto>("Only an admin may change another account.");
         }
 
         string? confirmation = null;
-        return await ChangeAsync(command.UserId, caller.Id, requestId, async user =>
+        return await accounts.ChangeAsync(command.UserId, caller.Id, requestId, async user =>
         {
             confirmation = null;
             var (refusal, token) = await ApplyUpdateAsync(caller!, user, command, requestId, cancellationToken);
@@ -41,10 +57,10 @@ internal sealed partial class Accounts
             return refusal;
         }, async user =>
         {
-            await PublishSecurityChangeAsync(user, cancellationToken);
+            await accounts.PublishSecurityChangeAsync(user, cancellationToken);
             if (confirmation is not null)
             {
-                await PublishEmailChangeAsync(user, confirmation, cancellationToken);
+                await links.PublishEmailChangeAsync(user, confirmation, cancellationToken);
             }
 
             return Reply<UserDto>.Ok(user.ToDto());
@@ -65,7 +81,7 @@ internal sealed partial class Accounts
         string? token = null;
         if (MustConfirmEmail(caller, user, command))
         {
-            if (TooSoonForNewLink(user, requestId))
+            if (links.TooSoon(user, requestId))
             {
                 return (Reply<UserDto>.Fail(ReplyStatus.Invalid, "Invalid update", "One or more fields are invalid.", new Dictionary<string, string[]>
                 {
@@ -74,7 +90,7 @@ internal sealed partial class Accounts
             }
 
             user.PendingEmail = command.Email;
-            token = IssueActivationToken(user, requestId);
+            token = links.Issue(user, requestId);
             command = command with { Email = null };
         }
 
@@ -91,7 +107,7 @@ internal sealed partial class Accounts
     private bool MustConfirmEmail(User caller, User user, UpdateUser command) =>
         command.Email is not null
         && caller.Id == user.Id
-        && accountOptions.Value.RequireActivation
+        && options.Value.RequireActivation
         && !string.Equals(UserRules.NormalizeEmail(command.Email), user.NormalizedEmail, StringComparison.Ordinal);
 
     /// <summary>The refusal of an update that may not or cannot be made, or null.</summary>
@@ -111,7 +127,7 @@ internal sealed partial class Accounts
         var demoted = roles is not null && user.IsAdmin && !roles.Contains(Role.Admin);
         if (demoted && user.IsBootstrapAdmin)
         {
-            return Forbidden<UserDto>("The bootstrap admin keeps the admin role.");
+            return Replies.Forbidden<UserDto>("The bootstrap admin keeps the admin role.");
         }
 
         return demoted && await store.CountAdminsAsync(cancellationToken) <= 1
@@ -125,18 +141,18 @@ internal sealed partial class Accounts
         var self = caller.Id == user.Id;
         if (!self && !caller.IsAdmin)
         {
-            return Forbidden<UserDto>("Only an admin may change another account.");
+            return Replies.Forbidden<UserDto>("Only an admin may change another account.");
         }
 
         if (command.Roles is not null && !caller.IsAdmin)
         {
-            return Forbidden<UserDto>("Only an admin may change roles.");
+            return Replies.Forbidden<UserDto>("Only an admin may change roles.");
         }
 
         // Admins are protected from each other: only the account itself changes what signs it in —
         // also after a demotion, or an admin could demote another, reset its password and promote it back.
         return !self && user.CredentialsSelfManaged && (command.Email is not null || command.NewPassword is not null)
-            ? Forbidden<UserDto>("Only the account itself may change the e-mail address or password of an account that is or was an admin.")
+            ? Replies.Forbidden<UserDto>("Only the account itself may change the e-mail address or password of an account that is or was an admin.")
             : null;
     }
 

@@ -1,11 +1,13 @@
-using System.Security.Cryptography;
-using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
 using MovieDb.Messaging.Contracts;
+using MovieDb.Messaging.Server;
 using UserService.Contracts;
+using UserService.Features.Accounts;
+using UserService.Infrastructure;
 using UserService.Model;
 using UserService.Settings;
 
-namespace UserService.Application;
+namespace UserService.Features.PasswordReset;
 
 /// <summary>
 /// A forgotten password: a single-use link mailed to the account's address sets a new one. As for
@@ -13,8 +15,18 @@ namespace UserService.Application;
 /// the raw token travels once, in the event the notification service turns into a mail. A reset link
 /// works for <see cref="AccountOptions.PasswordResetTokenLifetime"/>, once, and only while it is the
 /// newest one and the account keeps the address, password and roles it had when the link was mailed.
+/// <c>users.request-password-reset</c> is sent one way (the gateway answers 202 before it is handled,
+/// whatever the outcome); <c>users.reset-password</c>, redelivered, answers as the first delivery did.
 /// </summary>
-internal sealed partial class Accounts
+internal sealed partial class PasswordResetRequests(
+    IUserStore store,
+    AccountAccess accounts,
+    LinkMailer mailer,
+    Passwords passwords,
+    IOptions<AccountOptions> options,
+    TimeProvider time,
+    ILogger<PasswordResetRequests> logger)
+    : IRequestHandler<RequestPasswordReset, Empty>, IRequestHandler<ResetPassword, Empty>
 {
     private const string InvalidResetLinkTitle = "Invalid password-reset link";
 
@@ -25,22 +37,22 @@ internal sealed partial class Accounts
     /// silently. A pending account gets nothing: it cannot sign in with any password until its
     /// activation link is used, and that link is what it should ask for.
     /// </summary>
-    public async Task<Reply<Empty>> SendPasswordResetAsync(string requestId, RequestPasswordReset command, CancellationToken cancellationToken)
+    public async Task<Reply<Empty>> HandleAsync(RequestPasswordReset request, RequestContext context, CancellationToken cancellationToken)
     {
-        var user = await FindByUserNameOrEmailAsync(command.UserName, command.Email, cancellationToken);
+        var user = await accounts.FindByUserNameOrEmailAsync(request.UserName, request.Email, cancellationToken);
         if (user is not { MayGetPasswordResetLink: true })
         {
             LogNoResetMail(user is null ? "no such account" : user.IsPending ? "not activated yet" : "an admin's address set by another admin and not proven by the account");
             return Reply<Empty>.Ok(Empty.Instance);
         }
 
-        return await MailNewLinkAsync(
+        return await mailer.MailNewLinkAsync(
             user.Id,
             stored => !stored.MayGetPasswordResetLink ? "the account changed meanwhile"
-                : TooSoonForResetLink(stored, requestId) ? "the last link was sent too recently"
+                : TooSoonForResetLink(stored, context.RequestId) ? "the last link was sent too recently"
                 : null,
-            stored => IssueResetToken(stored, requestId),
-            (stored, token) => new UserPasswordResetRequested(stored.PasswordResetEventId!, stored.Id, stored.UserName, stored.Email, token, Utc(stored.PasswordResetExpiresAt!.Value), time.GetUtcNow()),
+            stored => IssueResetToken(stored, context.RequestId),
+            (stored, token) => new UserPasswordResetRequested(stored.PasswordResetEventId!, stored.Id, stored.UserName, stored.Email, token, LinkTokens.Utc(stored.PasswordResetExpiresAt!.Value), time.GetUtcNow()),
             LogNoResetMail,
             cancellationToken);
     }
@@ -50,34 +62,34 @@ internal sealed partial class Accounts
     /// change, and gives it a new security stamp: every session and access token ends. A redelivered
     /// command finds itself on the account and answers as it did.
     /// </summary>
-    public async Task<Reply<Empty>> ResetPasswordAsync(string requestId, ResetPassword command, CancellationToken cancellationToken)
+    public async Task<Reply<Empty>> HandleAsync(ResetPassword request, RequestContext context, CancellationToken cancellationToken)
     {
-        if (UserRules.CheckResetToken(command.Token).FirstOrDefault() is { } problem)
+        if (UserRules.CheckResetToken(request.Token).FirstOrDefault() is { } problem)
         {
             return Reply<Empty>.Fail(ReplyStatus.Invalid, InvalidResetLinkTitle, problem, new Dictionary<string, string[]> { ["token"] = [problem] });
         }
 
-        var hash = HashToken(command.Token);
+        var hash = LinkTokens.Hash(request.Token);
         if (await store.FindByPasswordResetTokenHashAsync(hash, cancellationToken) is not { } found)
         {
             return ResetLinkRefused("This password-reset link is unknown, or the account's address, password or roles changed since it was sent. Ask for a new link.");
         }
 
         string? newHash = null;
-        var reply = await ChangeAsync(found.Id, AnonymousCaller, requestId, user =>
+        var reply = await accounts.ChangeAsync(found.Id, AccountAccess.Anonymous, context.RequestId, user =>
         {
             if (WhyResetLinkRefused(user, hash) is { } why)
             {
                 return Task.FromResult<Reply<Empty>?>(ResetLinkRefused(why));
             }
 
-            if (UserRules.CheckPassword(command.NewPassword).ToArray() is { Length: > 0 } problems)
+            if (UserRules.CheckPassword(request.NewPassword).ToArray() is { Length: > 0 } problems)
             {
                 return Task.FromResult<Reply<Empty>?>(Reply<Empty>.Fail(ReplyStatus.Invalid, "Invalid password", "The new password does not meet the rules.", new Dictionary<string, string[]> { ["newPassword"] = problems }));
             }
 
             // Hashed once, however often a concurrent change makes this run again.
-            newHash ??= passwords.Hash(user, command.NewPassword);
+            newHash ??= passwords.Hash(user, request.NewPassword);
             user.PasswordHash = newHash;
             user.SecurityStamp = User.NewStamp();
             user.PasswordResetUsedAt = User.Timestamp(time);
@@ -88,7 +100,7 @@ internal sealed partial class Accounts
             return Task.FromResult<Reply<Empty>?>(null);
         }, async user =>
         {
-            await PublishSecurityChangeAsync(user, cancellationToken);
+            await accounts.PublishSecurityChangeAsync(user, cancellationToken);
             LogPasswordReset(user.Id);
             return Reply<Empty>.Ok(Empty.Instance);
         }, cancellationToken);
@@ -96,14 +108,6 @@ internal sealed partial class Accounts
         // Deleted meanwhile: the link died with the account.
         return reply.Status == ReplyStatus.NotFound ? ResetLinkRefused("This password-reset link is unknown. Ask for a new one.") : reply;
     }
-
-    /// <summary>The live account with this user name or e-mail address (as a person types either), or null.</summary>
-    private async Task<User?> FindByUserNameOrEmailAsync(string? userName, string? email, CancellationToken cancellationToken) => (userName, email) switch
-    {
-        ({ Length: > 0 and <= UserRules.UserNameMaxLength } name, _) when !UserRules.HasControlCharacters(name) => await store.FindByUserNameAsync(UserRules.NormalizeUserName(name), cancellationToken),
-        (null, { Length: > 0 and <= UserRules.EmailMaxLength } address) => await store.FindByEmailAsync(UserRules.NormalizeEmail(address), cancellationToken),
-        _ => null,
-    };
 
     /// <summary>Why the token with <paramref name="hash"/> sets no password of <paramref name="user"/> now, or null when it does.</summary>
     private string? WhyResetLinkRefused(User user, string hash) =>
@@ -122,7 +126,7 @@ internal sealed partial class Accounts
     /// request issues its token again at once (its first attempt's may not have gone out).
     /// </summary>
     private bool TooSoonForResetLink(User user, string requestId) =>
-        TooSoon(user.PasswordResetLinksSent, user.PasswordResetIssuedAt, user.PasswordResetRequestId, requestId);
+        mailer.TooSoon(user.PasswordResetLinksSent, user.PasswordResetIssuedAt, user.PasswordResetRequestId, requestId);
 
     /// <summary>Gives the account a new reset token (replacing any earlier one) and returns the raw token.</summary>
     private string IssueResetToken(User user, string requestId)
@@ -134,13 +138,13 @@ internal sealed partial class Accounts
             user.PasswordResetLinksSent = 0;
         }
 
-        var token = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var token = LinkTokens.New();
         // The link this one replaces is remembered, so that its mail is answered "a newer link was sent"
         // (a used one is forgotten: it did its work).
         user.PasswordResetReplacedTokenHash = user.PasswordResetUsedAt is null ? user.PasswordResetTokenHash : null;
-        user.PasswordResetTokenHash = HashToken(token);
+        user.PasswordResetTokenHash = LinkTokens.Hash(token);
         user.PasswordResetIssuedAt = now;
-        user.PasswordResetExpiresAt = now + accountOptions.Value.PasswordResetTokenLifetime;
+        user.PasswordResetExpiresAt = now + options.Value.PasswordResetTokenLifetime;
         user.PasswordResetUsedAt = null;
         user.PasswordResetLinksSent++;
         user.PasswordResetEventId = Guid.NewGuid().ToString();
