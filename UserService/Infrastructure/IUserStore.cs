@@ -2,28 +2,6 @@ using UserService.Model;
 
 namespace UserService.Infrastructure;
 
-/// <summary>Result of inserting a user.</summary>
-public enum UserInsertResult
-{
-    Inserted,
-
-    /// <summary>A unique value (user name, its skeleton, e-mail or registration request id) is taken.</summary>
-    Duplicate,
-}
-
-/// <summary>Result of updating a user.</summary>
-public enum UserUpdateResult
-{
-    Updated,
-    NotFound,
-
-    /// <summary>The new e-mail address belongs to another account.</summary>
-    Duplicate,
-
-    /// <summary>Someone else stored a change since the account was read: read it again and retry.</summary>
-    Conflict,
-}
-
 /// <summary>
 /// Where accounts, command records and sessions live. Two implementations keep the same contract
 /// (MovieDb.Tests/Integration/Users/UserStoreContractTests): MongoDB and embedded LiteDB. Unique
@@ -101,10 +79,4 @@ public interface IUserStore
     /// (one conditional delete each: an account activated at the same moment stays).
     /// </summary>
     Task<PurgeResult> PurgeAsync(DateTime now, DateTime pendingRegisteredBefore, CancellationToken cancellationToken);
-}
-
-/// <summary>What a purge removed.</summary>
-public sealed record PurgeResult(long RefreshTokens, long SessionFamilies, long Commands, long Tombstones, long PendingAccounts)
-{
-    public long Total => RefreshTokens + SessionFamilies + Commands + Tombstones + PendingAccounts;
 }

@@ -36,8 +36,11 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
 
     public TestVirtualHost VirtualHost { get; private set; } = null!;
 
-    /// <summary>What the user service's account operations log, Debug included (e.g. "No password-reset mail sent: …").</summary>
+    /// <summary>What the user service's password-reset feature logs, Debug included (e.g. "No password-reset mail sent: …").</summary>
     public LogRecorder PasswordResetLog { get; } = new(typeof(UserService.Features.PasswordReset.PasswordResetRequests).FullName!);
+
+    /// <summary>What the user service's activation feature logs, Debug included (e.g. "No activation mail sent: …").</summary>
+    public LogRecorder ActivationLog { get; } = new(typeof(UserService.Features.Activation.ActivationRequests).FullName!);
 
     public TestMailServer Smtp { get; private set; } = null!;
 
@@ -82,6 +85,7 @@ public sealed class ActivationSystem(TestServers servers) : MovieDbSystem
             {
                 services.AddSingleton<TimeProvider>(Clock);
                 PasswordResetLog.AddTo(services);
+                ActivationLog.AddTo(services);
             });
             using (var client = UserService.CreateClient())
             {
