@@ -15,7 +15,6 @@ public sealed record MovieListQuery(
     [property: Description("Admins: a user id, or 'all'"), MaxLength(MovieListQuery.MaxOwnerLength)] string? Owner = null,
     [property: Description("The 'next' of a page listed with the same sort and filters: the page after it, found by a seek, without counting all matches. Not with 'page'; such pages have no page number or total count. Empty: the first page"), MaxLength(MovieCursor.MaxLength)] string? After = null)
 {
-    public const string AllOwners = "all";
     public const int MaxSearchLength = MovieLimits.MaxSearchLength;
     public const int MaxOwnerLength = MovieLimits.MaxOwnerLength;
 

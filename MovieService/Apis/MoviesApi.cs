@@ -82,7 +82,7 @@ public static class MoviesApi
                 return TypedResults.Forbid();
             }
 
-            owner = requested == MovieListQuery.AllOwners ? null : requested;
+            owner = requested == MovieOwners.All ? null : requested;
         }
 
         var movies = services.Context.Movies.AsNoTracking();

@@ -35,7 +35,7 @@ public sealed record MovieQuery(string? Search, string? Genre, int? Year, string
         Append(query, "sort", EffectiveSort);
         Append(query, "page", Math.Max(1, Page).ToString(CultureInfo.InvariantCulture));
         Append(query, "pageSize", PageSize.ToString(CultureInfo.InvariantCulture));
-        Append(query, "owner", AllOwners ? "all" : null);
+        Append(query, "owner", AllOwners ? MovieOwners.All : null);
         return query.ToString().TrimEnd('&');
     }
 
@@ -47,7 +47,7 @@ public sealed record MovieQuery(string? Search, string? Genre, int? Year, string
         Append(query, "genre", Genre);
         Append(query, "year", Year?.ToString(CultureInfo.InvariantCulture));
         Append(query, "sort", Sort);
-        Append(query, "owner", AllOwners ? "all" : null);
+        Append(query, "owner", AllOwners ? MovieOwners.All : null);
         Append(query, "page", page > 1 ? page.ToString(CultureInfo.InvariantCulture) : null);
         return query.ToString().TrimEnd('&', '?');
     }

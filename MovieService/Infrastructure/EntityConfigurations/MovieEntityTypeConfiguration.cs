@@ -11,7 +11,7 @@ internal sealed class MovieEntityTypeConfiguration : IEntityTypeConfiguration<Mo
         builder.ToTable("movies");
         builder.HasKey(m => m.Id);
         builder.Property(m => m.Id).ValueGeneratedNever();
-        builder.Property(m => m.OwnerId).HasMaxLength(64).IsRequired();
+        builder.Property(m => m.OwnerId).HasMaxLength(MovieLimits.MaxOwnerLength).IsRequired();
         builder.Property(m => m.Title).HasMaxLength(MovieLimits.TitleMaxLength).IsRequired();
         builder.Property(m => m.Synopsis).HasMaxLength(MovieLimits.SynopsisMaxLength);
         builder.Property(m => m.CreatedAt).HasPrecision(6);
