@@ -82,7 +82,7 @@ public sealed class RequestHandlerRegistry
         var add = typeof(RequestHandlerRegistry).GetMethod(nameof(Add))!;
         foreach (var (request, response, handler) in HandlersIn(assembly))
         {
-            add.MakeGenericMethod(request, response, handler).Invoke(this, null);
+            add.MakeGenericMethod(request, response, handler).Invoke(this, BindingFlags.DoNotWrapExceptions, binder: null, parameters: null, culture: null);
         }
 
         return this;

@@ -42,6 +42,18 @@ public sealed class UserServiceHandlerTests
     }
 
     [Fact]
+    public void Handlers_found_in_an_assembly_that_handle_one_request_twice_stop_the_start_with_the_reason_on_top()
+    {
+        var registry = new RequestHandlerRegistry(new ServiceCollection(), UserServiceQueues.Requests)
+            .Add<GetUser, UserDto, FirstHandler>();
+
+        // This test assembly holds FirstHandler and SecondHandler, both for users.get.
+        var error = Assert.Throws<InvalidOperationException>(() => registry.AddHandlersFrom(typeof(UserServiceHandlerTests).Assembly));
+
+        Assert.Contains("two handlers", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Handlers_found_in_an_assembly_are_registered_in_the_container_once_per_class()
     {
         var services = new ServiceCollection();

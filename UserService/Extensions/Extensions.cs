@@ -34,7 +34,7 @@ internal static class Extensions
         builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         builder.Services.AddSingleton<Passwords>();
         builder.Services.AddSingleton(TimeProvider.System);
-        // What the features share (Features/Accounts), and the pieces two features use.
+        // What the features share (Features/Accounts), activation links (registration, activation and account changes issue them), sessions.
         builder.Services.AddScoped<AccountAccess>();
         builder.Services.AddScoped<CommandInbox>();
         builder.Services.AddScoped<LinkMailer>();

@@ -9,7 +9,7 @@ using UserService.Model;
 namespace UserService.Features.Accounts;
 
 /// <summary>
-/// What every account feature shares. An operation on behalf of a caller starts from the caller's
+/// What the account features share. An operation on behalf of a caller starts from the caller's
 /// account as stored now (<see cref="CallerAsync"/>): rights are never taken from the message. A
 /// change is one conditional write of one account document that also records the command's request
 /// id (<see cref="ChangeAsync"/>), so a redelivered command finds its own effect and answers as it did.
