@@ -4,6 +4,7 @@ using System.Threading.RateLimiting;
 using Gateway.Auth;
 using Gateway.Settings;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Limits;
@@ -22,6 +23,9 @@ internal static class RateLimiting
     public const string SessionsPolicy = "sessions";
     public const string AnonymousPolicy = "anonymous";
     public const string ApiPolicy = "api";
+
+    // The per-address floor every request passes first (RateLimitingOptions.PerAddress).
+    private const string AddressPolicy = "address";
 
     public static IServiceCollection AddGatewayRateLimiting(this IServiceCollection services)
     {
@@ -43,22 +47,48 @@ internal static class RateLimiting
                 context.HttpContext,
                 context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1)).ExecuteAsync(context.HttpContext);
 
+            // The per-address floor of a route under the api policy is taken by that policy, in the same
+            // call to Redis as the user's own bucket (ApiPartition): one round trip per proxied request.
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                Bucket(context, "address", "address:" + ClientAddress(context), limits => limits.PerAddress));
+                TakesAddressWithApi(context)
+                    ? RateLimitPartition.GetNoLimiter(string.Empty)
+                    : Bucket(context, AddressPolicy, AddressPartition(context), limits => limits.PerAddress));
 
             options.AddPolicy(SignInPolicy, context => Window(context, SignInPolicy, ClientAddress(context), limits => limits.SignIn));
             options.AddPolicy(RegistrationPolicy, context => Window(context, RegistrationPolicy, ClientAddress(context), limits => limits.Registration));
             options.AddPolicy(PasswordResetPolicy, context => Window(context, PasswordResetPolicy, ClientAddress(context), limits => limits.PasswordResets));
             options.AddPolicy(SessionsPolicy, context => Window(context, SessionsPolicy, ClientAddress(context), limits => limits.Sessions));
             options.AddPolicy(AnonymousPolicy, context => Bucket(context, AnonymousPolicy, ClientAddress(context), limits => limits.Anonymous));
-            options.AddPolicy(ApiPolicy, context => Bucket(
-                context,
-                ApiPolicy,
-                context.User.Identity?.IsAuthenticated == true ? "user:" + context.User.UserId() : "address:" + ClientAddress(context),
-                limits => limits.Api));
+            options.AddPolicy(ApiPolicy, ApiPartition);
         });
         return services;
     }
+
+    /// <summary>
+    /// The api policy's partition: the signed-in user (or, for an anonymous call, the address) — and,
+    /// with the counts in Redis, the address's floor too, both taken in one call.
+    /// </summary>
+    private static RateLimitPartition<string> ApiPartition(HttpContext context)
+    {
+        var caller = context.User.Identity?.IsAuthenticated == true ? "user:" + context.User.UserId() : "address:" + ClientAddress(context);
+        var limiters = context.RequestServices.GetRequiredService<SharedLimiters>();
+        if (!limiters.IsShared)
+        {
+            return Bucket(context, ApiPolicy, caller, limits => limits.Api);
+        }
+
+        var limits = context.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value;
+        var address = AddressPartition(context);
+        return RateLimitPartition.Get(caller + " " + address, _ => limiters.TokenBuckets(
+            [new Bucket(AddressPolicy, address, limits.PerAddress), new Bucket(ApiPolicy, caller, limits.Api)]));
+    }
+
+    /// <summary>Whether the request's route is under the api policy, which then takes the per-address floor itself.</summary>
+    private static bool TakesAddressWithApi(HttpContext context) =>
+        context.RequestServices.GetRequiredService<SharedLimiters>().IsShared
+        && context.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == ApiPolicy;
+
+    private static string AddressPartition(HttpContext context) => ClientAddress(context);
 
     /// <summary>
     /// The client's address: the connection's, or — when the forwarded-headers middleware trusted the

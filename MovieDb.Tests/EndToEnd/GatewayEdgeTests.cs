@@ -24,6 +24,15 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
         };
     }
 
+    private sealed class TightAddressFloor(TestServers servers) : InProcessSystem(servers)
+    {
+        protected override IDictionary<string, string?> GatewaySettings => new Dictionary<string, string?>
+        {
+            ["RateLimiting:PerAddress:TokenLimit"] = "20",
+            ["RateLimiting:PerAddress:TokensPerSecond"] = "1",
+        };
+    }
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -66,6 +75,31 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
 
         Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
         Assert.Equal(HttpStatusCode.OK, statuses[0]);
+    }
+
+    [Fact]
+    public async Task A_proxied_request_takes_one_token_of_its_address_and_the_address_has_one_count_for_every_route()
+    {
+        await using var limited = new TightAddressFloor(servers);
+        await limited.InitializeAsync();
+        var user = await limited.SignInAsync(MovieDbSystem.AdminUserName, MovieDbSystem.AdminPassword, null);
+        using var client = user.CreateClient();
+
+        // 20 tokens, one a second: the sign-in took one or two, and a second or three may refill a few.
+        // A proxied request that took its address's token twice (once in the api policy's call, once
+        // more as a route of its own) would get about half as far.
+        var allowed = 0;
+        for (var i = 0; i < 40 && (await client.GetAsync("/api/movies", Ct)).StatusCode == HttpStatusCode.OK; i++)
+        {
+            allowed++;
+        }
+
+        Assert.InRange(allowed, 15, 24);
+
+        // The address is out of tokens for a route under another policy too: one count, not one per kind of route.
+        using var anonymous = limited.CreateClient();
+        using var status = await anonymous.GetAsync($"/api/auth/registrations/{Guid.NewGuid()}", Ct);
+        await ProblemAssert.IsProblemAsync(status, HttpStatusCode.TooManyRequests);
     }
 
     [Fact]

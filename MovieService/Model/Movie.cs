@@ -1,13 +1,21 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace MovieService.Model;
 
-/// <summary>A movie in one user's collection.</summary>
+/// <summary>
+/// A movie in one user's collection. A column's type, length and nullability come from its property
+/// (EF Core's conventions: the type, <c>[MaxLength]</c>, a nullable reference); keys, indexes and
+/// precision are in MovieEntityTypeConfiguration.
+/// </summary>
 public sealed class Movie
 {
     public Guid Id { get; set; }
 
     /// <summary>The user whose collection holds the movie (the gateway's user id).</summary>
+    [MaxLength(MovieLimits.MaxOwnerLength)]
     public required string OwnerId { get; set; }
 
+    [MaxLength(MovieLimits.TitleMaxLength)]
     public required string Title { get; set; }
 
     public int ReleaseYear { get; set; }
@@ -16,6 +24,7 @@ public sealed class Movie
 
     public int? RuntimeMinutes { get; set; }
 
+    [MaxLength(MovieLimits.SynopsisMaxLength)]
     public string? Synopsis { get; set; }
 
     public DateTime CreatedAt { get; set; }
@@ -59,5 +68,6 @@ public sealed class Movie
 /// <summary>One genre of a movie (its own table: filtering by genre is an indexed join).</summary>
 public sealed class MovieGenre
 {
+    [MaxLength(MovieLimits.GenreMaxLength)]
     public required string Name { get; set; }
 }

@@ -34,4 +34,55 @@ public sealed class SharedLimitersTests(TestServers servers)
 
         Assert.All(new[] { bucket, window }, limiter => Assert.True(limiter.IdleDuration >= TimeSpan.FromMilliseconds(250), $"idle for {limiter.IdleDuration}"));
     }
+
+    [Fact]
+    public async Task Several_buckets_are_taken_from_together_or_not_at_all_and_a_refusal_says_when_to_come_back()
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(servers.Redis.Address);
+        var cache = new SharedCache(connection, Options.Create(new SharedCacheOptions { KeyPrefix = RedisServer.NewKeyPrefix() }), TimeProvider.System, NullLogger<SharedCache>.Instance);
+        using var limiters = new SharedLimiters(cache);
+        var small = new RateLimitingOptions.BucketLimit { TokenLimit = 2, TokensPerSecond = 1 };
+        var large = new RateLimitingOptions.BucketLimit { TokenLimit = 5, TokensPerSecond = 1 };
+        using var both = limiters.TokenBuckets([new Bucket("address", "198.51.100.1", small), new Bucket("api", "user:7", large)]);
+        using var userOnly = limiters.TokenBucket("api", "user:7", large);
+
+        Assert.True((await both.AcquireAsync(1, Ct)).IsAcquired);
+        Assert.True((await both.AcquireAsync(1, Ct)).IsAcquired);
+        using var refused = await both.AcquireAsync(1, Ct);
+
+        // The address's bucket is empty; the user's gave nothing for the refused request: 3 of its 5 are left.
+        Assert.False(refused.IsAcquired);
+        Assert.True(refused.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var retryAfter));
+        Assert.InRange(retryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1));
+        var left = 0;
+        while (left < 10 && (await userOnly.AcquireAsync(1, Ct)).IsAcquired)
+        {
+            left++;
+        }
+
+        Assert.InRange(left, 3, 4);
+    }
+
+    [Fact]
+    public async Task Two_instances_draw_on_one_bucket_in_Redis()
+    {
+        var prefix = RedisServer.NewKeyPrefix();
+        await using var first = await ConnectionMultiplexer.ConnectAsync(servers.Redis.Address);
+        await using var second = await ConnectionMultiplexer.ConnectAsync(servers.Redis.Address);
+        SharedLimiters Instance(IConnectionMultiplexer connection) =>
+            new(new SharedCache(connection, Options.Create(new SharedCacheOptions { KeyPrefix = prefix }), TimeProvider.System, NullLogger<SharedCache>.Instance));
+        using var one = Instance(first);
+        using var other = Instance(second);
+        var limit = new RateLimitingOptions.BucketLimit { TokenLimit = 4, TokensPerSecond = 1 };
+        using var a = one.TokenBucket("address", "203.0.113.9", limit);
+        using var b = other.TokenBucket("address", "203.0.113.9", limit);
+
+        var taken = 0;
+        for (var i = 0; i < 6; i++)
+        {
+            taken += (await (i % 2 == 0 ? a : b).AcquireAsync(1, Ct)).IsAcquired ? 1 : 0;
+        }
+
+        Assert.InRange(taken, 4, 5);
+    }
 }

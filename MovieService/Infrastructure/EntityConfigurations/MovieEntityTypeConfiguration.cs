@@ -11,9 +11,6 @@ internal sealed class MovieEntityTypeConfiguration : IEntityTypeConfiguration<Mo
         builder.ToTable("movies");
         builder.HasKey(m => m.Id);
         builder.Property(m => m.Id).ValueGeneratedNever();
-        builder.Property(m => m.OwnerId).HasMaxLength(MovieLimits.MaxOwnerLength).IsRequired();
-        builder.Property(m => m.Title).HasMaxLength(MovieLimits.TitleMaxLength).IsRequired();
-        builder.Property(m => m.Synopsis).HasMaxLength(MovieLimits.SynopsisMaxLength);
         builder.Property(m => m.CreatedAt).HasPrecision(6);
         builder.Property(m => m.UpdatedAt).HasPrecision(6);
         builder.Property(m => m.Version).IsConcurrencyToken();
@@ -33,7 +30,6 @@ internal sealed class MovieEntityTypeConfiguration : IEntityTypeConfiguration<Mo
             genre.WithOwner().HasForeignKey("MovieId");
             genre.Property<long>("Id");
             genre.HasKey("Id");
-            genre.Property(g => g.Name).HasMaxLength(MovieLimits.GenreMaxLength).IsRequired();
             genre.HasIndex("Name", "MovieId");
         });
         builder.Navigation(m => m.Genres).AutoInclude();
