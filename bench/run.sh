@@ -16,7 +16,7 @@
 #      MariaDB, RabbitMQ, nginx), read from /proc before and after each measured run.
 # Writes bench/results/results-<UTC time>.md (and prints it). Knobs: BENCH_DURATION (15 s),
 # BENCH_WARMUP (5 s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-# BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10), BENCH_FLOOD_SECONDS (30).
+# BENCH_MOVIES (10000), BENCH_LATENCY_SECONDS (10), BENCH_FLOOD_SECONDS (30), BENCH_GATEWAY_SETTINGS (none).
 # Two gateways run side by side, the same build and settings: 'gateway' keeps its rate limits and
 # sign-in throttle in Redis, as deployed; 'gateway-memory' in its own memory (no cache). The movie
 # mix goes through both in the same interleaved rounds: the difference is what Redis costs.
@@ -112,7 +112,10 @@ start_gateway() { # name port extra-settings...
     RateLimiting__Api__TokenLimit=100000000 RateLimiting__Api__TokensPerSecond=100000000 \
     RateLimiting__PerAddress__TokenLimit=100000000 RateLimiting__PerAddress__TokensPerSecond=100000000
 }
-start_gateway Gateway "$GATEWAY_PORT" ConnectionStrings__cache="127.0.0.1:$MOVIEDB_REDIS_PORT" Cache__KeyPrefix=moviedb-bench:
+# BENCH_GATEWAY_SETTINGS: more settings for the Redis gateway only (space-separated KEY=value), to measure
+# what one of them costs against the in-memory gateway, e.g. Aspire__StackExchange__Redis__DisableTracing=true.
+read -r -a GATEWAY_EXTRA <<<"${BENCH_GATEWAY_SETTINGS:-}"
+start_gateway Gateway "$GATEWAY_PORT" ConnectionStrings__cache="127.0.0.1:$MOVIEDB_REDIS_PORT" Cache__KeyPrefix=moviedb-bench: "${GATEWAY_EXTRA[@]}"
 start_gateway GatewayMemory "$GATEWAY_MEMORY_PORT"
 for service in "MovieService $MOVIESERVICE_PORT" "UserService $USERSERVICE_PORT" "Gateway $GATEWAY_PORT" "GatewayMemory $GATEWAY_MEMORY_PORT"; do
   read -r name port <<<"$service"
@@ -283,7 +286,7 @@ GW_NGINX=$(awk -v a="${MRPS[gateway]}" -v b="${MRPS[nginx]}" 'BEGIN { print a / 
   echo "- Machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(. /etc/os-release && echo "$PRETTY_NAME"); .NET $(dotnet --version)"
   echo "- Commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
   echo "- Everything on this one machine: wrk ($THREADS threads, $CONNECTIONS connections), nginx, the three services, MariaDB, RabbitMQ"
-  echo "- Command: \`bench/run.sh\` (BENCH_DURATION=$DURATION, BENCH_WARMUP=$WARMUP, BENCH_ROUNDS=$ROUNDS, BENCH_MOVIES=$MOVIES)"
+  echo "- Command: \`bench/run.sh\` (BENCH_DURATION=$DURATION, BENCH_WARMUP=$WARMUP, BENCH_ROUNDS=$ROUNDS, BENCH_MOVIES=$MOVIES${BENCH_GATEWAY_SETTINGS:+, BENCH_GATEWAY_SETTINGS=$BENCH_GATEWAY_SETTINGS})"
   echo
   echo "## Movie reads and writes (45% list page, 45% get by id, 10% create), median of $ROUNDS interleaved rounds of ${DURATION} s (each round starts with another path)"
   echo

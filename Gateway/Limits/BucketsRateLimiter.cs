@@ -24,6 +24,8 @@ internal sealed class BucketsRateLimiter(IReadOnlyList<Bucket> buckets, SharedBu
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
+        // A request takes one token of each bucket; asking for none only asks whether one could go.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(permitCount, 1);
         Interlocked.Exchange(ref _lastUsed, Stopwatch.GetTimestamp());
         if (cache.ShouldTry)
         {
@@ -37,6 +39,8 @@ internal sealed class BucketsRateLimiter(IReadOnlyList<Bucket> buckets, SharedBu
             }
         }
 
+        // Not all or none here: a token taken from one bucket before another refused stays taken (this
+        // instance alone counts until Redis is back, and errs on the strict side).
         foreach (var bucket in buckets)
         {
             var lease = await local.AcquireAsync(bucket, cancellationToken);

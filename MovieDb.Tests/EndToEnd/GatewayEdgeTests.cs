@@ -28,7 +28,7 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
     {
         protected override IDictionary<string, string?> GatewaySettings => new Dictionary<string, string?>
         {
-            ["RateLimiting:PerAddress:TokenLimit"] = "20",
+            ["RateLimiting:PerAddress:TokenLimit"] = "60",
             ["RateLimiting:PerAddress:TokensPerSecond"] = "1",
         };
     }
@@ -85,21 +85,28 @@ public sealed class GatewayEdgeTests(GatewayEdgeTests.System system, TestServers
         var user = await limited.SignInAsync(MovieDbSystem.AdminUserName, MovieDbSystem.AdminPassword, null);
         using var client = user.CreateClient();
 
-        // 20 tokens, one a second: the sign-in took one or two, and a second or three may refill a few.
+        // 60 tokens, one a second: the sign-in took one or two, and the seconds this takes refill a few.
         // A proxied request that took its address's token twice (once in the api policy's call, once
         // more as a route of its own) would get about half as far.
         var allowed = 0;
-        for (var i = 0; i < 40 && (await client.GetAsync("/api/movies", Ct)).StatusCode == HttpStatusCode.OK; i++)
+        for (var i = 0; i < 100 && (await client.GetAsync("/api/movies", Ct)).StatusCode == HttpStatusCode.OK; i++)
         {
             allowed++;
         }
 
-        Assert.InRange(allowed, 15, 24);
+        Assert.InRange(allowed, 50, 70);
 
-        // The address is out of tokens for a route under another policy too: one count, not one per kind of route.
+        // The address is out of tokens for a route under another policy too: one count, not one per kind
+        // of route (a count of its own would let all five through; a token may refill meanwhile).
         using var anonymous = limited.CreateClient();
-        using var status = await anonymous.GetAsync($"/api/auth/registrations/{Guid.NewGuid()}", Ct);
-        await ProblemAssert.IsProblemAsync(status, HttpStatusCode.TooManyRequests);
+        var through = 0;
+        for (var i = 0; i < 5; i++)
+        {
+            using var status = await anonymous.GetAsync($"/api/auth/registrations/{Guid.NewGuid()}", Ct);
+            through += status.StatusCode == HttpStatusCode.TooManyRequests ? 0 : 1;
+        }
+
+        Assert.InRange(through, 0, 2);
     }
 
     [Fact]
