@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -101,6 +102,10 @@ public sealed partial class SharedCache(IConnectionMultiplexer? connection, IOpt
     public static bool IsUnavailable(Exception exception) => exception switch
     {
         RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException => true,
+        // A connection reset or refused mid-command: the client may surface the socket's own error
+        // (Pipelines.Sockets.Unofficial.ConnectionResetException wraps a SocketException) rather than its own.
+        SocketException or IOException => true,
+        { InnerException: SocketException or IOException } => true,
         // A Redis that restarts with persistence answers LOADING until its data is read back.
         RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal),
         _ => false,

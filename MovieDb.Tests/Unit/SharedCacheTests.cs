@@ -1,0 +1,27 @@
+using System.Net.Sockets;
+using MovieDb.Caching;
+using StackExchange.Redis;
+
+namespace MovieDb.Tests.Unit;
+
+/// <summary>Which errors send a caller of Redis to its per-instance fallback, and which are ours to fix.</summary>
+public sealed class SharedCacheTests
+{
+    public static TheoryData<Exception, bool> Errors() => new()
+    {
+        { new RedisConnectionException(ConnectionFailureType.SocketFailure, "down"), true },
+        { new RedisTimeoutException("slow", CommandStatus.Sent), true },
+        { new RedisServerException("LOADING Redis is loading the dataset in memory"), true },
+        // A connection reset mid-command, as the client surfaced it in CI: the socket's error, wrapped or not.
+        { new SocketException((int)SocketError.ConnectionReset), true },
+        { new InvalidOperationException("Connection reset by peer", new SocketException((int)SocketError.ConnectionReset)), true },
+        { new IOException("Broken pipe"), true },
+        { new RedisServerException("NOPERM this user has no permissions to run the 'time' command"), false },
+        { new InvalidOperationException("a bug of ours"), false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Errors))]
+    public void Redis_being_down_slow_or_reset_is_unavailability_and_anything_else_is_not(Exception error, bool unavailable) =>
+        Assert.Equal(unavailable, SharedCache.IsUnavailable(error));
+}
