@@ -75,7 +75,7 @@ internal sealed class RegistrationBurst(MovieDbSystem system, int registrations,
         var names = new List<string>();
         for (var page = 1; ; page++)
         {
-            var users = await adminClient.GetFromJsonAsync<UserPageJson>($"/api/users?page={page}&pageSize=100", TestContext.Current.CancellationToken);
+            var users = await ReadUsersPageAsync(adminClient, page);
             names.AddRange(users!.Items.Select(u => u.UserName).Where(n => n.StartsWith("b" + _run, StringComparison.Ordinal)));
             if (page * 100 >= users.TotalCount)
             {
@@ -87,5 +87,28 @@ internal sealed class RegistrationBurst(MovieDbSystem system, int registrations,
         Assert.True(duplicates.Count == 0, $"registered twice: {string.Join(", ", duplicates)}");
         Assert.Equal(Outcomes.Select(o => o.Name).Order(StringComparer.Ordinal), names.Order(StringComparer.Ordinal));
         Assert.Equal(0u, await virtualHost.MessageCountAsync(UserServiceQueues.Requests.DeadLetters));
+    }
+
+    /// <summary>
+    /// A page of users. A list is a query: under the burst's load (and with one instance just
+    /// killed) its request/reply may run out of time and the gateway answers 504, which says
+    /// nothing about the registrations, so the read is asked again until it answers.
+    /// </summary>
+    private static async Task<UserPageJson> ReadUsersPageAsync(HttpClient client, int page)
+    {
+        UserPageJson? users = null;
+        await Wait.UntilAsync(async () =>
+        {
+            using var response = await client.GetAsync($"/api/users?page={page}&pageSize=100", TestContext.Current.CancellationToken);
+            if (response.StatusCode is HttpStatusCode.GatewayTimeout or HttpStatusCode.ServiceUnavailable)
+            {
+                return false;
+            }
+
+            response.EnsureSuccessStatusCode();
+            users = await response.Content.ReadFromJsonAsync<UserPageJson>(TestContext.Current.CancellationToken);
+            return true;
+        }, $"page {page} of the users is read", TimeSpan.FromSeconds(60));
+        return users!;
     }
 }
