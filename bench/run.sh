@@ -22,6 +22,9 @@
 # mix goes through both in the same interleaved rounds: the difference is what Redis costs.
 #   7. another user's sign-in latency while one account floods the gateway with account changes
 #      (50 clients; wrong current passwords, then the right one).
+# BENCH_MODE=stages measures instead what each stage of the gateway's proxied path costs, by taking it
+# away (bench/stages.sh: a bare YARP floor, telemetry, GC and JIT settings, Redis); BENCH_PROFILE=1
+# adds a CPU profile of the gateway with its limits in Redis and in memory.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -88,9 +91,10 @@ MESSAGING_SIGNING_KEY="$(moviedb_random_secret)$(moviedb_random_secret)" EVENT_S
 moviedb_rabbitmq_account moviedb_bench "$BROKER_PASSWORD" moviedb-bench || fail "could not create the bench broker account"
 export ASPNETCORE_ENVIRONMENT=Production ConnectionStrings__messaging="amqp://moviedb_bench:$BROKER_PASSWORD@127.0.0.1:5672/moviedb-bench" \
   Logging__LogLevel__Default=Warning
-start_service() { # project port settings... (SERVICE_NAME names the process and its log; default: the project)
+start_service() { # project port settings... (SERVICE_NAME names the process and its log; default: the project;
+  # SERVICE_ROOT: the checkout whose build runs; default: this one)
   local project="$1" port="$2" name="${SERVICE_NAME:-$1}"; shift 2
-  local dll="$ROOT/$project/bin/Release/net10.0/$project.dll"
+  local dll="${SERVICE_ROOT:-$ROOT}/$project/bin/Release/net10.0/$project.dll"
   (cd "$(dirname "$dll")" && exec env ASPNETCORE_URLS="http://127.0.0.1:$port" "$@" dotnet "$dll") >"$STATE/$name.log" 2>&1 &
   SERVICE_PIDS+=($!)
   echo "$name $!" >> "$STATE/pids"
@@ -188,6 +192,13 @@ run_wrk() { # name url prefix mode reader writer seconds → prints the RESULT f
   wrk_result bench/mix.lua "$2" "$7" "$3" "$4" "$5" "$6" "$STATE/ids.txt"
 }
 
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+if [ "${BENCH_MODE:-all}" = stages ]; then
+  # shellcheck source=stages.sh
+  source bench/stages.sh
+  exit 0
+fi
+
 declare -A RPS P50 P99 ERR CPU
 ORDERS=("direct nginx gateway gateway-memory" "nginx gateway gateway-memory direct" "gateway gateway-memory direct nginx" "gateway-memory direct nginx gateway")
 for round in $(seq 1 "$ROUNDS"); do
@@ -223,7 +234,6 @@ for round in $(seq 1 "$ROUNDS"); do
   done < "$STATE/rss-$round.txt"
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A MRPS MP50 MP99
 for path in direct nginx gateway gateway-memory; do
   MRPS[$path]=$(median <<<"${RPS[$path]}"); MP50[$path]=$(median <<<"${P50[$path]}"); MP99[$path]=$(median <<<"${P99[$path]}")

@@ -1,4 +1,7 @@
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using MovieDb.Caching;
 using StackExchange.Redis;
 
@@ -24,4 +27,24 @@ public sealed class SharedCacheTests
     [MemberData(nameof(Errors))]
     public void Redis_being_down_slow_or_reset_is_unavailability_and_anything_else_is_not(Exception error, bool unavailable) =>
         Assert.Equal(unavailable, SharedCache.IsUnavailable(error));
+
+    [Fact]
+    public void The_client_fails_fast_within_the_operation_timeout_and_does_its_io_on_the_thread_pool()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration["ConnectionStrings:cache"] = "127.0.0.1:6379";
+        builder.Configuration["Cache:OperationTimeout"] = "00:00:00.250";
+        builder.AddSharedCache();
+        using var services = builder.Services.BuildServiceProvider();
+
+        var options = services.GetRequiredService<IOptionsMonitor<ConfigurationOptions>>().Get(Options.DefaultName);
+
+        Assert.False(options.AbortOnConnectFail);
+        Assert.Equal(BacklogPolicy.FailFast, options.BacklogPolicy);
+        Assert.Equal(250, options.AsyncTimeout);
+        Assert.Equal(250, options.SyncTimeout);
+        // Not the client's default of dedicated I/O threads: under load they cost the gateway more CPU
+        // per request than its one Redis call (bench/RESULTS.md, round three).
+        Assert.Same(SocketManager.ThreadPool, options.SocketManager);
+    }
 }
