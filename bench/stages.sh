@@ -4,6 +4,7 @@
 # run.sh goes through each variant below in interleaved rounds (each round starts with another
 # variant); every variant forwards to the same movie service. Reported per variant: requests/s and
 # the CPU its own process spent per request (the steadier figure on this shared 2-core machine).
+#   nginx               nginx as a plain reverse proxy (run.sh's), for comparison
 #   floor               Kestrel + YARP, the gateway's movie route and nothing else (bench/MovieDb.ProxyFloor)
 #   floor+defaults      the same with AddServiceDefaults (OpenTelemetry, health checks, service discovery)
 #   memory              the gateway as deployed but with its limits in its own memory (no Redis)
@@ -18,22 +19,30 @@
 # BENCH_STAGE_MIX=thin sends instead one request the movie service answers 404 by its routes alone
 # (bench/thin.lua: no database), so that the proxy's own cost is most of what the machine does and
 # MariaDB's background work cannot blur it; 'movies' (the default) is run.sh's movie mix.
+# BENCH_STAGE_ONLY=<extended regex>: only the variants whose names match (e.g. '^(nginx|floor|memory|redis)$').
 # BENCH_PROFILE=1 adds a dotnet-trace CPU profile of 'redis' and 'memory' under the mix (needs dotnet-trace).
 STAGE_FLOOR_DLL="$ROOT/bench/MovieDb.ProxyFloor/bin/Release/net10.0/MovieDb.ProxyFloor.dll"
 dotnet build bench/MovieDb.ProxyFloor -c Release -nologo >"$STATE/build-floor.log" 2>&1 || { tail -n 30 "$STATE/build-floor.log"; fail "build of the proxy floor failed"; }
 
-STAGES=("floor" "floor+defaults" "memory" "memory, no OTel" "memory, 10% traced" "memory, workstation GC" "memory, server GC without DATAS"
+STAGES=("nginx" "floor" "floor+defaults" "memory" "memory, no OTel" "memory, 10% traced" "memory, workstation GC" "memory, server GC without DATAS"
   "memory, no tiered PGO" "memory, no thread-pool spinning" "memory, inline socket completions" "redis")
 if [ -n "${BENCH_BASELINE:-}" ]; then
   BASELINE_NAME="redis, $(git rev-parse --short "$BENCH_BASELINE")" || fail "BENCH_BASELINE: no such revision"
-  git worktree prune && git worktree add --detach -f "$STATE/baseline" "$BENCH_BASELINE" >/dev/null 2>&1 || fail "could not check out $BENCH_BASELINE"
+  git worktree prune
+  git worktree add --detach -f "$STATE/baseline" "$BENCH_BASELINE" >/dev/null 2>&1 || fail "could not check out $BENCH_BASELINE"
   dotnet build "$STATE/baseline/Gateway" -c Release -nologo >"$STATE/build-baseline.log" 2>&1 || { tail -n 30 "$STATE/build-baseline.log"; fail "build of $BENCH_BASELINE failed"; }
   STAGES+=("$BASELINE_NAME")
 fi
+if [ -n "${BENCH_STAGE_ONLY:-}" ]; then
+  mapfile -t STAGES < <(printf '%s\n' "${STAGES[@]}" | grep -E -- "$BENCH_STAGE_ONLY")
+  [ "${#STAGES[@]}" -gt 0 ] || fail "BENCH_STAGE_ONLY matches no variant"
+fi
+wanted() { printf '%s\n' "${STAGES[@]}" | grep -qxF -- "$1"; }
 declare -A STAGE_PORT STAGE_PID
 stage_port=5185
 start_floor() { # name extra-settings...
   local name=$1; shift
+  wanted "$name" || return 0
   (cd "$(dirname "$STAGE_FLOOR_DLL")" && exec env ASPNETCORE_URLS="http://127.0.0.1:$stage_port" \
     ReverseProxy__Clusters__movieservice__Destinations__movieservice__Address="http://127.0.0.1:$MOVIESERVICE_PORT" "$@" \
     dotnet "$STAGE_FLOOR_DLL") >"$STATE/stage-$stage_port.log" 2>&1 &
@@ -41,9 +50,11 @@ start_floor() { # name extra-settings...
 }
 start_stage_gateway() { # name extra-settings...
   local name=$1; shift
+  wanted "$name" || return 0
   start_gateway "stage-$stage_port" "$stage_port" "$@"
   STAGE_PID[$name]=${SERVICE_PIDS[-1]}; STAGE_PORT[$name]=$stage_port; stage_port=$((stage_port + 1))
 }
+STAGE_PID[nginx]="$(nginx_pids)"; STAGE_PORT[nginx]=$NGINX_PORT
 start_floor "floor"
 start_floor "floor+defaults" Floor__ServiceDefaults=true
 STAGE_PID[memory]=${PID[GatewayMemory]}; STAGE_PORT[memory]=$GATEWAY_MEMORY_PORT
@@ -65,6 +76,7 @@ sleep 5
 
 stage_target() { # name → "url prefix reader writer"
   case $1 in
+    nginx) echo "http://127.0.0.1:$NGINX_PORT /movies $READER_IDENTITY $WRITER_IDENTITY" ;;
     floor*) echo "http://127.0.0.1:${STAGE_PORT[$1]} /api/movies $READER_IDENTITY $WRITER_IDENTITY" ;;
     *) echo "http://127.0.0.1:${STAGE_PORT[$1]} /api/movies $TOKEN $WRITER_TOKEN" ;;
   esac
@@ -94,9 +106,10 @@ for round in $(seq 1 "$ROUNDS"); do
   for i in $(seq 0 $((count - 1))); do
     name=${STAGES[$(( (i + round - 1) % count ))]}
     stage_wrk "$name" "$WARMUP" >/dev/null
-    before=$(cpu_ticks "${STAGE_PID[$name]}"); busy_before=$(busy_ticks)
+    read -r -a pids <<<"${STAGE_PID[$name]}"
+    before=$(cpu_ticks "${pids[@]}"); busy_before=$(busy_ticks)
     read -r rps _ _ _ _ errors requests < <(stage_wrk "$name" "$DURATION")
-    own=$(( $(cpu_ticks "${STAGE_PID[$name]}") - before )); all=$(( $(busy_ticks) - busy_before ))
+    own=$(( $(cpu_ticks "${pids[@]}") - before )); all=$(( $(busy_ticks) - busy_before ))
     per_request() { awk -v t="$1" -v n="$requests" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0) ? t * 1000000 / hz / n : 0 }'; }
     moviedb_log "stages round $round '$name': $rps req/s, $(per_request "$own") µs own CPU/request, $errors errors of $requests"
     SRPS[$name]+="$rps "; SCPU[$name]+="$(per_request "$own") "; SALL[$name]+="$(per_request "$all") "; SERR[$name]=$(( ${SERR[$name]:-0} + errors ))
