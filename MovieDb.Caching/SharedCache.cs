@@ -151,10 +151,11 @@ public static partial class SharedCacheExtensions
                 redis.SyncTimeout = (int)timeout.TotalMilliseconds;
                 redis.ConnectTimeout = Math.Max(1000, (int)timeout.TotalMilliseconds);
                 // The client's I/O on .NET's thread pool instead of its default set of dedicated threads
-                // (SocketManager.Shared): the calls on a request's path are all asynchronous, and on a
-                // busy 2-core machine those extra threads cost the gateway 18-123 µs of CPU per proxied
-                // request (bench/RESULTS.md, round three). The only synchronous calls, the web app's
-                // key ring (read at start and about once a day), are too rare to starve the pool.
+                // (SocketManager.Shared), which on a busy 2-core machine cost the gateway CPU for every
+                // call (bench/RESULTS.md, round three). Every call on a request's path is asynchronous;
+                // the blocking connect is made at start, before any request (SharedCacheConnection),
+                // and the other synchronous calls — the web app's key ring, read at start, by its
+                // readiness check until then, and about once a day — are too few to starve the pool.
                 redis.SocketManager = SocketManager.ThreadPool;
             });
         builder.Services.AddSingleton(sp => new SharedCache(
@@ -163,7 +164,25 @@ public static partial class SharedCacheExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<SharedCache>>()));
         builder.Services.AddHealthChecks().AddCheck<SharedCacheHealthCheck>("cache", failureStatus: HealthStatus.Degraded);
+        builder.Services.AddHostedService<SharedCacheConnection>();
         return builder;
+    }
+
+    /// <summary>
+    /// Makes the Redis connection at start. The client integration makes it on first use, with a
+    /// blocking connect (at most <c>ConnectTimeout</c>; when Redis is away it returns unconnected and
+    /// keeps trying in the background): on the first request's thread, with a burst of first requests
+    /// waiting behind it on the thread pool that the connect's own I/O needs.
+    /// </summary>
+    private sealed class SharedCacheConnection(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = services.GetRequiredService<IConnectionMultiplexer>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Healthy while Redis answers a PING; Degraded (never Unhealthy) otherwise: the service works on without it.</summary>

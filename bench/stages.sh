@@ -109,6 +109,7 @@ for round in $(seq 1 "$ROUNDS"); do
     read -r -a pids <<<"${STAGE_PID[$name]}"
     before=$(cpu_ticks "${pids[@]}"); busy_before=$(busy_ticks)
     read -r rps _ _ _ _ errors requests < <(stage_wrk "$name" "$DURATION")
+    [ -n "${requests:-}" ] || fail "wrk printed no result for '$name'"
     own=$(( $(cpu_ticks "${pids[@]}") - before )); all=$(( $(busy_ticks) - busy_before ))
     per_request() { awk -v t="$1" -v n="$requests" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0) ? t * 1000000 / hz / n : 0 }'; }
     moviedb_log "stages round $round '$name': $rps req/s, $(per_request "$own") µs own CPU/request, $errors errors of $requests"
@@ -139,17 +140,18 @@ fi
   echo "- Command: \`BENCH_MODE=stages bench/run.sh\` (BENCH_STAGE_MIX=$STAGE_MIX, BENCH_DURATION=$DURATION, BENCH_WARMUP=$WARMUP, BENCH_ROUNDS=$ROUNDS, $CONNECTIONS connections)"
   echo
   if [ "$STAGE_MIX" = thin ]; then
-    echo "The thin mix (GET /api/movies/not-a-movie, answered 404 by the movie service's routes without its database: every 'error' is that 404) through each variant; medians of $ROUNDS interleaved rounds of ${DURATION} s."
+    echo "The thin mix (GET /api/movies/not-a-movie, answered 404 by the movie service's routes without its database; 'errors' are answers other than that 404, and socket errors) through each variant; medians of $ROUNDS interleaved rounds of ${DURATION} s."
   else
     echo "The movie mix (45% list page, 45% get by id, 10% create) through each variant; medians of $ROUNDS interleaved rounds of ${DURATION} s."
   fi
   echo
   echo "| variant | requests/s | own CPU µs/request | Δ against 'memory' | all busy CPU µs/request | errors | runs (own µs) |"
   echo "|---|---:|---:|---:|---:|---:|---|"
-  base=$(median <<<"${SCPU[memory]}")
+  base=""; wanted memory && base=$(median <<<"${SCPU[memory]}")
   for name in "${STAGES[@]}"; do
     own=$(median <<<"${SCPU[$name]}")
-    echo "| $name | $(median <<<"${SRPS[$name]}") | $own | $(awk -v a="$own" -v b="$base" 'BEGIN { printf "%+.0f", a - b }') | $(median <<<"${SALL[$name]}") | ${SERR[$name]} | ${SCPU[$name]}|"
+    delta="—"; [ -n "$base" ] && delta=$(awk -v a="$own" -v b="$base" 'BEGIN { printf "%+.0f", a - b }')
+    echo "| $name | $(median <<<"${SRPS[$name]}") | $own | $delta | $(median <<<"${SALL[$name]}") | ${SERR[$name]} | ${SCPU[$name]}|"
   done
   echo
   [ -n "$PROFILES" ] && { echo "## CPU profiles under the mix (exclusive shares; bench/profile/cpu.py)"; echo; echo "$PROFILES"; }

@@ -47,4 +47,35 @@ public sealed class SharedCacheTests
         // per request than its one Redis call (bench/RESULTS.md, round three).
         Assert.Same(SocketManager.ThreadPool, options.SocketManager);
     }
+
+    [Fact]
+    public async Task The_connection_is_made_when_the_service_starts_not_by_its_first_request()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        // Nothing listens there: the connect fails at once and the client returns unconnected, as it
+        // does when Redis is away at start.
+        builder.Configuration["ConnectionStrings:cache"] = "127.0.0.1:1";
+        builder.AddSharedCache();
+        var made = 0;
+        var aspire = builder.Services.Single(d => d.ServiceType == typeof(IConnectionMultiplexer));
+        builder.Services.Remove(aspire);
+        builder.Services.AddSingleton(services =>
+        {
+            Interlocked.Increment(ref made);
+            return (IConnectionMultiplexer)aspire.ImplementationFactory!(services);
+        });
+        using var host = builder.Build();
+        Assert.Equal(0, made);
+
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            Assert.Equal(1, made);
+            Assert.False(host.Services.GetRequiredService<IConnectionMultiplexer>().IsConnected);
+        }
+        finally
+        {
+            await host.StopAsync(TestContext.Current.CancellationToken);
+        }
+    }
 }

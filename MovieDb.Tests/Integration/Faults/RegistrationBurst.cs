@@ -108,7 +108,7 @@ internal sealed class RegistrationBurst(MovieDbSystem system, int registrations,
             response.EnsureSuccessStatusCode();
             users = await response.Content.ReadFromJsonAsync<UserPageJson>(TestContext.Current.CancellationToken);
             return true;
-        }, $"page {page} of the users is read", TimeSpan.FromSeconds(60));
+        }, $"page {page} of the users is read (the gateway kept answering 504 or 503)", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500));
         return users!;
     }
 }
