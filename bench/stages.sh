@@ -125,8 +125,10 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
     stage_wrk "$name" $((DURATION + 6)) >/dev/null &
     load=$!
     sleep 3
-    "$TRACE_TOOL" collect -p "${STAGE_PID[$name]}" --profile dotnet-sampled-thread-time --duration "00:00:00:$(printf '%02d' "$DURATION")" \
-      --format Speedscope -o "$STATE/profile-$name.nettrace" >"$STATE/profile-$name.log" 2>&1 || { tail -n 20 "$STATE/profile-$name.log"; fail "dotnet-trace failed"; }
+    "$TRACE_TOOL" collect -p "${STAGE_PID[$name]}" --profile dotnet-sampled-thread-time \
+      --duration "$(printf '00:%02d:%02d:%02d' $((DURATION / 3600)) $((DURATION / 60 % 60)) $((DURATION % 60)))" \
+      --format Speedscope -o "$STATE/profile-$name.nettrace" >"$STATE/profile-$name.log" 2>&1 \
+      || { kill "$load" 2>/dev/null; tail -n 20 "$STATE/profile-$name.log"; fail "dotnet-trace failed"; }
     wait "$load"
     PROFILES+="### $name"$'\n\n```\n'"$(python3 bench/profile/cpu.py "$STATE/profile-$name.speedscope.json" --top 25)"$'\n```\n\n'
   done
@@ -158,3 +160,7 @@ fi
 } > "$REPORT"
 cat "$REPORT"
 moviedb_log "written to $REPORT"
+if [ -n "${BASELINE_NAME:-}" ]; then
+  # The baseline's processes stop with the others when run.sh exits; its checkout goes now.
+  git worktree remove --force "$STATE/baseline" >/dev/null 2>&1 || true
+fi
