@@ -85,18 +85,28 @@ public sealed class RabbitMqServer : IAsyncDisposable
         var http = GetHttpClient(amqp);
         var name = $"moviedb-test-{Guid.NewGuid():N}"[..21];
         var user = Uri.UnescapeDataString(amqp.UserInfo.Split(':')[0]);
-        try
+        // Both requests are PUTs (asking twice does no harm): one that could not be sent is sent again
+        // after a second, twice at most, before the broker is called unavailable.
+        for (var attempt = 1; ; attempt++)
         {
-            var ct = TestContext.Current.CancellationToken;
-            (await http.PutAsync($"api/vhosts/{Uri.EscapeDataString(name)}", JsonContent.Create(new { }), ct)).EnsureSuccessStatusCode();
-            (await http.PutAsync(
-                $"api/permissions/{Uri.EscapeDataString(name)}/{Uri.EscapeDataString(user)}",
-                JsonContent.Create(new { configure = ".*", write = ".*", read = ".*" }),
-                ct)).EnsureSuccessStatusCode();
-        }
-        catch (HttpRequestException ex)
-        {
-            throw TestServers.Unavailable("RabbitMQ", $"cannot create a virtual host through the management API at {_management} ({ManagementEnvironmentVariable}): {ex.Message}", requiredInCi: true);
+            try
+            {
+                var ct = TestContext.Current.CancellationToken;
+                (await http.PutAsync($"api/vhosts/{Uri.EscapeDataString(name)}", JsonContent.Create(new { }), ct)).EnsureSuccessStatusCode();
+                (await http.PutAsync(
+                    $"api/permissions/{Uri.EscapeDataString(name)}/{Uri.EscapeDataString(user)}",
+                    JsonContent.Create(new { configure = ".*", write = ".*", read = ".*" }),
+                    ct)).EnsureSuccessStatusCode();
+                break;
+            }
+            catch (HttpRequestException) when (attempt < 3)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw TestServers.Unavailable("RabbitMQ", $"cannot create a virtual host through the management API at {_management} ({ManagementEnvironmentVariable}): {ex.Message} {ex.InnerException?.Message}", requiredInCi: true);
+            }
         }
 
         var builder = new UriBuilder(amqp) { Path = "/" + Uri.EscapeDataString(name) };
@@ -116,7 +126,13 @@ public sealed class RabbitMqServer : IAsyncDisposable
         if (_http is null)
         {
             var credentials = Uri.UnescapeDataString(amqp.UserInfo);
-            _http = new HttpClient { BaseAddress = _management, Timeout = TimeSpan.FromSeconds(30) };
+            // Idle connections are dropped long before the management API's own idle time-out, so that
+            // a request never goes out on a connection the server is closing at that moment.
+            _http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5) })
+            {
+                BaseAddress = _management,
+                Timeout = TimeSpan.FromSeconds(30),
+            };
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
         }
 
