@@ -63,6 +63,7 @@ summary() {
     for trx in "$RESULTS_DIR"/*.trx; do
       failed_tests "$trx"
     done
+    traced_errors
   fi
   if [ "$1" -ne 0 ] && [ "$total_failed" -eq 0 ]; then
     echo "the test run did not complete (exit code $1): counted as 1 failure"
@@ -90,6 +91,17 @@ failed_tests() {
     }
     failed && /<\/UnitTestResult>/ { print "  - " name; failed = 0 }
   ' "$1"
+}
+
+traced_errors() {
+  # The errors that in-process services logged under a trace id a failure names (an error page shows
+  # only its trace id): from $MOVIEDB_TEST_SERVICE_ERRORS (MovieDb.Tests/Infrastructure/ServiceErrorLog.cs).
+  local trace
+  [ -s "$MOVIEDB_TEST_SERVICE_ERRORS" ] || return 0
+  grep -ohE '\b00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]\b' "$RESULTS_DIR"/*.trx | cut -d- -f2 | sort -u | while read -r trace; do
+    echo "errors the services logged for trace $trace:"
+    awk -v id="trace=$trace" '/^[0-9][0-9][0-9][0-9]-/ { keep = index($0, id) > 0 } keep' "$MOVIEDB_TEST_SERVICE_ERRORS" | head -n 60
+  done
 }
 
 fail_before_tests() {
@@ -144,6 +156,8 @@ dotnet build MovieDb.sln -c "$CONFIGURATION" --no-restore -v quiet -clp:ErrorsOn
   || fail_before_tests "build failed"
 
 rm -rf "$RESULTS_DIR"
+mkdir -p "$RESULTS_DIR"
+export MOVIEDB_TEST_SERVICE_ERRORS="$RESULTS_DIR/service-errors.log"
 moviedb_log "running the tests"
 dotnet test MovieDb.sln -c "$CONFIGURATION" --no-build \
   --results-directory "$RESULTS_DIR" --logger "trx" --logger "console;verbosity=normal" \

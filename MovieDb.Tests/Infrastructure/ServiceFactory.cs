@@ -49,6 +49,13 @@ public class ServiceFactory<TApp>(IDictionary<string, string?> settings, string 
             builder.ConfigureTestServices(configureServices);
         }
 
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Warning);
+            if (ServiceErrorLog.ForService(typeof(TApp).Name) is { } errors)
+            {
+                logging.AddProvider(errors);
+            }
+        });
     }
 }
