@@ -96,19 +96,10 @@ internal sealed class RegistrationBurst(MovieDbSystem system, int registrations,
     /// </summary>
     private static async Task<UserPageJson> ReadUsersPageAsync(HttpClient client, int page)
     {
-        UserPageJson? users = null;
-        await Wait.UntilAsync(async () =>
-        {
-            using var response = await client.GetAsync($"/api/users?page={page}&pageSize=100", TestContext.Current.CancellationToken);
-            if (response.StatusCode is HttpStatusCode.GatewayTimeout or HttpStatusCode.ServiceUnavailable)
-            {
-                return false;
-            }
-
-            response.EnsureSuccessStatusCode();
-            users = await response.Content.ReadFromJsonAsync<UserPageJson>(TestContext.Current.CancellationToken);
-            return true;
-        }, $"page {page} of the users is read (the gateway kept answering 504 or 503)", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500));
+        using var response = await Wait.UntilAnsweredAsync(
+            ct => client.GetAsync($"/api/users?page={page}&pageSize=100", ct), $"page {page} of the users is read", HttpStatusCode.GatewayTimeout, HttpStatusCode.ServiceUnavailable);
+        response.EnsureSuccessStatusCode();
+        var users = await response.Content.ReadFromJsonAsync<UserPageJson>(TestContext.Current.CancellationToken);
         return users!;
     }
 }
