@@ -17,6 +17,7 @@ using UserService.Contracts;
 //   user      --gateway URL --user NAME --password PW             registers (if new), prints "id token"
 //   latency   --gateway URL --user NAME --password PW --seconds S --concurrency 1,8,32 [--only-me true]
 //   amqp      --messaging URI --key SIGNING-KEY --name NAME --password PW --seconds S --concurrency 1,8,32
+//   broker    --messaging URI [--clients 32] [--seconds 10] [--rounds 3]  bare RabbitMQ round trips in five shapes (BrokerFloor.cs)
 //   flood     --gateway URL --user NAME --password PW --attacker NAME --seconds S --concurrency 50
 //   register  --gateway URL --count N --concurrency C
 //   hash      [--iterations N]
@@ -29,6 +30,7 @@ return options.Command switch
     "user" => await BenchUser(options),
     "latency" => await Latency(options),
     "amqp" => await Amqp(options),
+    "broker" => await BrokerFloor.RunAsync(options),
     "flood" => await Flood(options),
     "register" => await Register(options),
     "hash" => Hash(options),
@@ -37,7 +39,7 @@ return options.Command switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: MovieDb.Bench seed|token|identity|latency|amqp|register|hash [--option value]...");
+    Console.Error.WriteLine("usage: MovieDb.Bench seed|token|identity|latency|amqp|broker|flood|register|hash [--option value]...");
     return 2;
 }
 
