@@ -3,11 +3,16 @@ using RabbitMQ.Client;
 namespace MovieDb.Messaging;
 
 /// <summary>
-/// A channel with publisher confirms that many callers share. Every publish awaits the broker's
+/// A channel that many callers share, with publisher confirms: every publish awaits the broker's
 /// confirm. If the broker closes the channel (a channel error) while the connection stays up, the
 /// next caller gets a new one; after a connection failure, automatic recovery reopens it.
 /// </summary>
-internal sealed class ConfirmChannel(BrokerConnection broker) : IAsyncDisposable
+/// <remarks>
+/// Made with <paramref name="confirms"/> false, the same shared channel without confirms: a publish
+/// returns once it is queued for the connection, ahead of anything published after it (the replies
+/// to queries, whose loss costs their caller a 504: docs/reliability.md).
+/// </remarks>
+internal sealed class ConfirmChannel(BrokerConnection broker, bool confirms = true) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IChannel? _channel;
@@ -39,13 +44,13 @@ internal sealed class ConfirmChannel(BrokerConnection broker) : IAsyncDisposable
                 await _channel.DisposeAsync();
             }
 
-            // Tracking on: BasicPublishAsync returns only when the broker confirmed, and throws when
-            // it refused or returned the message.
+            // With confirms, tracking on: BasicPublishAsync returns only when the broker confirmed,
+            // and throws when it refused or returned the message.
             _channel = await connection.CreateChannelAsync(
                 new CreateChannelOptions(
-                    publisherConfirmationsEnabled: true,
-                    publisherConfirmationTrackingEnabled: true,
-                    outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(1024),
+                    publisherConfirmationsEnabled: confirms,
+                    publisherConfirmationTrackingEnabled: confirms,
+                    outstandingPublisherConfirmationsRateLimiter: confirms ? new ThrottlingRateLimiter(1024) : null,
                     consumerDispatchConcurrency: 1),
                 cancellationToken);
             return _channel;

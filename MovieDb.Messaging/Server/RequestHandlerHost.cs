@@ -11,8 +11,8 @@ namespace MovieDb.Messaging.Server;
 
 /// <summary>
 /// Consumes a service's <see cref="RequestQueues"/> (commands and queries), dispatches each message by its
-/// <c>Type</c> to a handler in its own DI scope, publishes the reply (confirmed) and only then
-/// acknowledges. Requests without a valid signature (when a key is configured), unknown types and
+/// <c>Type</c> to a handler in its own DI scope, publishes the reply (a command's confirmed by the
+/// broker, a query's written to the connection) and only then acknowledges. Requests without a valid signature (when a key is configured), unknown types and
 /// unreadable bodies are dead-lettered at once; handler failures
 /// are retried up to <see cref="MessagingOptions.MaxDeliveries"/> times, then dead-lettered. Either
 /// way the sender gets an error reply while it may still be waiting.
@@ -28,6 +28,14 @@ internal sealed class RequestHandlerHost(
     : WorkQueueConsumer(broker, options.Value, MessageSerializer.SecretFields(registry.Contracts), metrics, time, logger)
 {
     private readonly ConfirmChannel _replies = new(broker);
+
+    // A query's reply goes out unconfirmed. All a confirm adds for a query is a second try when the
+    // broker refuses or drops a reply it was given (an internal error, a channel error, a cluster
+    // node lost between the two services): rare, and without it that caller gets a 504, which "an
+    // answer or a 504" allows (for a refresh the second try was worse: it counts as reuse). It cost
+    // RabbitMQ ~46 µs and the two services ~41 µs of CPU per round trip, and a quarter of the round
+    // trips this 2-core machine makes (bench/RESULTS.md, round three, "The broker's floor").
+    private readonly ConfirmChannel _queryReplies = new(broker, confirms: false);
     private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
 
     public override string Name => registry.Queues.Commands;
@@ -92,9 +100,10 @@ internal sealed class RequestHandlerHost(
             return DeliveryOutcome.DeadLetter("handler-failed", $"{ex.GetType().Name}: {ex.Message}");
         }
 
-        // Acknowledge only once the reply is safely with the broker; if this throws, the message
-        // goes back to the queue and the (idempotent) handler answers again.
-        await ReplyAsync(properties, reply, cancellationToken);
+        // Acknowledged only after its reply: a command's once the broker confirmed it (if that
+        // fails, the command goes back to the queue and its idempotent handler answers again); a
+        // query's once it is written to the connection, ahead of the acknowledgement.
+        await ReplyAsync(properties, reply, registration.Kind == MessageKind.Command ? _replies : _queryReplies, cancellationToken);
         return DeliveryOutcome.Ack;
     }
 
@@ -115,7 +124,7 @@ internal sealed class RequestHandlerHost(
 
         try
         {
-            await ReplyAsync(delivery.Properties, RequestHandlerRegistry.ErrorReply(ReplyStatus.Failed, title, "The request could not be processed and was set aside for an operator."), cancellationToken);
+            await ReplyAsync(delivery.Properties, RequestHandlerRegistry.ErrorReply(ReplyStatus.Failed, title, "The request could not be processed and was set aside for an operator."), _replies, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -124,7 +133,7 @@ internal sealed class RequestHandlerHost(
         }
     }
 
-    private async Task ReplyAsync(IReadOnlyBasicProperties request, byte[] body, CancellationToken cancellationToken)
+    private async Task ReplyAsync(IReadOnlyBasicProperties request, byte[] body, ConfirmChannel replies, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.ReplyTo))
         {
@@ -149,7 +158,7 @@ internal sealed class RequestHandlerHost(
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.PublishTimeout);
-        var channel = await _replies.GetAsync(timeout.Token);
+        var channel = await replies.GetAsync(timeout.Token);
 
         // Not mandatory: if the requester is gone (its reply queue deleted), the reply has no one to go to.
         await channel.BasicPublishAsync(string.Empty, request.ReplyTo, mandatory: false, properties, body, timeout.Token);
@@ -158,7 +167,14 @@ internal sealed class RequestHandlerHost(
     protected override async ValueTask OnStoppedAsync()
     {
         await base.OnStoppedAsync();
-        await _replies.DisposeAsync();
+        try
+        {
+            await _replies.DisposeAsync();
+        }
+        finally
+        {
+            await _queryReplies.DisposeAsync();
+        }
     }
 
     private bool IsPastDeadline(IReadOnlyBasicProperties properties) =>

@@ -215,6 +215,27 @@ public sealed class TestVirtualHost(string name, Uri uri, HttpClient management)
         return await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
     }
 
+    /// <summary>
+    /// The channels of the connection a client named <paramref name="connectionName"/> (its
+    /// <c>ClientProvidedName</c>) in this virtual host, as the management API reports them
+    /// (<c>confirm</c>, …). Sampled like the queues' statistics: a new channel is listed before its
+    /// settings are (its <c>confirm</c> reads false until the next sample) — poll with a bound.
+    /// </summary>
+    public async Task<JsonElement[]> ChannelsOfAsync(string connectionName)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var connections = await management.GetAsync($"api/vhosts/{Uri.EscapeDataString(Name)}/connections", ct);
+        connections.EnsureSuccessStatusCode();
+        var names = (await connections.Content.ReadFromJsonAsync<JsonElement>(ct)).EnumerateArray()
+            .Where(c => c.TryGetProperty("client_properties", out var client) && client.TryGetProperty("connection_name", out var named) && named.GetString() == connectionName)
+            .Select(c => c.GetProperty("name").GetString())
+            .ToHashSet(StringComparer.Ordinal);
+        using var channels = await management.GetAsync($"api/vhosts/{Uri.EscapeDataString(Name)}/channels", ct);
+        channels.EnsureSuccessStatusCode();
+        return [.. (await channels.Content.ReadFromJsonAsync<JsonElement>(ct)).EnumerateArray()
+            .Where(c => c.TryGetProperty("connection_details", out var details) && names.Contains(details.GetProperty("name").GetString()!))];
+    }
+
     /// <summary>A counter of a queue's <c>message_stats</c> (0 while the broker has not sampled it).</summary>
     public async Task<long> QueueStatAsync(string queue, string stat) =>
         await QueueInfoAsync(queue) is { } info

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
@@ -14,7 +15,7 @@ namespace MovieDb.Tests.Integration.Messaging;
 public sealed class RequestReplyTests(TestServers servers)
 {
     private static async Task<(TestVirtualHost VirtualHost, MessagingTestHost Server, MessagingTestHost Client, HandlerScript Script)> StartAsync(
-        TestServers servers, IDictionary<string, string?>? clientSettings = null)
+        TestServers servers, IDictionary<string, string?>? clientSettings = null, IDictionary<string, string?>? serverSettings = null)
     {
         var vhost = await servers.RabbitMq.CreateVirtualHostAsync();
         var script = new HandlerScript();
@@ -24,7 +25,7 @@ public sealed class RequestReplyTests(TestServers servers)
             builder.AddRequestHandlers(UserServiceQueues.Requests)
                 .Add<GetUser, UserDto, ScriptedGetUserHandler>()
                 .Add<DeleteUser, Empty, ScriptedDeleteUserHandler>();
-        }, applicationName: "userservice");
+        }, serverSettings, applicationName: "userservice");
         var client = await MessagingTestHost.StartAsync(vhost.ConnectionString, builder => builder.AddRequestClient(UserServiceQueues.Requests), clientSettings, "gateway");
         return (vhost, server, client, script);
     }
@@ -44,6 +45,35 @@ public sealed class RequestReplyTests(TestServers servers)
             Assert.Equal(ReplyStatus.Ok, result.Reply.Status);
             Assert.Equal("user-42", result.Reply.Value!.UserName);
         }
+    }
+
+    [Fact]
+    public async Task A_querys_reply_goes_out_on_a_channel_without_confirms_and_a_commands_on_one_with_them()
+    {
+        const string serverName = "request-reply-tests-server";
+        var (vhost, server, client, _) = await StartAsync(servers, serverSettings: new Dictionary<string, string?> { ["Aspire:RabbitMQ:Client:ConnectionFactory:ClientProvidedName"] = serverName });
+        await using (vhost)
+        await using (server)
+        await using (client)
+        {
+            var requests = client.Services.GetRequiredService<IRequestClient>();
+            Assert.Equal(RequestOutcome.Replied, (await requests.SendAsync(new GetUser(new Actor("tests", "stamp"), "42"), cancellationToken: TestContext.Current.CancellationToken)).Outcome);
+            Assert.Equal(RequestOutcome.Replied, (await requests.SendAsync(new DeleteUser(new Actor("tests", "stamp"), "42"), cancellationToken: TestContext.Current.CancellationToken)).Outcome);
+
+            // The server's channels once the broker has sampled them all: the consumer's, the query
+            // replies' without confirms, and the command replies' with them. One reply channel for
+            // both would be two channels, one of them confirming.
+            JsonElement[] channels = [];
+            await Wait.UntilAsync(
+                async () => (channels = await vhost.ChannelsOfAsync(serverName)).Count(IsConfirming) == 1 && channels.Length >= 3,
+                "the broker lists the server's channels with their confirm mode",
+                TimeSpan.FromSeconds(30),
+                TimeSpan.FromMilliseconds(500));
+            Assert.Equal(3, channels.Length);
+            Assert.Equal(2, channels.Count(c => !IsConfirming(c)));
+        }
+
+        static bool IsConfirming(JsonElement channel) => channel.TryGetProperty("confirm", out var confirm) && confirm.ValueKind == JsonValueKind.True;
     }
 
     [Fact]
