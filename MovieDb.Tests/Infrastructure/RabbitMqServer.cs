@@ -227,13 +227,17 @@ public sealed class TestVirtualHost(string name, Uri uri, HttpClient management)
         using var connections = await management.GetAsync($"api/vhosts/{Uri.EscapeDataString(Name)}/connections", ct);
         connections.EnsureSuccessStatusCode();
         var names = (await connections.Content.ReadFromJsonAsync<JsonElement>(ct)).EnumerateArray()
-            .Where(c => c.TryGetProperty("client_properties", out var client) && client.TryGetProperty("connection_name", out var named) && named.GetString() == connectionName)
+            .Where(c => Field(Field(c, "client_properties"), "connection_name") is { ValueKind: JsonValueKind.String } named && named.GetString() == connectionName)
             .Select(c => c.GetProperty("name").GetString())
             .ToHashSet(StringComparer.Ordinal);
         using var channels = await management.GetAsync($"api/vhosts/{Uri.EscapeDataString(Name)}/channels", ct);
         channels.EnsureSuccessStatusCode();
         return [.. (await channels.Content.ReadFromJsonAsync<JsonElement>(ct)).EnumerateArray()
-            .Where(c => c.TryGetProperty("connection_details", out var details) && names.Contains(details.GetProperty("name").GetString()!))];
+            .Where(c => Field(Field(c, "connection_details"), "name") is { ValueKind: JsonValueKind.String } name && names.Contains(name.GetString()!))];
+
+        // The management API gives an empty list, not an object, for details it has not sampled yet.
+        static JsonElement? Field(JsonElement? element, string name) =>
+            element is { ValueKind: JsonValueKind.Object } value && value.TryGetProperty(name, out var field) ? field : null;
     }
 
     /// <summary>A counter of a queue's <c>message_stats</c> (0 while the broker has not sampled it).</summary>

@@ -73,7 +73,8 @@ public sealed class RequestReplyTests(TestServers servers)
             Assert.Equal(2, channels.Count(c => !IsConfirming(c)));
         }
 
-        static bool IsConfirming(JsonElement channel) => channel.TryGetProperty("confirm", out var confirm) && confirm.ValueKind == JsonValueKind.True;
+        static bool IsConfirming(JsonElement channel) =>
+            channel.ValueKind == JsonValueKind.Object && channel.TryGetProperty("confirm", out var confirm) && confirm.ValueKind == JsonValueKind.True;
     }
 
     [Fact]
