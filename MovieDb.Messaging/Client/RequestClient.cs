@@ -24,7 +24,7 @@ internal sealed partial class RequestClient(
     TimeProvider time,
     ILogger<RequestClient> logger) : IRequestClient, IAsyncDisposable
 {
-    private readonly ConfirmChannel _requests = new(broker);
+    private readonly SharedChannel _requests = new(broker);
     private readonly MessagingOptions _options = options.Value;
     private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
 

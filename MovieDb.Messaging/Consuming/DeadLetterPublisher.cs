@@ -18,7 +18,7 @@ internal sealed class DeadLetterPublisher(BrokerConnection broker, MessagingOpti
 {
     private const int MaxDetailLength = 1000;
 
-    private readonly ConfirmChannel _channel = new(broker);
+    private readonly SharedChannel _channel = new(broker);
 
     public async Task PublishAsync(Delivery delivery, DeliveryOutcome outcome, string deadLetterQueue, CancellationToken cancellationToken)
     {

@@ -36,7 +36,7 @@ public interface IEventPublisher
 
 internal sealed class EventPublisher(BrokerConnection broker, IOptions<MessagingOptions> options, TimeProvider time, ILogger<EventPublisher> logger) : IEventPublisher, IAsyncDisposable
 {
-    private readonly ConfirmChannel _channel = new(broker);
+    private readonly SharedChannel _channel = new(broker);
 
     // The channel that was current when each exchange was last declared: a publish to a deleted
     // exchange closes the channel, and the next one declares the exchange again.

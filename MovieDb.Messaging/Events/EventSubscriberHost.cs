@@ -29,7 +29,7 @@ internal sealed partial class EventSubscriberHost(
     ILogger<EventSubscriberHost> logger)
     : WorkQueueConsumer(broker, options.Value, MessageSerializer.SecretFields(subscription.Events), metrics, time, logger)
 {
-    private readonly ConfirmChannel _replays = new(broker);
+    private readonly SharedChannel _replays = new(broker);
     private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
     private readonly byte[]? _eventSigningKey = options.Value.EventSigningKeyBytes;
 

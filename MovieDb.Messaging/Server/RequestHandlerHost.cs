@@ -12,10 +12,11 @@ namespace MovieDb.Messaging.Server;
 /// <summary>
 /// Consumes a service's <see cref="RequestQueues"/> (commands and queries), dispatches each message by its
 /// <c>Type</c> to a handler in its own DI scope, publishes the reply (a command's confirmed by the
-/// broker, a query's written to the connection) and only then acknowledges. Requests without a valid signature (when a key is configured), unknown types and
-/// unreadable bodies are dead-lettered at once; handler failures
-/// are retried up to <see cref="MessagingOptions.MaxDeliveries"/> times, then dead-lettered. Either
-/// way the sender gets an error reply while it may still be waiting.
+/// broker, a query's written to the connection) and only then acknowledges. Requests without a
+/// valid signature (when a key is configured), unknown types and unreadable bodies are
+/// dead-lettered at once; handler failures are retried up to
+/// <see cref="MessagingOptions.MaxDeliveries"/> times, then dead-lettered. Either way the sender
+/// gets an error reply while it may still be waiting.
 /// </summary>
 internal sealed class RequestHandlerHost(
     BrokerConnection broker,
@@ -27,7 +28,7 @@ internal sealed class RequestHandlerHost(
     ILogger<RequestHandlerHost> logger)
     : WorkQueueConsumer(broker, options.Value, MessageSerializer.SecretFields(registry.Contracts), metrics, time, logger)
 {
-    private readonly ConfirmChannel _replies = new(broker);
+    private readonly SharedChannel _replies = new(broker);
 
     // A query's reply goes out unconfirmed. All a confirm adds for a query is a second try when the
     // broker refuses or drops a reply it was given (an internal error, a channel error, a cluster
@@ -35,7 +36,7 @@ internal sealed class RequestHandlerHost(
     // answer or a 504" allows (for a refresh the second try was worse: it counts as reuse). It cost
     // RabbitMQ ~46 µs and the two services ~41 µs of CPU per round trip, and a quarter of the round
     // trips this 2-core machine makes (bench/RESULTS.md, round three, "The broker's floor").
-    private readonly ConfirmChannel _queryReplies = new(broker, confirms: false);
+    private readonly SharedChannel _queryReplies = new(broker, confirms: false);
     private readonly byte[]? _signingKey = options.Value.SigningKeyBytes;
 
     public override string Name => registry.Queues.Commands;
@@ -133,7 +134,7 @@ internal sealed class RequestHandlerHost(
         }
     }
 
-    private async Task ReplyAsync(IReadOnlyBasicProperties request, byte[] body, ConfirmChannel replies, CancellationToken cancellationToken)
+    private async Task ReplyAsync(IReadOnlyBasicProperties request, byte[] body, SharedChannel replies, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.ReplyTo))
         {

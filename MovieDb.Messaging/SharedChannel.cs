@@ -3,8 +3,8 @@ using RabbitMQ.Client;
 namespace MovieDb.Messaging;
 
 /// <summary>
-/// A channel that many callers share, with publisher confirms: every publish awaits the broker's
-/// confirm. If the broker closes the channel (a channel error) while the connection stays up, the
+/// A channel that many callers share, by default with publisher confirms: every publish awaits the
+/// broker's confirm. If the broker closes the channel (a channel error) while the connection stays up, the
 /// next caller gets a new one; after a connection failure, automatic recovery reopens it.
 /// </summary>
 /// <remarks>
@@ -12,7 +12,7 @@ namespace MovieDb.Messaging;
 /// returns once it is queued for the connection, ahead of anything published after it (the replies
 /// to queries, whose loss costs their caller a 504: docs/reliability.md).
 /// </remarks>
-internal sealed class ConfirmChannel(BrokerConnection broker, bool confirms = true) : IAsyncDisposable
+internal sealed class SharedChannel(BrokerConnection broker, bool confirms = true) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IChannel? _channel;
