@@ -10,7 +10,7 @@ namespace MovieDb.Tests.Unit;
 public sealed class ShellScriptTests
 {
     private static readonly string[] Scripts =
-        ["scripts/run-local.sh", "scripts/test.sh", "scripts/serverctl.sh", "scripts/lib/servers.sh", "bench/run.sh", "bench/stages.sh", ".ci/run"];
+        ["scripts/run-local.sh", "scripts/test.sh", "scripts/serverctl.sh", "scripts/lib/servers.sh", "bench/run.sh", "bench/stages.sh", "bench/revisions.sh", ".ci/run"];
 
     [Fact]
     public async Task The_shell_scripts_pass_shellcheck()
