@@ -4,8 +4,8 @@ namespace MovieDb.Messaging;
 
 /// <summary>
 /// A channel that many callers share, by default with publisher confirms: every publish awaits the
-/// broker's confirm. If the broker closes the channel (a channel error) while the connection stays up, the
-/// next caller gets a new one; after a connection failure, automatic recovery reopens it.
+/// broker's confirm. If the broker closes the channel (a channel error) while the connection stays
+/// up, the next caller gets a new one; after a connection failure, automatic recovery reopens it.
 /// </summary>
 /// <remarks>
 /// Made with <paramref name="confirms"/> false, the same shared channel without confirms: a publish

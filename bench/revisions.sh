@@ -5,15 +5,20 @@
 # the user service (LiteDB file, Production, warnings-only logging) and the gateway (limits in memory,
 # lifted) alone on this machine's RabbitMQ, and measures `users.get` at 32 clients for
 # BENCH_RR_SECONDS (10) s, BENCH_RR_RUNS (4) times per start; the first run of every start is the
-# JIT's warm-up and is marked so. Variants take turns for BENCH_RR_STARTS (2) starts each.
+# JIT's warm-up and is marked so. Every variant is built first; then the starts take turns between
+# the variants, BENCH_RR_STARTS (2) starts each (the runs of one start follow each other).
 #
-#   bench/revisions.sh ae66908 .                       two revisions
-#   BENCH_RR_PATH=me bench/revisions.sh .              GET /api/users/me through the gateway instead
-#   bench/revisions.sh '.' '.|DOTNET_gcServer=0'       a runtime setting: VARIANT|ENV for the user
-#   bench/revisions.sh '.||DOTNET_gcServer=0'          service, VARIANT||ENV for the gateway
+#   bench/revisions.sh ae66908 .                          two revisions
+#   bench/revisions.sh . '.|DOTNET_gcServer=1'            a runtime setting of the user service
+#                                                         (VARIANT|ENV; ENV is one or more words)
+#   BENCH_RR_PATH=me bench/revisions.sh . '.||DOTNET_gcServer=0'
+#                                                         GET /api/users/me through the gateway, and
+#                                                         a setting of the gateway (VARIANT||ENV)
 #
-# Reported per run: requests (round trips)/s and the CPU per request of the user service, the gateway
-# and RabbitMQ (every beam.smp), from /proc. bench/RESULTS.md (round three, 2026-12-08) used it.
+# Reported per run: requests (round trips)/s, the bench tool's failed requests, and the CPU per
+# request of the user service, the gateway and RabbitMQ (every beam.smp; idle, this machine's
+# RabbitMQ spends ~2.4 ms a second), from /proc. MariaDB and Redis run too (moviedb_start_servers)
+# but are idle. bench/RESULTS.md (round three, 2026-12-08) used it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -25,8 +30,13 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 RUNS="${BENCH_RR_RUNS:-4}" SECONDS_PER_RUN="${BENCH_RR_SECONDS:-10}" STARTS="${BENCH_RR_STARTS:-2}" WHAT="${BENCH_RR_PATH:-amqp}"
 STATE="$ROOT/bench/results/state/revisions"
 USER_PORT=5391 GATEWAY_PORT=5392
-moviedb_start_servers || { echo "RabbitMQ could not be started" >&2; exit 1; }
-mkdir -p "$STATE"
+# REV, REV|ENV or REV||ENV: one separator, and none inside ENV.
+for variant in "$@"; do
+  if [[ "$variant" == *"||"* ]]; then head="${variant%%||*}" tail="${variant#*||}"
+  elif [[ "$variant" == *"|"* ]]; then head="${variant%%|*}" tail="${variant#*|}"
+  else head="$variant" tail=""; fi
+  [[ "$head" != *"|"* && "$tail" != *"|"* ]] || { echo "$variant: give the user service's settings (REV|ENV) or the gateway's (REV||ENV), not both" >&2; exit 2; }
+done
 
 PIDS=()
 stop_services() {
@@ -36,24 +46,28 @@ stop_services() {
   PIDS=()
 }
 trap 'stop_services; moviedb_stop_started_servers' EXIT
+trap 'exit 130' INT TERM
+moviedb_start_servers || { echo "MariaDB, RabbitMQ and Redis could not be started" >&2; exit 1; }
+mkdir -p "$STATE"
 
-# The checkout of a revision, built once.
-checkout() {
+# Where a revision's build is: this checkout for '.', else a worktree.
+checkout_dir() {
+  if [ "$1" = "." ]; then echo "$ROOT"; else echo "$STATE/wt-$(git rev-parse --short "$1")"; fi
+}
+
+# Builds every revision once, before anything is measured.
+build() {
   local rev="$1" dir
-  if [ "$rev" = "." ]; then dir="$ROOT"; else
-    dir="$STATE/wt-$(git rev-parse --short "$rev")"
-    [ -d "$dir" ] || git worktree add --detach -f "$dir" "$rev" >/dev/null 2>&1 || { echo "no such revision: $rev" >&2; exit 1; }
+  dir="$(checkout_dir "$rev")" || { echo "no such revision: $rev" >&2; exit 1; }
+  if [ "$rev" != "." ] && [ ! -d "$dir" ]; then
+    git worktree add --detach -f "$dir" "$rev" >"$STATE/worktree.log" 2>&1 || { cat "$STATE/worktree.log" >&2; exit 1; }
   fi
-  # This checkout is built every time (it may have changed); a worktree once.
-  if [ "$rev" = "." ] || [ ! -f "$dir/.revisions-built" ]; then
-    for project in UserService Gateway bench/MovieDb.Bench; do
-      # Older revisions may warn on today's SDK: warnings are not what is measured here.
-      dotnet build "$dir/$project" -c Release -nologo -p:TreatWarningsAsErrors=false >"$STATE/build.log" 2>&1 \
-        || { tail -n 20 "$STATE/build.log"; echo "build of $project at $rev failed" >&2; exit 1; }
-    done
-    [ "$rev" = "." ] || touch "$dir/.revisions-built"
-  fi
-  echo "$dir"
+  for project in UserService Gateway bench/MovieDb.Bench; do
+    # Older revisions may warn on today's SDK: warnings are not what is measured here. No build
+    # servers stay behind to take CPU from the runs.
+    dotnet build "$dir/$project" -c Release -nologo -nodeReuse:false -p:UseSharedCompilation=false -p:TreatWarningsAsErrors=false >"$STATE/build.log" 2>&1 \
+      || { tail -n 20 "$STATE/build.log" >&2; echo "build of $project at $rev failed" >&2; exit 1; }
+  done
 }
 
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -63,14 +77,14 @@ measure() {
   local variant="$1" rev user_env="" gateway_env="" dir
   rev="${variant%%|*}"
   case "$variant" in *"||"*) gateway_env="${variant#*||}" ;; *"|"*) user_env="${variant#*|}" ;; esac
-  dir="$(checkout "$rev")"
+  dir="$(checkout_dir "$rev")"
   local signing events admin broker amqp
   signing="$(moviedb_random_secret)$(moviedb_random_secret)" events="$(moviedb_random_secret)$(moviedb_random_secret)"
   admin="$(moviedb_random_secret | head -c 20)" broker="$(moviedb_random_secret)"
   moviedb_as_root rabbitmqctl -q delete_vhost moviedb-revisions >/dev/null 2>&1 || true
   moviedb_rabbitmq_account moviedb_revisions "$broker" moviedb-revisions >/dev/null
   amqp="amqp://moviedb_revisions:$broker@127.0.0.1:5672/moviedb-revisions"
-  rm -f "$STATE/users.db"
+  rm -f "$STATE"/users*.db
   # shellcheck disable=SC2086 # the variant's settings are words on purpose
   (cd "$dir/UserService/bin/Release/net10.0" && exec env $user_env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$USER_PORT" \
     Logging__LogLevel__Default=Warning ConnectionStrings__messaging="$amqp" ConnectionStrings__userdb="Filename=$STATE/users.db" \
@@ -93,7 +107,7 @@ measure() {
   local bench="$dir/bench/MovieDb.Bench/bin/Release/net10.0/MovieDb.Bench.dll" run
   dotnet "$bench" user --gateway "http://127.0.0.1:$GATEWAY_PORT" --user revisions --password bench-passw0rd >/dev/null
   for run in $(seq 1 "$RUNS"); do
-    local u0 g0 b0 u1 g1 b1 row rate
+    local u0 g0 b0 u1 g1 b1 row rate failed
     u0=$(cpu "$user_pid"); g0=$(cpu "$gateway_pid"); b0=$(beam)
     local started=$SECONDS
     if [ "$WHAT" = me ]; then
@@ -105,19 +119,28 @@ measure() {
     fi
     u1=$(cpu "$user_pid"); g1=$(cpu "$gateway_pid"); b1=$(beam)
     rate="$(awk -F'|' '{ gsub(/ /, "", $4); print $4 }' <<<"$row")"
+    failed="$(awk -F'|' '{ gsub(/ /, "", $9); print $9 }' <<<"$row")"
     # CPU ticks (1/100 s) over the requests of the whole invocation: the tool's 2 s warm-up at the
     # same rate and the measured seconds (its one sign-in, a password hash, adds ~5 us at 10 s).
     awk -v v="$variant" -v n="$run" -v r="$rate" -v s="$((SECONDS - started))" -v m="$SECONDS_PER_RUN" \
-      -v u=$((u1 - u0)) -v g=$((g1 - g0)) -v b=$((b1 - b0)) -v w="$WHAT" 'BEGIN {
+      -v u=$((u1 - u0)) -v g=$((g1 - g0)) -v b=$((b1 - b0)) -v w="$WHAT" -v f="$failed" 'BEGIN {
         requests = r * (m + 2); if (requests == 0) { printf "%s run %d: no requests\n", v, n; exit }
-        printf "%-28s run %d%s: %6.0f %s/s, user service %4.0f, gateway %4.0f, RabbitMQ %4.0f us per request (%d s)\n",
-          v, n, (n == 1 ? " (warm-up)" : ""), r, (w == "me" ? "/me" : "users.get"), u * 10000 / requests, g * 10000 / requests, b * 10000 / requests, s }'
+        printf "%-28s run %d%s: %6.0f %s/s, user service %4.0f, gateway %4.0f, RabbitMQ %4.0f us per request (%d s)%s\n",
+          v, n, (n == 1 ? " (warm-up)" : ""), r, (w == "me" ? "/me" : "users.get"), u * 10000 / requests, g * 10000 / requests, b * 10000 / requests, s,
+          (f + 0 > 0 ? "  FAILED REQUESTS: " f " (the figures do not count)" : "") }'
   done
   stop_services
 }
 
+for variant in "$@"; do
+  build "${variant%%|*}"
+done
 for _ in $(seq 1 "$STARTS"); do
   for variant in "$@"; do
     measure "$variant"
   done
 done
+stop_services
+moviedb_as_root rabbitmqctl -q delete_vhost moviedb-revisions >/dev/null 2>&1 || true
+moviedb_as_root rabbitmqctl -q delete_user moviedb_revisions >/dev/null 2>&1 || true
+git worktree prune

@@ -51,23 +51,35 @@ public abstract class MovieDbSystem : IAsyncLifetime
     private static async Task<UserJson> RegisteredAsync(HttpClient client, Uri status)
     {
         UserJson? user = null;
-        await Wait.UntilAsync(async () =>
+        var last = "no answer yet";
+        var limit = TimeSpan.FromMinutes(2);
+        try
         {
-            // 504: the gateway gave up on the busy user service for this read; ask again.
-            using var response = await client.GetAsync(status, TestContext.Current.CancellationToken);
-            if (response.StatusCode == HttpStatusCode.GatewayTimeout)
+            await Wait.UntilAsync(async () =>
             {
-                return false;
-            }
+                // 504: the gateway gave up on the busy user service for this read; ask again.
+                using var response = await client.GetAsync(status, TestContext.Current.CancellationToken);
+                if (response.StatusCode == HttpStatusCode.GatewayTimeout)
+                {
+                    last = "the gateway answered 504";
+                    return false;
+                }
 
-            var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-            Assert.True(response.IsSuccessStatusCode, $"GET {status}: {(int)response.StatusCode} {body}");
-            var outcome = JsonSerializer.Deserialize<JsonElement>(body);
-            var state = outcome.GetProperty("status").GetString();
-            Assert.True(state is "pending" or "succeeded", $"the queued registration: {outcome}");
-            user = state == "succeeded" ? outcome.GetProperty("user").Deserialize<UserJson>(JsonSerializerOptions.Web) : null;
-            return user is not null;
-        }, "the queued registration succeeds", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
+                var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+                Assert.True(response.IsSuccessStatusCode, $"GET {status}: {(int)response.StatusCode} {body}");
+                var outcome = JsonSerializer.Deserialize<JsonElement>(body);
+                var state = outcome.GetProperty("status").GetString();
+                Assert.True(state is "pending" or "succeeded", $"the queued registration: {outcome}");
+                last = $"status {state}";
+                user = state == "succeeded" ? outcome.GetProperty("user").Deserialize<UserJson>(JsonSerializerOptions.Web) : null;
+                return user is not null;
+            }, "the queued registration succeeds", limit, TimeSpan.FromMilliseconds(500));
+        }
+        catch (Xunit.Sdk.FailException)
+        {
+            Assert.Fail($"The queued registration {status} did not succeed within {limit}; last seen: {last}.");
+        }
+
         return user!;
     }
 
