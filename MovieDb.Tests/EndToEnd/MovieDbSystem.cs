@@ -52,10 +52,8 @@ public abstract class MovieDbSystem : IAsyncLifetime
     {
         UserJson? user = null;
         var last = "no answer yet";
-        var limit = TimeSpan.FromMinutes(2);
-        try
-        {
-            await Wait.UntilAsync(async () =>
+        await Wait.UntilAsync(
+            async () =>
             {
                 // 504: the gateway gave up on the busy user service for this read; ask again.
                 using var response = await client.GetAsync(status, TestContext.Current.CancellationToken);
@@ -73,13 +71,11 @@ public abstract class MovieDbSystem : IAsyncLifetime
                 last = $"status {state}";
                 user = state == "succeeded" ? outcome.GetProperty("user").Deserialize<UserJson>(JsonSerializerOptions.Web) : null;
                 return user is not null;
-            }, "the queued registration succeeds", limit, TimeSpan.FromMilliseconds(500));
-        }
-        catch (Xunit.Sdk.FailException)
-        {
-            Assert.Fail($"The queued registration {status} did not succeed within {limit}; last seen: {last}.");
-        }
-
+            },
+            $"the queued registration {status} succeeds",
+            TimeSpan.FromMinutes(2),
+            TimeSpan.FromMilliseconds(500),
+            lastSeen: () => last);
         return user!;
     }
 

@@ -9,8 +9,12 @@ public static class Wait
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? interval = null)
+    /// <summary>
+    /// Polls <paramref name="condition"/> until it holds; fails the test with <paramref name="what"/>
+    /// after <paramref name="timeout"/>, and with what <paramref name="lastSeen"/> says the condition
+    /// last saw, when given.
+    /// </summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? interval = null, Func<string>? lastSeen = null)
     {
         var limit = timeout ?? DefaultTimeout;
         var watch = Stopwatch.StartNew();
@@ -23,7 +27,7 @@ public static class Wait
 
             if (watch.Elapsed > limit)
             {
-                Assert.Fail($"Timed out after {limit} waiting for: {what}");
+                Assert.Fail($"Timed out after {limit} waiting for: {what}" + (lastSeen is null ? string.Empty : $"; last seen: {lastSeen()}"));
             }
 
             await Task.Delay(interval ?? TimeSpan.FromMilliseconds(50), TestContext.Current.CancellationToken);
