@@ -106,6 +106,9 @@ public sealed partial class SharedCache(IConnectionMultiplexer? connection, IOpt
         // (Pipelines.Sockets.Unofficial.ConnectionResetException wraps a SocketException) rather than its own.
         SocketException or IOException => true,
         { InnerException: SocketException or IOException } => true,
+        // A command written while the connection is being torn down: the socket's pipe is already
+        // completed ("Writing is not allowed after writer was completed", seen in CI as Redis stopped).
+        InvalidOperationException { Source: "System.IO.Pipelines" } => true,
         // A Redis that restarts with persistence answers LOADING until its data is read back.
         RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal),
         _ => false,

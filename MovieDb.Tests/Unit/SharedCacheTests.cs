@@ -29,6 +29,17 @@ public sealed class SharedCacheTests
         Assert.Equal(unavailable, SharedCache.IsUnavailable(error));
 
     [Fact]
+    public void A_command_written_to_a_connection_whose_pipe_is_already_closed_is_unavailability()
+    {
+        var pipe = new System.IO.Pipelines.Pipe();
+        pipe.Writer.Complete();
+
+        var error = Assert.Throws<InvalidOperationException>(() => pipe.Writer.GetSpan());
+
+        Assert.True(SharedCache.IsUnavailable(error));
+    }
+
+    [Fact]
     public void The_client_fails_fast_within_the_operation_timeout_and_does_its_io_on_the_thread_pool()
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
